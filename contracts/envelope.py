@@ -1,0 +1,70 @@
+"""The envelope every event travels in (RELIABILITY.md promise 11)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+
+class EventEnvelope(BaseModel):
+    """One event as it is stored in an outbox and published: metadata plus the typed payload as JSON.
+
+    `aggregate_id` is the Kafka key: for ticket events it is the ticket id, so one ticket's events
+    stay in one partition and keep their order. `aggregate_version` lets consumers ignore stale events.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: uuid.UUID
+    event_type: str = Field(min_length=1, max_length=100)
+    event_version: int = Field(ge=1)
+    occurred_at: AwareDatetime
+    source: str = Field(min_length=1, max_length=50)
+    aggregate_id: str = Field(min_length=1, max_length=100)
+    aggregate_version: int = Field(ge=0)
+    org_id: uuid.UUID | None = None
+    correlation_id: str = Field(min_length=1, max_length=200)
+    causation_id: uuid.UUID | None = None
+    payload: dict[str, Any]
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @property
+    def key(self) -> str:
+        """The partitioning key."""
+        return self.aggregate_id
+
+
+def new_envelope(
+    payload: BaseModel,
+    *,
+    event_type: str,
+    event_version: int,
+    source: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    org_id: uuid.UUID | None,
+    correlation_id: str,
+    causation_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+) -> EventEnvelope:
+    """Wrap a payload in a fresh envelope with a new event id."""
+    return EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        event_version=event_version,
+        occurred_at=occurred_at or datetime.now(UTC),
+        source=source,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        org_id=org_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        payload=payload.model_dump(mode="json"),
+    )

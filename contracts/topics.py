@@ -1,0 +1,18 @@
+"""Topic names, and which topic each event type is published to."""
+
+from __future__ import annotations
+
+from typing import Final
+
+TICKETS_EVENTS: Final = "tickets.events"
+BILLING_EVENTS: Final = "billing.events"
+DEAD_LETTER: Final = "ticketing.dead-letter"
+
+ALL_TOPICS: Final = (TICKETS_EVENTS, BILLING_EVENTS, DEAD_LETTER)
+
+TOPIC_OF_EVENT: Final[dict[str, str]] = {
+    "TicketCreated": TICKETS_EVENTS,
+    "TicketDecisionRecorded": TICKETS_EVENTS,
+    "TicketResolved": TICKETS_EVENTS,
+    "TicketClassified": BILLING_EVENTS,
+}

@@ -1,0 +1,24 @@
+"""Wiring of the billing-policy service: `uvicorn --factory services.billing.app:create_app`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.billing.api import router
+from services.billing.consumers import build_consumer
+from services.billing.policy import PolicyParameters
+from services.billing.settings import BillingSettings
+from services.runtime.app import build_service_app
+
+
+def create_app(settings: BillingSettings | None = None) -> FastAPI:
+    settings = settings or BillingSettings()  # type: ignore[call-arg]
+    return build_service_app(
+        settings,
+        title="Billing-policy service",
+        migrations=Path(__file__).parent / "migrations",
+        routers=[router],
+        consumers=[build_consumer(PolicyParameters())],
+    )

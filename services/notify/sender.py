@@ -1,0 +1,89 @@
+"""Sends recorded e-mails over SMTP and marks them sent (RELIABILITY.md promise 10).
+
+A duplicate e-mail is possible only if the process dies between the SMTP server's acceptance and
+the commit that marks the row sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import asyncpg
+import structlog
+
+from services.notify import repository
+from services.notify.repository import Email
+from services.notify.settings import NotifySettings
+
+log = structlog.get_logger(__name__)
+
+
+class SmtpSender:
+    """Background loop: claim due e-mails, send each, record the outcome."""
+
+    def __init__(self, pool: asyncpg.Pool, settings: NotifySettings, *, batch_size: int = 20) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._batch_size = batch_size
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="smtp-sender")
+
+    async def stop(self) -> None:
+        """Finish the e-mail being sent, then stop."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sent = await self.send_due()
+            except Exception as error:
+                log.warning("e-mail sweep failed", error=repr(error))
+                sent = 0
+            if sent < self._batch_size:
+                try:
+                    await asyncio.wait_for(
+                        self._stopping.wait(), timeout=self._settings.sender_poll_interval_s
+                    )
+                except TimeoutError:
+                    pass
+
+    async def send_due(self) -> int:
+        """Send one batch of due e-mails; return how many were accepted by the SMTP server."""
+        sent = 0
+        async with self._pool.acquire() as conn, conn.transaction():
+            for email in await repository.claim_due(conn, limit=self._batch_size):
+                try:
+                    await asyncio.to_thread(self._send, email)
+                except (OSError, smtplib.SMTPException) as error:
+                    delay = min(self._settings.sender_max_backoff_s, 2.0 ** min(email.attempts + 1, 12))
+                    log.warning("e-mail not sent, will retry", to=email.recipient, error=repr(error),
+                                retry_in_s=delay)
+                    await repository.mark_failed(conn, email_id=email.id, error=repr(error),
+                                                 retry_in_s=delay)
+                    continue
+                await repository.mark_sent(conn, email_id=email.id)
+                sent += 1
+                log.info("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
+        return sent
+
+    def _send(self, email: Email) -> None:
+        message = EmailMessage()
+        message["From"] = self._settings.mail_from
+        message["To"] = email.recipient
+        message["Subject"] = email.subject
+        message["Message-ID"] = make_msgid(idstring=str(email.id))
+        if email.ticket_id:
+            message["X-Ticket-ID"] = str(email.ticket_id)
+        message.set_content(email.body)
+        with smtplib.SMTP(
+            self._settings.smtp_host, self._settings.smtp_port, timeout=self._settings.smtp_timeout_s
+        ) as smtp:
+            smtp.send_message(message)

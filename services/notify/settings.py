@@ -1,0 +1,21 @@
+"""Notification service settings (`NOTIFY_*`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", frozen=True)
+
+    service_name: str = "notify"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "Podpora <podpora@ticketing.example>"
+    portal_url: str = Field(default="http://127.0.0.1:8000", description="links in e-mails")
+    sender_poll_interval_s: float = Field(default=0.2, gt=0)
+    sender_max_backoff_s: float = Field(default=300.0, gt=0)

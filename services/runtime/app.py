@@ -1,0 +1,121 @@
+"""The one place that wires a service: pool, migrations, broker, consumers, outbox relay, HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Protocol
+
+import asyncpg
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+
+from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
+from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
+from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
+from services.runtime.kafka import create_broker
+from services.runtime.logging import configure_logging
+from services.runtime.outbox import OutboxRelay
+from services.runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+StartupHook = Callable[[asyncpg.Pool], Awaitable[None]]
+
+
+def build_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    migrations: Path,
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[EventConsumer] = (),
+    on_startup: Sequence[StartupHook] = (),
+    background: Sequence[Callable[[asyncpg.Pool], BackgroundWorker]] = (),
+) -> FastAPI:
+    """Build the FastAPI app of one service; everything connects in the lifespan, not at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
+        pool = await create_pool(
+            settings.database_url.get_secret_value(),
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            command_timeout=settings.db_command_timeout_s,
+        )
+        await migrate(pool, {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations})
+        for hook in on_startup:
+            await hook(pool)
+        broker = create_broker(settings)
+
+        async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+            await broker.publish(
+                value, topic, key=key, headers=headers, correlation_id=headers.get("correlation_id")
+            )
+
+        for consumer in consumers:
+            runner = ConsumerRunner(
+                consumer, pool, publish,
+                source=settings.service_name,
+                max_attempts=settings.consumer_max_attempts,
+            )
+            register_consumer(broker, runner, settings)
+        await broker.start()
+        relay = OutboxRelay(
+            pool,
+            publish,
+            poll_interval_s=settings.relay_poll_interval_s,
+            batch_size=settings.relay_batch_size,
+            max_backoff_s=settings.relay_max_backoff_s,
+            retention_days=settings.outbox_retention_days,
+        )
+        relay.start()
+        workers = [make(pool) for make in background]
+        for worker in workers:
+            worker.start()
+        app.state.pool, app.state.broker = pool, broker
+        log.info("service started", consumers=[c.name for c in consumers])
+        try:
+            yield
+        finally:
+            log.info("service stopping: finishing in-flight work")
+            for worker in workers:
+                await worker.stop()
+            await relay.stop()
+            await broker.stop()
+            await pool.close()
+            app.state.pool = app.state.broker = None
+            log.info("service stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.pool = None
+    app.state.broker = None
+    secret = settings.dev_identity_secret
+    app.state.dev_identity_secret = secret.get_secret_value() if secret else None
+    app.add_middleware(CorrelationIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health_router(lambda: app.state.pool, lambda: app.state.broker))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+class BackgroundWorker(Protocol):
+    """A loop a service runs beside its consumers (e.g. notify's SMTP sender)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def pool_of(request: Request) -> asyncpg.Pool:
+    """FastAPI dependency: the service's connection pool."""
+    pool: asyncpg.Pool | None = request.app.state.pool
+    if pool is None:
+        raise HTTPException(503, "The service is starting or stopping.")
+    return pool
+
+
+Pool = Annotated[asyncpg.Pool, Depends(pool_of)]

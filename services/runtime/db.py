@@ -1,0 +1,109 @@
+"""Database pool and forward-only plain-SQL migrations."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Errors that mean "the database cannot be reached right now", not "this request is wrong".
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, command_timeout: float = 10.0
+) -> asyncpg.Pool:
+    """Open a connection pool; connections are opened lazily beyond `min_size`."""
+    return await asyncpg.create_pool(
+        dsn=dsn, min_size=min_size, max_size=max_size, command_timeout=command_timeout
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered SQL file of a migration set."""
+
+    scope: str
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(scope: str, directory: Path) -> list[Migration]:
+    """Read `NNN_name.sql` files in version order."""
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        number, _, name = path.stem.partition("_")
+        migrations.append(Migration(scope, int(number), name, path.read_text()))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"duplicate migration numbers in {directory}")
+    return migrations
+
+
+async def migrate(pool: asyncpg.Pool, sets: dict[str, Path]) -> list[Migration]:
+    """Apply the migrations not yet applied, each in its own transaction; return those applied.
+
+    An advisory lock makes concurrent starts of several replicas safe. A changed file that was
+    already applied is refused: migrations are forward only.
+    """
+    applied_now: list[Migration] = []
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(hashtext('ticketing.migrations'))")
+        try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                       scope text NOT NULL,
+                       version int NOT NULL,
+                       name text NOT NULL,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now(),
+                       PRIMARY KEY (scope, version))"""
+            )
+            rows = await conn.fetch("SELECT scope, version, checksum FROM schema_migrations")
+            done = {(r["scope"], r["version"]): r["checksum"] for r in rows}
+            for scope, directory in sets.items():
+                for migration in load_migrations(scope, directory):
+                    known = done.get((scope, migration.version))
+                    if known is not None:
+                        if known != migration.checksum:
+                            raise RuntimeError(
+                                f"migration {scope}/{migration.version}_{migration.name} "
+                                "changed after it was applied; add a new migration instead"
+                            )
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(migration.sql)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (scope, version, name, checksum)"
+                            " VALUES ($1, $2, $3, $4)",
+                            scope,
+                            migration.version,
+                            migration.name,
+                            migration.checksum,
+                        )
+                    log.info("migration applied", scope=scope, migration=migration.name)
+                    applied_now.append(migration)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext('ticketing.migrations'))")
+    return applied_now

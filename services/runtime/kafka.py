@@ -1,0 +1,54 @@
+"""Kafka plumbing: the broker every service uses, explicit topic creation, raw publishing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from services.runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def create_broker(settings: ServiceSettings) -> KafkaBroker:
+    """A broker that never auto-creates topics, waits for acks=all and never relies on
+    idempotent-producer support (the embedded broker has none)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        acks="all",
+        enable_idempotence=False,
+        allow_auto_create_topics=False,
+        request_timeout_ms=settings.kafka_request_timeout_ms,
+        graceful_timeout=settings.shutdown_grace_s,
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+    )
+
+
+async def ensure_topics(
+    bootstrap_servers: str, topics: Iterable[str], *, partitions: int = 6, replication: int = 1
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="ticketing-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=replication)
+                     for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                log.info("topics created concurrently by someone else", topics=missing)
+            log.info("topics created", topics=missing, partitions=partitions)
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,234 @@
+"""Transactional outbox: write events in the business transaction; a relay publishes them.
+
+The relay sweeps by status (`published_at IS NULL`) with `FOR UPDATE SKIP LOCKED`, publishes one
+key's rows strictly one after another (a key stops at its first failure), marks a row published only
+after the broker acknowledged it, and retries forever with growing waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+
+from contracts.common import EventModel
+from contracts.envelope import EventEnvelope, new_envelope
+from contracts.topics import TOPIC_OF_EVENT
+
+log = structlog.get_logger(__name__)
+
+Publish = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[None]]
+"""publish(topic, key, value, headers): returns once the broker acknowledged, raises otherwise."""
+
+
+class OutsideTransactionError(RuntimeError):
+    """An outbox row must be written in the same transaction as the state change it reports."""
+
+
+async def enqueue(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+    """Store an event for publishing; must run inside the state change's transaction."""
+    if not conn.is_in_transaction():
+        raise OutsideTransactionError("outbox rows are written inside a transaction")
+    await conn.execute(
+        """INSERT INTO outbox (event_id, event_type, topic, message_key, envelope)
+           VALUES ($1, $2, $3, $4, $5::jsonb)""",
+        envelope.event_id,
+        envelope.event_type,
+        TOPIC_OF_EVENT[envelope.event_type],
+        envelope.key,
+        envelope.model_dump_json(),
+    )
+
+
+async def emit(
+    conn: asyncpg.Connection,
+    payload: EventModel,
+    *,
+    source: str,
+    aggregate_id: str | uuid.UUID,
+    aggregate_version: int,
+    org_id: uuid.UUID | None,
+    correlation_id: str,
+    causation_id: uuid.UUID | None = None,
+) -> EventEnvelope:
+    """Wrap a payload in an envelope and store it in the outbox; return the envelope."""
+    envelope = new_envelope(
+        payload,
+        event_type=payload.EVENT_TYPE,
+        event_version=payload.EVENT_VERSION,
+        source=source,
+        aggregate_id=str(aggregate_id),
+        aggregate_version=aggregate_version,
+        org_id=org_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+    )
+    await enqueue(conn, envelope)
+    return envelope
+
+
+def headers_of(envelope: dict[str, Any]) -> dict[str, str]:
+    """Kafka headers that let tools route and trace without decoding the value."""
+    return {
+        "event_id": str(envelope["event_id"]),
+        "event_type": str(envelope["event_type"]),
+        "event_version": str(envelope["event_version"]),
+        "source": str(envelope["source"]),
+        "correlation_id": str(envelope["correlation_id"]),
+    }
+
+
+class _Row(Protocol):
+    def __getitem__(self, key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    published: int
+    failed: int
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows until stopped."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publish: Publish,
+        *,
+        poll_interval_s: float = 0.1,
+        batch_size: int = 200,
+        max_backoff_s: float = 10.0,
+        retention_days: int = 7,
+    ) -> None:
+        self._pool = pool
+        self._publish = publish
+        self._poll_interval_s = poll_interval_s
+        self._batch_size = batch_size
+        self._max_backoff_s = max_backoff_s
+        self._retention_days = retention_days
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_cleanup = 0.0
+
+    def start(self) -> None:
+        """Run the relay in a background task."""
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Let the sweep in progress finish, then stop."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def run(self) -> None:
+        """Sweep, wait, repeat; back off while sweeps fail."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                result = await self.sweep_once()
+                await self._cleanup_if_due()
+            except Exception as error:
+                failures += 1
+                log.warning("outbox sweep failed", error=repr(error), consecutive=failures)
+                await self._sleep(self._backoff(failures))
+                continue
+            if result.failed:
+                failures += 1
+                await self._sleep(self._backoff(failures))
+            elif result.published >= self._batch_size:
+                failures = 0
+            else:
+                failures = 0
+                await self._sleep(self._poll_interval_s)
+
+    def _backoff(self, failures: int) -> float:
+        return float(min(self._max_backoff_s, 0.2 * 2 ** min(failures, 10)))
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def sweep_once(self) -> SweepResult:
+        """Publish one batch of unpublished rows; only one relay per database sweeps at a time,
+        so that one key's events are never published by two relays at once."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext('ticketing.outbox-relay'))"
+            ):
+                return SweepResult(0, 0)
+            rows = await conn.fetch(
+                """SELECT id, topic, message_key, envelope::text AS envelope
+                     FROM outbox
+                    WHERE published_at IS NULL
+                    ORDER BY id
+                    LIMIT $1
+                      FOR UPDATE SKIP LOCKED""",
+                self._batch_size,
+            )
+            if not rows:
+                return SweepResult(0, 0)
+            chains: dict[str, list[_Row]] = {}
+            for row in rows:
+                chains.setdefault(row["message_key"], []).append(row)
+            outcomes = await asyncio.gather(*(self._publish_chain(c) for c in chains.values()))
+            published = [row_id for ok, _ in outcomes for row_id in ok]
+            failures = [failure for _, failure in outcomes if failure is not None]
+            if published:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                    " WHERE id = ANY($1::bigint[])",
+                    published,
+                )
+            for row_id, error in failures:
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
+                    row_id,
+                    error[:2000],
+                )
+        if failures:
+            log.warning(
+                "outbox rows not published, will retry",
+                published=len(published),
+                failed_keys=len(failures),
+                error=failures[0][1],
+            )
+        else:
+            log.debug("outbox rows published", published=len(published))
+        return SweepResult(len(published), len(failures))
+
+    async def _publish_chain(self, rows: list[_Row]) -> tuple[list[int], tuple[int, str] | None]:
+        done: list[int] = []
+        for row in rows:
+            envelope = json.loads(row["envelope"])
+            try:
+                await self._publish(
+                    row["topic"],
+                    row["message_key"].encode(),
+                    row["envelope"].encode(),
+                    headers_of(envelope),
+                )
+            except Exception as error:
+                return done, (row["id"], repr(error))
+            done.append(row["id"])
+        return done, None
+
+    async def _cleanup_if_due(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cleanup < 600:
+            return
+        self._last_cleanup = now
+        deleted = await self._pool.execute(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)",
+            self._retention_days,
+        )
+        log.debug("published outbox rows cleaned up", result=deleted)

@@ -1,0 +1,37 @@
+"""Settings every service has; each service subclasses this with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from `<PREFIX>_*` environment variables, e.g. `TICKETS_DATABASE_URL`."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str
+    database_url: SecretStr = Field(description="postgresql://role:password@host:port/database")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    db_pool_min_size: int = Field(default=1, ge=0)
+    db_pool_max_size: int = Field(default=10, ge=1)
+    db_command_timeout_s: float = Field(default=10.0, gt=0)
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    kafka_request_timeout_ms: int = Field(default=15_000, ge=1000)
+    relay_poll_interval_s: float = Field(default=0.1, gt=0)
+    relay_batch_size: int = Field(default=200, ge=1)
+    relay_max_backoff_s: float = Field(default=10.0, gt=0)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_batch_size: int = Field(default=100, ge=1)
+    consumer_batch_timeout_ms: int = Field(default=50, ge=1)
+    shutdown_grace_s: float = Field(default=15.0, gt=0)
+    dev_identity_secret: SecretStr | None = Field(
+        default=None,
+        description="TEMPORARY, development only: HMAC secret of the dev sign-in tokens "
+        "until the accounts issue brings real JWTs with JWKS.",
+    )
