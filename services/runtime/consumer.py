@@ -206,8 +206,8 @@ class ConsumerRunner:
                 log.warning("handler failed, retrying", attempt=attempt, error=repr(error))
                 await asyncio.sleep(self._retry_base_delay_s * 2 ** (attempt - 1))
                 continue
-            failpoint("consumer.after_commit", key=envelope.key)
             if applied:
+                failpoint("consumer.after_commit", match=(envelope.key, envelope.correlation_id))
                 log.info("event handled")
             else:
                 log.info("duplicate event skipped")
@@ -227,7 +227,9 @@ class ConsumerRunner:
             if not first_time:
                 return False
             await handler(HandlerContext(conn, envelope, self._source), payload)
-            failpoint("consumer.inside_transaction", key=envelope.key)
+            failpoint(
+                "consumer.inside_transaction", match=(envelope.key, envelope.correlation_id)
+            )
         return True
 
     async def _dead_letter(

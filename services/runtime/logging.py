@@ -62,6 +62,7 @@ def configure_logging(
         logging.getLogger(name).propagate = True
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _identity(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
