@@ -1,0 +1,155 @@
+"""The event chain end to end, over HTTP through the gateway, on real Postgres and broker:
+POST ticket -> TicketCreated -> billing decides -> TicketClassified -> tickets records it ->
+TicketDecisionRecorded -> notify e-mails the requester once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from devstack.stack import Stack
+from services.auth.demo import CUSTOMER, DEMO_ORG
+from tests.e2e.helpers import (
+    decided_ticket,
+    mails_about,
+    new_correlation_id,
+    one_mail_about,
+    submit_ticket,
+)
+from tests.support import fetch
+
+pytestmark = pytest.mark.stack
+
+
+async def test_portal_ticket_is_classified_recorded_and_emailed_once(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    created = await submit_ticket(gateway, customer, subject="Napaka pri obračunu plač")
+    assert created["status"] == "waiting"
+    assert created["channel"] == "portal"
+    assert created["requester"]["email"] == CUSTOMER.email
+
+    ticket = await decided_ticket(gateway, customer, created["id"])
+
+    assert ticket["decision"]["stage"] == "provisional"
+    assert ticket["decision"]["decision"] == "free"
+    assert "P-CHANNEL" not in [r["code"] for r in ticket["decision"]["reasons"]]
+    mail = await one_mail_about(stack, created["id"])
+    assert mail.to == CUSTOMER.email
+    assert f"št. {created['number']}" in mail.subject
+    assert "Napaka pri obračunu plač" in mail.text()
+    await asyncio.sleep(1.0)  # a second e-mail would have arrived by now
+    assert len(mails_about(stack, created["id"])) == 1
+
+
+async def test_phone_ticket_recorded_by_consultant_is_paid_by_channel(
+    stack: Stack, gateway: httpx.AsyncClient, consultant: dict[str, str], customer: dict[str, str]
+) -> None:
+    requester = {
+        "user_id": str(CUSTOMER.id), "org_id": str(DEMO_ORG.id), "email": CUSTOMER.email,
+        "display_name": CUSTOMER.display_name, "language": "sl",
+    }
+    created = await submit_ticket(gateway, consultant, channel="phone", requester=requester)
+
+    ticket = await decided_ticket(gateway, customer, created["id"])
+
+    assert ticket["decision"]["decision"] == "paid"
+    assert "P-CHANNEL" in [r["code"] for r in ticket["decision"]["reasons"]]
+    decisions = await gateway.get(f"/api/billing/tickets/{created['id']}/decisions", headers=customer)
+    assert decisions.status_code == 200
+    assert decisions.json()[0]["decision"] == "paid"
+    mail = await one_mail_about(stack, created["id"])
+    assert "plačljiva" in mail.text()
+    assert "P-CHANNEL" in mail.text()
+
+
+async def test_customer_cannot_record_a_phone_ticket_and_nothing_is_stored(
+    gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+) -> None:
+    before = await fetch(admin_dsn_for("tickets"), "SELECT count(*) AS n FROM tickets")
+    requester = {
+        "user_id": str(CUSTOMER.id), "org_id": str(DEMO_ORG.id), "email": CUSTOMER.email,
+        "display_name": "X",
+    }
+    refused = await gateway.post(
+        "/api/tickets",
+        json={"subject": "s", "body": "b", "channel": "phone", "requester": requester},
+        headers=customer,
+    )
+    invalid = await gateway.post("/api/tickets", json={"subject": "", "body": "b"}, headers=customer)
+    unknown_field = await gateway.post(
+        "/api/tickets", json={"subject": "s", "body": "b", "org_id": str(DEMO_ORG.id)}, headers=customer
+    )
+    not_json = await gateway.post(
+        "/api/tickets", content=b"{not json", headers={**customer, "content-type": "application/json"}
+    )
+
+    assert refused.status_code == 403
+    assert "consultants" in refused.json()["detail"]
+    assert invalid.status_code == 422
+    assert unknown_field.status_code == 422
+    assert not_json.status_code == 422
+    after = await fetch(admin_dsn_for("tickets"), "SELECT count(*) AS n FROM tickets")
+    assert after[0]["n"] == before[0]["n"]
+
+
+async def test_requests_without_a_valid_token_are_refused(gateway: httpx.AsyncClient) -> None:
+    missing = await gateway.get("/api/tickets")
+    forged = await gateway.get("/api/tickets", headers={"authorization": "Bearer abc.def.ghi"})
+
+    assert missing.status_code == 401
+    assert forged.status_code == 401
+    unknown = await gateway.post("/api/auth/dev/login", json={"email": "nobody@nowhere.example"})
+    assert unknown.status_code == 401
+
+
+async def test_listing_is_paginated_newest_first(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    first = await submit_ticket(gateway, customer, subject="Prvi")
+    second = await submit_ticket(gateway, customer, subject="Drugi")
+
+    page = (await gateway.get("/api/tickets?limit=1", headers=customer)).json()
+    next_page = (await gateway.get("/api/tickets?limit=1&offset=1", headers=customer)).json()
+    too_big = await gateway.get("/api/tickets?limit=1000", headers=customer)
+
+    assert [t["id"] for t in page["items"]] == [second["id"]]
+    assert [t["id"] for t in next_page["items"]] == [first["id"]]
+    assert page["total"] >= 2
+    assert too_big.status_code == 422
+
+
+async def test_correlation_id_travels_from_http_through_every_service_log(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    correlation_id = new_correlation_id()
+    response = await gateway.post(
+        "/api/tickets", json={"subject": "Sled", "body": "Korelacija"},
+        headers={**customer, "x-request-id": correlation_id},
+    )
+    assert response.headers["x-correlation-id"] == correlation_id
+    ticket_id = response.json()["id"]
+    await one_mail_about(stack, ticket_id)
+
+    for service in ("tickets", "billing", "notify"):
+        lines = [
+            json.loads(line)
+            for line in (stack.log_dir / f"{service}.log").read_text().splitlines()
+            if correlation_id in line and line.startswith("{")
+        ]
+        assert lines, f"no {service} log line carries the correlation id"
+        assert all(line["service"] == service for line in lines)
+        handled = [line for line in lines if line["event"] == "event handled"]
+        if service != "tickets":
+            assert handled and handled[0]["ticket_id"] == ticket_id and handled[0]["event_id"]
+
+
+async def test_every_service_reports_health_and_readiness(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        for name, url in stack.urls.items():
+            assert (await client.get(f"{url}/healthz")).status_code == 200, name
+            ready = await client.get(f"{url}/readyz")
+            assert ready.status_code == 200, (name, ready.text)
