@@ -1,0 +1,223 @@
+"""Faults the delivery guarantees must survive (RELIABILITY.md, "How it is tested")."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from contracts.topics import BILLING_EVENTS, DEAD_LETTER, TICKETS_EVENTS
+from devstack.infra import EmbeddedInfrastructure
+from devstack.stack import Stack
+from services.runtime.failpoints import CRASH_EXIT_CODE
+from tests.e2e.helpers import (
+    decided_ticket,
+    mails_about,
+    new_correlation_id,
+    one_mail_about,
+    submit_ticket,
+)
+from tests.support import committed_offset, eventually, fetch, produce, read_topic
+
+pytestmark = pytest.mark.stack
+
+
+async def _outbox_envelope(dsn: str, event_type: str, ticket_id: str) -> dict:
+    rows = await fetch(
+        dsn, "SELECT envelope::text AS e FROM outbox WHERE event_type = $1 AND message_key = $2",
+        event_type, ticket_id,
+    )
+    assert len(rows) == 1
+    return json.loads(rows[0]["e"])
+
+
+async def _wait_committed_past(stack: Stack, group: str, topic: str, partition: int, offset: int) -> None:
+    assert stack.endpoints is not None
+    bootstrap = stack.endpoints.kafka_bootstrap
+
+    async def probe() -> bool:
+        return await committed_offset(bootstrap, group, topic, partition) > offset
+
+    await eventually(probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}")
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+) -> None:
+    created = await submit_ticket(gateway, customer)
+    await one_mail_about(stack, created["id"])
+    envelope = await _outbox_envelope(admin_dsn_for("tickets"), "TicketCreated", created["id"])
+    assert stack.endpoints is not None
+
+    partition, offset = await produce(
+        stack.endpoints.kafka_bootstrap, TICKETS_EVENTS, json.dumps(envelope).encode(),
+        key=created["id"].encode(), headers=[("event_type", b"TicketCreated")],
+    )
+    await _wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
+
+    decisions = await fetch(
+        admin_dsn_for("billing"), "SELECT * FROM decisions WHERE ticket_id = $1", uuid.UUID(created["id"])
+    )
+    classified = await fetch(
+        admin_dsn_for("billing"),
+        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1", created["id"],
+    )
+    assert len(decisions) == 1
+    assert len(classified) == 1
+    assert len(mails_about(stack, created["id"])) == 1
+
+
+def _envelope(event_type: str, version: int, payload: dict, key: str) -> bytes:
+    return json.dumps({
+        "event_id": str(uuid.uuid4()), "event_type": event_type, "event_version": version,
+        "occurred_at": datetime.now(UTC).isoformat(), "source": "test", "aggregate_id": key,
+        "aggregate_version": 1, "org_id": str(uuid.uuid4()), "correlation_id": new_correlation_id(),
+        "causation_id": None, "payload": payload,
+    }).encode()
+
+
+async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing(
+    stack: Stack, admin_dsn_for
+) -> None:
+    assert stack.endpoints is not None
+    bootstrap = stack.endpoints.kafka_bootstrap
+    ticket_id = str(uuid.uuid4())
+    org_id = str(uuid.uuid4())
+    key = ticket_id.encode()
+    valid_payload = {
+        "ticket_id": ticket_id, "number": 999999, "org_id": org_id,
+        "requester": {"user_id": str(uuid.uuid4()), "email": "x@example.com", "display_name": "X"},
+        "channel": "email", "subject": "Po poplavi", "body": "Besedilo",
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+    poison = {
+        "undecodable": b"\xff\xfe definitely not json",
+        "unknown-type": _envelope("TicketTeleported", 1, {}, ticket_id),
+        "unsupported-version": _envelope("TicketCreated", 99, valid_payload, ticket_id),
+        "invalid-payload": _envelope("TicketCreated", 1, {"ticket_id": "nope"}, ticket_id),
+    }
+    offsets = {}
+    for reason, value in poison.items():
+        offsets[reason] = await produce(bootstrap, TICKETS_EVENTS, value, key=key, headers=[])
+    # The next message on the same partition: a valid ticket event from a foreign producer.
+    await produce(
+        bootstrap, TICKETS_EVENTS, _envelope("TicketCreated", 1, valid_payload, ticket_id), key=key,
+        headers=[],
+    )
+
+    async def classified() -> list:
+        return await fetch(
+            admin_dsn_for("billing"), "SELECT decision FROM decisions WHERE ticket_id = $1",
+            uuid.UUID(ticket_id),
+        )
+
+    assert (await eventually(classified, what="billing to classify the valid message"))[0][
+        "decision"
+    ] == "paid"
+
+    async def dead_letters() -> list:
+        records = await read_topic(bootstrap, DEAD_LETTER)
+        return [r for r in records if r.key == key]
+
+    def by_consumer(records: list, consumer: str) -> dict[str, dict[str, str]]:
+        out = {}
+        for r in records:
+            headers = {k: v.decode() for k, v in r.headers}
+            if headers["dlq_consumer"] == consumer:
+                out[headers["dlq_reason"]] = headers
+        return out
+
+    async def all_dead_lettered() -> list:
+        records = await dead_letters()
+        billing = by_consumer(records, "billing")
+        tickets = by_consumer(records, "tickets")
+        return records if set(billing) == set(poison) and "handler-failed" in tickets else []
+
+    records = await eventually(all_dead_lettered, timeout=45, what="dead letters for every poison")
+    billing = by_consumer(records, "billing")
+    for reason, (partition, offset) in offsets.items():
+        assert billing[reason]["dlq_original_topic"] == TICKETS_EVENTS
+        assert billing[reason]["dlq_original_partition"] == str(partition)
+        assert billing[reason]["dlq_original_offset"] == str(offset)
+        assert billing[reason]["dlq_error"]
+    assert set(by_consumer(records, "notify")) == set(poison)  # notify reads the same topic
+    # The tickets service knows no such ticket: its handler fails until the attempts run out.
+    failed = by_consumer(records, "tickets")["handler-failed"]
+    assert failed["dlq_original_topic"] == BILLING_EVENTS
+    assert failed["dlq_attempts"] == "5"
+    assert "does not exist" in failed["dlq_error"]
+
+
+async def test_consumer_killed_after_its_transaction_before_the_offset_commit_has_one_effect(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+) -> None:
+    correlation_id = new_correlation_id()
+    await stack.restart(
+        "billing",
+        extra_env={
+            "TICKETING_FAILPOINT": "consumer.after_commit",
+            "TICKETING_FAILPOINT_MATCH": correlation_id,
+        },
+    )
+    billing = stack.processes["billing"]
+    try:
+        created = await submit_ticket(gateway, customer, correlation_id=correlation_id)
+
+        async def crashed() -> bool:
+            return not billing.running()
+
+        await eventually(crashed, timeout=30, what="billing to crash at the failpoint")
+        assert billing.process is not None and billing.process.returncode == CRASH_EXIT_CODE
+        committed_decision = await fetch(
+            admin_dsn_for("billing"), "SELECT 1 FROM decisions WHERE ticket_id = $1",
+            uuid.UUID(created["id"]),
+        )
+        assert len(committed_decision) == 1  # the transaction did commit before the crash
+    finally:
+        await stack.restart("billing")
+
+    await decided_ticket(gateway, customer, created["id"])
+    await one_mail_about(stack, created["id"])
+    await asyncio.sleep(1.0)
+    classified = await fetch(
+        admin_dsn_for("billing"),
+        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1", created["id"],
+    )
+    assert len(classified) == 1
+    assert len(mails_about(stack, created["id"])) == 1
+
+
+async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_nothing(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+) -> None:
+    infra = stack.infrastructure
+    if not isinstance(infra, EmbeddedInfrastructure):
+        pytest.skip("freezing the broker needs the embedded infrastructure")
+    infra.pause_broker()
+    try:
+        created = [await submit_ticket(gateway, customer, subject=f"Med izpadom {i}") for i in range(5)]
+        await asyncio.sleep(2.0)
+        unpublished = await fetch(
+            admin_dsn_for("tickets"),
+            "SELECT 1 FROM outbox WHERE published_at IS NULL AND message_key = ANY($1::text[])",
+            [t["id"] for t in created],
+        )
+        assert len(unpublished) == 5  # stored, waiting for the broker
+    finally:
+        infra.resume_broker()
+
+    for ticket in created:
+        await decided_ticket(gateway, customer, ticket["id"], timeout=90)
+        await one_mail_about(stack, ticket["id"], timeout=60)
+    await asyncio.sleep(2.0)
+    for ticket in created:
+        assert len(mails_about(stack, ticket["id"])) == 1
+        decisions = await fetch(
+            admin_dsn_for("billing"), "SELECT 1 FROM decisions WHERE ticket_id = $1",
+            uuid.UUID(ticket["id"]),
+        )
+        assert len(decisions) == 1
