@@ -58,7 +58,7 @@ def main() -> int:
     extra = sys.argv[2:]
     for argv in commands[sys.argv[1]]:
         try:
-            code = subprocess.run([*argv, *extra], cwd=ROOT).returncode
+            code = subprocess.run([*argv, *extra], cwd=ROOT, check=False).returncode
         except KeyboardInterrupt:
             return 130
         if code:

@@ -10,10 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 
 class EventEnvelope(BaseModel):
-    """One event as it is stored in an outbox and published: metadata plus the typed payload as JSON.
+    """One event as stored in an outbox and published: metadata plus the typed payload as JSON.
 
     `aggregate_id` is the Kafka key: for ticket events it is the ticket id, so one ticket's events
-    stay in one partition and keep their order. `aggregate_version` lets consumers ignore stale events.
+    stay in one partition and keep their order; `aggregate_version` lets readers ignore stale ones.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")

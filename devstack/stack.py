@@ -6,6 +6,7 @@ Used by `ticketing dev` and by the end-to-end tests, so both exercise the same s
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sys
 import time
@@ -16,7 +17,13 @@ from pathlib import Path
 import httpx
 
 from contracts.topics import ALL_TOPICS
-from devstack.infra import Endpoints, Infrastructure, choose_infrastructure, free_port, provision_databases
+from devstack.infra import (
+    Endpoints,
+    Infrastructure,
+    choose_infrastructure,
+    free_port,
+    provision_databases,
+)
 from devstack.processes import ChildProcess
 from devstack.smtp import CapturedEmail, SmtpCapture
 from services.runtime.kafka import ensure_topics
@@ -76,17 +83,16 @@ class Stack:
         self.database_urls = await provision_databases(
             self.endpoints.postgres_admin_dsn, list(SERVICES)
         )
-        await ensure_topics(
-            self.endpoints.kafka_bootstrap, ALL_TOPICS, partitions=TOPIC_PARTITIONS
-        )
+        await ensure_topics(self.endpoints.kafka_bootstrap, ALL_TOPICS, partitions=TOPIC_PARTITIONS)
         smtp_port = self.config.smtp_port or free_port()
         self.smtp = SmtpCapture(self.mail_dir, port=smtp_port, on_mail=self.on_mail)
         self.smtp.start()
         for name in SERVICES:
             port = self.config.service_ports.get(name) or free_port()
             self.urls[name] = f"http://127.0.0.1:{port}"
-            self.processes[name] = self._uvicorn(name, f"services.{name}.app:create_app", port,
-                                                 self._service_env(name, smtp_port))
+            self.processes[name] = self._uvicorn(
+                name, f"services.{name}.app:create_app", port, self._service_env(name, smtp_port)
+            )
         gateway_env = {f"GATEWAY_{n.upper()}_URL": self.urls[n] for n in SERVICES}
         gateway_env["GATEWAY_LOG_FORMAT"] = self.config.log_format
         self.urls["gateway"] = f"http://127.0.0.1:{self.config.gateway_port}"
@@ -115,20 +121,31 @@ class Stack:
         return {**env, **self.config.extra_env}
 
     def _uvicorn(self, name: str, factory: str, port: int, env: dict[str, str]) -> ChildProcess:
-        import os
-
         argv = [
-            sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-            "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "20",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "20",
         ]
-        return ChildProcess(name, argv, log_path=self.log_dir / f"{name}.log",
-                            env={**os.environ, **env})
+        return ChildProcess(
+            name, argv, log_path=self.log_dir / f"{name}.log", env={**os.environ, **env}
+        )
 
-    async def wait_ready(self, name: str, *, since: float | None = None, timeout: float = 90) -> None:
+    async def wait_ready(
+        self, name: str, *, since: float | None = None, within: float = 90
+    ) -> None:
         """Poll the process's `/readyz` until it answers 200."""
         since = since if since is not None else time.monotonic()
         process, url = self.processes[name], self.urls[name]
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         async with httpx.AsyncClient(timeout=2) as client:
             while time.monotonic() < deadline:
                 if not process.running():
@@ -140,7 +157,7 @@ class Stack:
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
-        raise TimeoutError(f"{name} not ready after {timeout}s:\n{process.log_tail()}")
+        raise TimeoutError(f"{name} not ready after {within}s:\n{process.log_tail()}")
 
     async def restart(self, name: str, *, extra_env: dict[str, str] | None = None) -> None:
         """Stop a process (if running) and start it again, optionally with more environment."""

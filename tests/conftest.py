@@ -4,6 +4,9 @@ end-to-end tests. Tests isolate by unique ids, never by truncating tables."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -12,20 +15,38 @@ import httpx
 import pytest
 
 from devstack.infra import Endpoints, free_port
-from devstack.stack import Stack, StackConfig
+from devstack.stack import SERVICES, Stack, StackConfig
 from services.auth.demo import CONSULTANT, CUSTOMER
 
 
 @pytest.fixture(scope="session")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    """The whole system, started once: infrastructure, topics, SMTP capture, services, gateway."""
-    state = tmp_path_factory.mktemp("stack")
-    running = Stack(StackConfig(state_dir=state, gateway_port=free_port(), log_format="json"))
+async def stack() -> AsyncIterator[Stack]:
+    """The whole system, started once: infrastructure, topics, SMTP capture, services, gateway.
+
+    Its state lives outside pytest's temporary directories, which other pytest runs rotate away.
+    """
+    state = Path(tempfile.mkdtemp(prefix="ticketing-tests-"))
+    # Faster consumer-group failover after the crash tests kill a service (6 s is the smallest
+    # session timeout Apache Kafka accepts by default).
+    timeouts = {
+        f"{service.upper()}_CONSUMER_{name}_TIMEOUT_MS": "6000"
+        for service in SERVICES
+        for name in ("SESSION", "REBALANCE")
+    }
+    running = Stack(
+        StackConfig(
+            state_dir=state, gateway_port=free_port(), log_format="json", extra_env=timeouts
+        )
+    )
     try:
         await running.start()
         yield running
     finally:
         await running.stop()
+        if os.environ.get("TICKETING_KEEP_TEST_STATE"):
+            print(f"test state kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,9 @@ async def produce(
 
 async def committed_offset(bootstrap: str, group: str, topic: str, partition: int) -> int:
     """The offset a consumer group has committed on one partition (-1 if none)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         offset = await consumer.committed(TopicPartition(topic, partition))
@@ -58,7 +60,10 @@ async def committed_offset(bootstrap: str, group: str, topic: str, partition: in
 async def read_topic(bootstrap: str, topic: str, *, timeout: float = 3.0) -> list[ConsumerRecord]:
     """Every record currently in a topic (no consumer group, nothing committed)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

@@ -30,15 +30,19 @@ class UserOut(BaseModel):
 
 class DevLoginOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserOut
 
 
 def _out(p: Principal) -> UserOut:
     return UserOut(
-        user_id=p.user_id, org_id=p.org_id, email=p.email, display_name=p.display_name,
-        language=p.language, roles=sorted(p.roles),
+        user_id=p.user_id,
+        org_id=p.org_id,
+        email=p.email,
+        display_name=p.display_name,
+        language=p.language,
+        roles=sorted(p.roles),
     )
 
 
@@ -56,11 +60,18 @@ def build_router(settings: AuthSettings) -> APIRouter:
         if user is None or not user.active:
             raise HTTPException(401, "Unknown or inactive user.")
         principal = Principal(
-            user.id, user.org_id, frozenset(user.roles), user.email, user.display_name, user.language
+            user.id,
+            user.org_id,
+            frozenset(user.roles),
+            user.email,
+            user.display_name,
+            user.language,
         )
         ttl = timedelta(minutes=settings.dev_token_ttl_minutes)
         token = issue_dev_token(principal, secret=secret, ttl=ttl)
-        return DevLoginOut(access_token=token, expires_in=int(ttl.total_seconds()), user=_out(principal))
+        return DevLoginOut(
+            access_token=token, expires_in=int(ttl.total_seconds()), user=_out(principal)
+        )
 
     @router.get("/me", response_model=UserOut)
     async def me(principal: CurrentPrincipal) -> UserOut:

@@ -13,7 +13,7 @@ from services.runtime.app import build_service_app
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    settings = settings or AuthSettings()  # type: ignore[call-arg]
+    settings = settings or AuthSettings()
     return build_service_app(
         settings,
         title="Auth service",

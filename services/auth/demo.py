@@ -14,12 +14,22 @@ _NS = uuid.UUID("5b0c2f0e-7a51-4d0c-9d55-1c1f0b9e2a10")
 VENDOR = Organization(uuid.uuid5(_NS, "org:vendor"), "Podpora (ponudnik)", "vendor")
 DEMO_ORG = Organization(uuid.uuid5(_NS, "org:demo"), "Demo d.o.o.", "customer")
 CUSTOMER = User(
-    uuid.uuid5(_NS, "user:ana"), DEMO_ORG.id, "ana.novak@demo.example", "Ana Novak", "sl",
-    frozenset({"customer"}), True,
+    uuid.uuid5(_NS, "user:ana"),
+    DEMO_ORG.id,
+    "ana.novak@demo.example",
+    "Ana Novak",
+    "sl",
+    frozenset({"customer"}),
+    True,
 )
 CONSULTANT = User(
-    uuid.uuid5(_NS, "user:consultant"), VENDOR.id, "svetovalec@podpora.example", "Marko Svetovalec",
-    "sl", frozenset({"consultant"}), True,
+    uuid.uuid5(_NS, "user:consultant"),
+    VENDOR.id,
+    "svetovalec@podpora.example",
+    "Marko Svetovalec",
+    "sl",
+    frozenset({"consultant"}),
+    True,
 )
 
 

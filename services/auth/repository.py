@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from services.auth.domain import Organization, User, normalize_email
+from services.runtime.db import Connection
 
 
 def _user(row: asyncpg.Record) -> User:
@@ -19,23 +20,24 @@ def _user(row: asyncpg.Record) -> User:
     )
 
 
-async def find_user_by_email(conn: asyncpg.Connection, *, email: str) -> User | None:
+async def find_user_by_email(conn: Connection, *, email: str) -> User | None:
     """Fetch a user by e-mail (case-insensitive), or None."""
     row = await conn.fetchrow("SELECT * FROM users WHERE email = $1", normalize_email(email))
     return _user(row) if row else None
 
 
-async def ensure_organization(conn: asyncpg.Connection, *, org: Organization) -> None:
+async def ensure_organization(conn: Connection, *, org: Organization) -> None:
     """Create the organization unless it exists."""
     await conn.execute(
-        "INSERT INTO organizations (id, name, kind) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO organizations (id, name, kind) VALUES ($1, $2, $3)"
+        " ON CONFLICT (id) DO NOTHING",
         org.id,
         org.name,
         org.kind,
     )
 
 
-async def ensure_user(conn: asyncpg.Connection, *, user: User) -> None:
+async def ensure_user(conn: Connection, *, user: User) -> None:
     """Create the user unless one with that e-mail exists."""
     await conn.execute(
         """INSERT INTO users (id, org_id, email, display_name, language, roles, active)

@@ -40,8 +40,12 @@ async def ticket_decisions(
         raise HTTPException(404, "No decision about this ticket (yet).")
     return [
         DecisionOut(
-            ticket_id=d.ticket_id, stage=d.stage, decision=d.decision, reasons=list(d.reasons),
-            policy_version=d.policy_version, deferred_until=d.deferred_until,
+            ticket_id=d.ticket_id,
+            stage=d.stage,
+            decision=d.decision,
+            reasons=list(d.reasons),
+            policy_version=d.policy_version,
+            deferred_until=d.deferred_until,
             decided_at=d.decided_at,
         )
         for d in found

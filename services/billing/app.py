@@ -14,7 +14,7 @@ from services.runtime.app import build_service_app
 
 
 def create_app(settings: BillingSettings | None = None) -> FastAPI:
-    settings = settings or BillingSettings()  # type: ignore[call-arg]
+    settings = settings or BillingSettings()
     return build_service_app(
         settings,
         title="Billing-policy service",

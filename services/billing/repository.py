@@ -7,9 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from contracts.common import Decision, DecisionStage, RuleHit
+from services.runtime.db import Connection
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class StoredDecision:
 
 
 async def insert_decision(
-    conn: asyncpg.Connection, *, decision: StoredDecision, source_event_id: uuid.UUID
+    conn: Connection, *, decision: StoredDecision, source_event_id: uuid.UUID
 ) -> bool:
     """Store a decision; False when this ticket already has one for that stage."""
     inserted = await conn.fetchval(
@@ -47,7 +46,7 @@ async def insert_decision(
 
 
 async def decisions_for_ticket(
-    conn: asyncpg.Connection, *, ticket_id: uuid.UUID, org_id: uuid.UUID | None
+    conn: Connection, *, ticket_id: uuid.UUID, org_id: uuid.UUID | None
 ) -> list[StoredDecision]:
     """The decisions about one ticket, oldest first, within one organization if given."""
     rows = await conn.fetch(

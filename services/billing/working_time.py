@@ -1,4 +1,4 @@
-"""Working time of the vendor's support: Mon-Fri 08:00-16:00 in Ljubljana, except public holidays."""
+"""Support working time: Mon-Fri 08:00-16:00 in Ljubljana, except Slovenian public holidays."""
 
 from __future__ import annotations
 
@@ -26,8 +26,20 @@ def easter_sunday(year: int) -> date:
 def slovenian_public_holidays(year: int) -> frozenset[date]:
     """Work-free public holidays in Slovenia (Zakon o praznikih in dela prostih dnevih)."""
     easter = easter_sunday(year)
-    fixed = [(1, 1), (1, 2), (2, 8), (4, 27), (5, 1), (5, 2), (6, 25), (8, 15), (10, 31),
-             (11, 1), (12, 25), (12, 26)]
+    fixed = [
+        (1, 1),
+        (1, 2),
+        (2, 8),
+        (4, 27),
+        (5, 1),
+        (5, 2),
+        (6, 25),
+        (8, 15),
+        (10, 31),
+        (11, 1),
+        (12, 25),
+        (12, 26),
+    ]
     days = {date(year, m, d) for m, d in fixed}
     days |= {easter, easter + timedelta(days=1), easter + timedelta(days=49)}  # + Pentecost
     return frozenset(days)

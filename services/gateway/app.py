@@ -24,8 +24,16 @@ from services.runtime.logging import configure_logging
 log = structlog.get_logger(__name__)
 
 HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
 }
 
 
@@ -42,8 +50,10 @@ class GatewaySettings(BaseSettings):
 
     def upstreams(self) -> dict[str, str]:
         return {
-            "auth": self.auth_url, "tickets": self.tickets_url,
-            "billing": self.billing_url, "notify": self.notify_url,
+            "auth": self.auth_url,
+            "tickets": self.tickets_url,
+            "billing": self.billing_url,
+            "notify": self.notify_url,
         }
 
 
@@ -75,13 +85,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 return False
 
         results = await asyncio.gather(*(ready(u) for u in upstreams.values()))
-        checks = {name: "ok" if ok else "unavailable" for name, ok in zip(upstreams, results, strict=True)}
+        checks = {
+            name: "ok" if ok else "unavailable" for name, ok in zip(upstreams, results, strict=True)
+        }
         status = 200 if all(results) else 503
         return JSONResponse({"status": "ready" if status == 200 else "not ready", **checks}, status)
 
-    @app.api_route(
-        "/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
-    )
+    @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @app.api_route("/api/{service}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def forward(service: str, request: Request, path: str = "") -> Response:
         base = upstreams.get(service)
@@ -98,18 +108,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         target = f"{base}{request.url.path}"
         try:
             upstream = await client.request(
-                request.method, target, params=request.query_params, headers=headers,
+                request.method,
+                target,
+                params=request.query_params,
+                headers=headers,
                 content=await request.body(),
             )
         except httpx.HTTPError as error:
-            log.warning("upstream unreachable", service=service, error=repr(error),
-                        correlation_id=correlation_id)
+            log.warning(
+                "upstream unreachable",
+                service=service,
+                error=repr(error),
+                correlation_id=correlation_id,
+            )
             return JSONResponse(
                 {"detail": f"The {service} service is unavailable; try again shortly."},
-                status_code=503, headers={"x-correlation-id": correlation_id, "Retry-After": "2"},
+                status_code=503,
+                headers={"x-correlation-id": correlation_id, "Retry-After": "2"},
             )
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
-                       and k.lower() != "content-encoding"}
+        out_headers = {
+            k: v
+            for k, v in upstream.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"
+        }
         return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
 
     return app

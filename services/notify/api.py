@@ -47,8 +47,15 @@ async def list_emails(
             offset=offset,
         )
     return [
-        EmailOut(id=e.id, recipient=e.recipient, subject=e.subject, body=e.body,
-                 ticket_id=e.ticket_id, status=e.status, created_at=e.created_at,
-                 sent_at=e.sent_at)
+        EmailOut(
+            id=e.id,
+            recipient=e.recipient,
+            subject=e.subject,
+            body=e.body,
+            ticket_id=e.ticket_id,
+            status=e.status,
+            created_at=e.created_at,
+            sent_at=e.sent_at,
+        )
         for e in emails
     ]

@@ -15,7 +15,7 @@ from services.runtime.app import build_service_app
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
-    settings = settings or NotifySettings()  # type: ignore[call-arg]
+    settings = settings or NotifySettings()
 
     def sender(pool: asyncpg.Pool) -> SmtpSender:
         return SmtpSender(pool, settings)

@@ -14,7 +14,7 @@ log = structlog.get_logger(__name__)
 async def on_decision_recorded(
     ctx: HandlerContext, event: TicketDecisionRecorded, *, portal_url: str
 ) -> None:
-    """Tell the requester their ticket was received, with the provisional decision and its reasons."""
+    """Tell the requester their ticket was received, with the provisional decision and why."""
     if event.stage != "provisional":
         return  # the final decision's e-mail comes with the notifications issue
     rendered = templates.ticket_received(event, portal_url=portal_url)

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
+from services.runtime.db import Connection
+
 
 @dataclass(frozen=True)
 class EmailIntent:
@@ -38,12 +40,19 @@ class Email:
 
 def _email(r: asyncpg.Record) -> Email:
     return Email(
-        r["id"], r["recipient"], r["subject"], r["body"], r["ticket_id"], r["status"],
-        r["attempts"], r["created_at"], r["sent_at"],
+        r["id"],
+        r["recipient"],
+        r["subject"],
+        r["body"],
+        r["ticket_id"],
+        r["status"],
+        r["attempts"],
+        r["created_at"],
+        r["sent_at"],
     )
 
 
-async def record_intent(conn: asyncpg.Connection, *, intent: EmailIntent) -> bool:
+async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
     """Record an e-mail to send; False when one with the same dedupe key exists already."""
     inserted = await conn.fetchval(
         """INSERT INTO emails (id, dedupe_key, event_id, event_type, org_id, ticket_id,
@@ -65,7 +74,7 @@ async def record_intent(conn: asyncpg.Connection, *, intent: EmailIntent) -> boo
     return bool(inserted)
 
 
-async def claim_due(conn: asyncpg.Connection, *, limit: int) -> list[Email]:
+async def claim_due(conn: Connection, *, limit: int) -> list[Email]:
     """Lock pending e-mails that are due; other senders skip them. Call inside a transaction."""
     rows = await conn.fetch(
         """SELECT * FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
@@ -75,7 +84,7 @@ async def claim_due(conn: asyncpg.Connection, *, limit: int) -> list[Email]:
     return [_email(r) for r in rows]
 
 
-async def mark_sent(conn: asyncpg.Connection, *, email_id: uuid.UUID) -> None:
+async def mark_sent(conn: Connection, *, email_id: uuid.UUID) -> None:
     await conn.execute(
         "UPDATE emails SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1",
         email_id,
@@ -83,7 +92,7 @@ async def mark_sent(conn: asyncpg.Connection, *, email_id: uuid.UUID) -> None:
 
 
 async def mark_failed(
-    conn: asyncpg.Connection, *, email_id: uuid.UUID, error: str, retry_in_s: float
+    conn: Connection, *, email_id: uuid.UUID, error: str, retry_in_s: float
 ) -> None:
     await conn.execute(
         """UPDATE emails SET attempts = attempts + 1, last_error = $2,
@@ -95,10 +104,15 @@ async def mark_failed(
 
 
 async def emails_for(
-    conn: asyncpg.Connection, *, recipient_id: uuid.UUID | None, org_id: uuid.UUID | None,
-    ticket_id: uuid.UUID | None, limit: int, offset: int,
+    conn: Connection,
+    *,
+    recipient_id: uuid.UUID | None,
+    org_id: uuid.UUID | None,
+    ticket_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
 ) -> list[Email]:
-    """E-mails, newest first: to one recipient and/or of one organization, optionally of a ticket."""
+    """E-mails, newest first: to one recipient and/or in one organization, optionally one ticket."""
     rows = await conn.fetch(
         """SELECT * FROM emails
             WHERE ($1::uuid IS NULL OR recipient_id = $1) AND ($2::uuid IS NULL OR org_id = $2)

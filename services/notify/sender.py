@@ -7,6 +7,7 @@ the commit that marks the row sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -24,7 +25,9 @@ log = structlog.get_logger(__name__)
 class SmtpSender:
     """Background loop: claim due e-mails, send each, record the outcome."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: NotifySettings, *, batch_size: int = 20) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: NotifySettings, *, batch_size: int = 20
+    ) -> None:
         self._pool = pool
         self._settings = settings
         self._batch_size = batch_size
@@ -48,42 +51,54 @@ class SmtpSender:
                 log.warning("e-mail sweep failed", error=repr(error))
                 sent = 0
             if sent < self._batch_size:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._stopping.wait(), timeout=self._settings.sender_poll_interval_s
                     )
-                except TimeoutError:
-                    pass
 
     async def send_due(self) -> int:
-        """Send one batch of due e-mails; return how many were accepted by the SMTP server."""
+        """Send due e-mails one by one, each marked in its own transaction; return how many the
+        SMTP server accepted."""
         sent = 0
-        async with self._pool.acquire() as conn, conn.transaction():
-            for email in await repository.claim_due(conn, limit=self._batch_size):
+        for _ in range(self._batch_size):
+            async with self._pool.acquire() as conn, conn.transaction():
+                claimed = await repository.claim_due(conn, limit=1)
+                if not claimed:
+                    break
+                email = claimed[0]
                 try:
                     await asyncio.to_thread(self._send, email)
-                except (OSError, smtplib.SMTPException) as error:
-                    delay = min(self._settings.sender_max_backoff_s, 2.0 ** min(email.attempts + 1, 12))
-                    log.warning("e-mail not sent, will retry", to=email.recipient, error=repr(error),
-                                retry_in_s=delay)
-                    await repository.mark_failed(conn, email_id=email.id, error=repr(error),
-                                                 retry_in_s=delay)
+                except Exception as error:
+                    delay = min(
+                        self._settings.sender_max_backoff_s, 2.0 ** min(email.attempts + 1, 12)
+                    )
+                    log.warning(
+                        "e-mail not sent, will retry",
+                        to=email.recipient,
+                        error=repr(error),
+                        retry_in_s=delay,
+                    )
+                    await repository.mark_failed(
+                        conn, email_id=email.id, error=repr(error), retry_in_s=delay
+                    )
                     continue
                 await repository.mark_sent(conn, email_id=email.id)
-                sent += 1
-                log.info("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
+            sent += 1
+            log.info("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
         return sent
 
     def _send(self, email: Email) -> None:
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = email.recipient
-        message["Subject"] = email.subject
+        message["Subject"] = " ".join(email.subject.split())  # a header is one line
         message["Message-ID"] = make_msgid(idstring=str(email.id))
         if email.ticket_id:
             message["X-Ticket-ID"] = str(email.ticket_id)
         message.set_content(email.body)
         with smtplib.SMTP(
-            self._settings.smtp_host, self._settings.smtp_port, timeout=self._settings.smtp_timeout_s
+            self._settings.smtp_host,
+            self._settings.smtp_port,
+            timeout=self._settings.smtp_timeout_s,
         ) as smtp:
             smtp.send_message(message)

@@ -43,9 +43,15 @@ _RULE = {
 }
 
 
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _when(moment: datetime, language: Language) -> str:
+    """A local date and time, independent of the process's locale."""
     local = moment.astimezone(LOCAL_ZONE)
-    return f"{local:%d. %m. %Y ob %H.%M}" if language == "sl" else f"{local:%d %b %Y at %H:%M}"
+    if language == "sl":
+        return f"{local.day}. {local.month}. {local.year} ob {local:%H.%M}"
+    return f"{local.day:02d} {_MONTHS_EN[local.month - 1]} {local.year} at {local:%H:%M}"
 
 
 def ticket_received(event: TicketDecisionRecorded, *, portal_url: str) -> RenderedEmail:
@@ -68,13 +74,19 @@ def ticket_received(event: TicketDecisionRecorded, *, portal_url: str) -> Render
         ]
         if event.deferred_until:
             lines += ["", f"Z reševanjem bomo začeli {_when(event.deferred_until, lang)}."]
-        lines += ["", f"Zahtevek lahko spremljate na portalu: {link}", "", "Lep pozdrav,", "Podpora"]
+        lines += [
+            "",
+            f"Zahtevek lahko spremljate na portalu: {link}",
+            "",
+            "Lep pozdrav,",
+            "Podpora",
+        ]
         subject = f"Prejeli smo vaš zahtevek št. {event.number}: {event.subject}"
     else:
         lines = [
             f"Hello {event.requester.display_name},",
             "",
-            f"we have received your help request no. {event.number}: \"{event.subject}\".",
+            f'we have received your help request no. {event.number}: "{event.subject}".',
             "It is on the waiting list; we will let you know when a consultant takes it on.",
             "",
             f"Expected handling: {decision}. Reasons:",

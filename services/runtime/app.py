@@ -50,14 +50,18 @@ def build_service_app(
             await hook(pool)
         broker = create_broker(settings)
 
-        async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        async def publish(
+            topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+        ) -> None:
             await broker.publish(
                 value, topic, key=key, headers=headers, correlation_id=headers.get("correlation_id")
             )
 
         for consumer in consumers:
             runner = ConsumerRunner(
-                consumer, pool, publish,
+                consumer,
+                pool,
+                publish,
                 source=settings.service_name,
                 max_attempts=settings.consumer_max_attempts,
             )

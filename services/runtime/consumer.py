@@ -3,14 +3,15 @@
 Each service declares an `EventConsumer` (its group id, topics, and one handler per event type).
 `register_consumer` turns it into a FastStream batch subscriber that:
 
-- commits offsets only after the whole batch was handled (ack policy NACK_ON_ERROR: on a failure the
-  partitions are rewound and the batch is read again; a cancelled handler at shutdown commits nothing),
-  so commits cost one round trip per batch, never one per message, and never run ahead of the work;
+- commits offsets only after the whole batch was handled (ack policy NACK_ON_ERROR: on a failure
+  the partitions are rewound and the batch is read again; a handler cancelled at shutdown commits
+  nothing), so a commit costs one round trip per batch, never per message, and never runs ahead of
+  the work;
 - runs each handler in its own transaction together with the (consumer, event_id) inbox row, so a
   redelivered event is recognised and skipped;
-- sends poison messages to the dead-letter topic with the reason and origin in headers: at once for
-  undecodable bytes, unknown types, unsupported versions and invalid payloads; after a bounded number
-  of attempts for handler failures. The partition keeps flowing.
+- sends poison messages to the dead-letter topic with the reason and origin in headers: at once
+  for undecodable bytes, unknown types, unsupported versions and invalid payloads; after a bounded
+  number of attempts for handler failures. The partition keeps flowing;
 - treats an unreachable database as "retry later" (never as poison): it backs off and re-reads.
 """
 
@@ -35,7 +36,7 @@ from contracts.common import EventModel
 from contracts.envelope import EventEnvelope
 from contracts.registry import UnknownEventTypeError, UnsupportedEventVersionError, model_for
 from contracts.topics import DEAD_LETTER
-from services.runtime.db import UNAVAILABLE_ERRORS
+from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
 from services.runtime.outbox import emit
 from services.runtime.settings import ServiceSettings
@@ -49,7 +50,7 @@ E = TypeVar("E", bound=EventModel)
 class HandlerContext:
     """What a handler gets besides the payload: its transaction and the event it handles."""
 
-    conn: asyncpg.Connection
+    conn: Connection
     envelope: EventEnvelope
     source: str
 
@@ -88,7 +89,9 @@ class EventConsumer:
     topics: Sequence[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
 
-    def handles(self, model: type[E]) -> Callable[[Callable[[HandlerContext, E], Awaitable[None]]], Handler]:
+    def handles(
+        self, model: type[E]
+    ) -> Callable[[Callable[[HandlerContext, E], Awaitable[None]]], Handler]:
         """Register the decorated function as the handler of `model`'s event type."""
 
         def register(func: Callable[[HandlerContext, E], Awaitable[None]]) -> Handler:
@@ -227,9 +230,7 @@ class ConsumerRunner:
             if not first_time:
                 return False
             await handler(HandlerContext(conn, envelope, self._source), payload)
-            failpoint(
-                "consumer.inside_transaction", match=(envelope.key, envelope.correlation_id)
-            )
+            failpoint("consumer.inside_transaction", match=(envelope.key, envelope.correlation_id))
         return True
 
     async def _dead_letter(
@@ -276,5 +277,8 @@ def register_consumer(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_poll_interval_ms=300_000,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=max(1000, settings.consumer_session_timeout_ms // 3),
+        rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
         title=f"{runner.consumer.name}:{','.join(runner.consumer.topics)}",
     )(on_batch)

@@ -17,6 +17,7 @@ from services.runtime.db import UNAVAILABLE_ERRORS
 log = structlog.get_logger(__name__)
 
 CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")
+DATABASE_CHECK_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
 
 
 class CorrelationIdMiddleware:
@@ -60,9 +61,15 @@ def health_router(
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        checks = {"database": await _database_ok(pool_of()), "broker": await _broker_ok(broker_of())}
+        checks = {
+            "database": await _database_ok(pool_of()),
+            "broker": await _broker_ok(broker_of()),
+        }
         ready = all(checks.values())
-        body = {"status": "ready" if ready else "not ready", **{k: _word(v) for k, v in checks.items()}}
+        body = {
+            "status": "ready" if ready else "not ready",
+            **{k: _word(v) for k, v in checks.items()},
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
@@ -78,7 +85,7 @@ async def _database_ok(pool: asyncpg.Pool | None) -> bool:
     try:
         async with pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1", timeout=2)
-    except (*UNAVAILABLE_ERRORS, asyncpg.PostgresError):
+    except DATABASE_CHECK_ERRORS:
         return False
     return True
 

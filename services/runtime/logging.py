@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import structlog
 
@@ -48,7 +48,7 @@ def configure_logging(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if as_json else _identity,
+            cast(Any, structlog.processors.format_exc_info if as_json else _identity),
             renderer,
         ],
     )

@@ -8,6 +8,7 @@ after the broker acknowledged it, and retries forever with growing waits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -21,6 +22,7 @@ import structlog
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
 from contracts.topics import TOPIC_OF_EVENT
+from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +34,7 @@ class OutsideTransactionError(RuntimeError):
     """An outbox row must be written in the same transaction as the state change it reports."""
 
 
-async def enqueue(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
+async def enqueue(conn: Connection, envelope: EventEnvelope) -> None:
     """Store an event for publishing; must run inside the state change's transaction."""
     if not conn.is_in_transaction():
         raise OutsideTransactionError("outbox rows are written inside a transaction")
@@ -48,7 +50,7 @@ async def enqueue(conn: asyncpg.Connection, envelope: EventEnvelope) -> None:
 
 
 async def emit(
-    conn: asyncpg.Connection,
+    conn: Connection,
     payload: EventModel,
     *,
     source: str,
@@ -153,10 +155,8 @@ class OutboxRelay:
         return float(min(self._max_backoff_s, 0.2 * 2 ** min(failures, 10)))
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def sweep_once(self) -> SweepResult:
         """Publish one batch of unpublished rows; only one relay per database sweeps at a time,

@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(default=100, ge=1)
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
+    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=30_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
     dev_identity_secret: SecretStr | None = Field(
         default=None,

@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contracts.common import EMAIL_PATTERN, Channel, Decision, DecisionStage, Language, Person, RuleHit
+from contracts.common import (
+    EMAIL_PATTERN,
+    Channel,
+    Decision,
+    DecisionStage,
+    Language,
+    Person,
+    RuleHit,
+)
 from services.runtime.app import Pool
 from services.runtime.identity import CurrentPrincipal
 from services.tickets import handlers, repository
@@ -31,7 +39,7 @@ class RequesterIn(BaseModel):
 class TicketIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    subject: Annotated[str, Field(min_length=1, max_length=200)]
+    subject: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
     body: Annotated[str, Field(min_length=1, max_length=20000)]
     program: Annotated[str | None, Field(max_length=100)] = None
     channel: Channel = "portal"
@@ -74,14 +82,26 @@ class TicketOut(BaseModel):
         decision = None
         if t.decision is not None and t.decision_stage is not None:
             decision = DecisionOut(
-                decision=t.decision, stage=t.decision_stage, reasons=list(t.decision_reasons),
-                policy_version=t.policy_version, deferred_until=t.deferred_until,
+                decision=t.decision,
+                stage=t.decision_stage,
+                reasons=list(t.decision_reasons),
+                policy_version=t.policy_version,
+                deferred_until=t.deferred_until,
                 decided_at=t.decided_at,
             )
         return cls(
-            id=t.id, number=t.number, org_id=t.org_id, status=t.status, channel=t.channel,
-            subject=t.subject, body=t.body, program=t.program, requester=t.requester,
-            submitted_at=t.submitted_at, version=t.version, decision=decision,
+            id=t.id,
+            number=t.number,
+            org_id=t.org_id,
+            status=t.status,
+            channel=t.channel,
+            subject=t.subject,
+            body=t.body,
+            program=t.program,
+            requester=t.requester,
+            submitted_at=t.submitted_at,
+            version=t.version,
+            decision=decision,
         )
 
 
@@ -100,8 +120,10 @@ async def submit_ticket(body: TicketIn, principal: CurrentPrincipal, pool: Pool)
     """Submit a help request on the portal, or (consultants) record one received by phone/e-mail."""
     if body.requester is None:
         requester = Person(
-            user_id=principal.user_id, email=principal.email,
-            display_name=principal.display_name, language=principal.language,  # type: ignore[arg-type]
+            user_id=principal.user_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            language=principal.language,
         )
         org_id = principal.org_id
     else:
@@ -112,8 +134,14 @@ async def submit_ticket(body: TicketIn, principal: CurrentPrincipal, pool: Pool)
         org_id = r.org_id
     try:
         ticket = await handlers.create_ticket(
-            pool, principal=principal, requester=requester, org_id=org_id, subject=body.subject,
-            body=body.body, program=body.program, channel=body.channel,
+            pool,
+            principal=principal,
+            requester=requester,
+            org_id=org_id,
+            subject=body.subject,
+            body=body.body,
+            program=body.program,
+            channel=body.channel,
         )
     except NotAllowedError as error:
         raise HTTPException(403, str(error)) from None
@@ -147,4 +175,6 @@ async def list_tickets(
         tickets, total = await repository.list_tickets(
             conn, org_id=principal.org_scope, limit=limit, offset=offset
         )
-    return TicketPage(items=[TicketOut.of(t) for t in tickets], total=total, limit=limit, offset=offset)
+    return TicketPage(
+        items=[TicketOut.of(t) for t in tickets], total=total, limit=limit, offset=offset
+    )

@@ -13,7 +13,7 @@ from services.tickets.settings import TicketsSettings
 
 
 def create_app(settings: TicketsSettings | None = None) -> FastAPI:
-    settings = settings or TicketsSettings()  # type: ignore[call-arg]
+    settings = settings or TicketsSettings()
     return build_service_app(
         settings,
         title="Tickets service",

@@ -76,6 +76,8 @@ def open_ticket(
         raise TicketError(
             "Consultants record tickets with channel 'phone' or 'email' on a customer's behalf."
         )
+    if not subject.strip() or not body.strip():
+        raise TicketError("A ticket needs a subject and a description.")
     return NewTicket(
         id=uuid.uuid4(),
         org_id=org_id,
@@ -109,6 +111,8 @@ def record_decision(
     ticket: Ticket, classified: TicketClassified, *, decision_version: int
 ) -> tuple[Ticket, TicketDecisionRecorded] | None:
     """Record billing's decision on the ticket; None when it is not newer than the one recorded."""
+    if classified.ticket_id != ticket.id or classified.org_id != ticket.org_id:
+        raise TicketError(f"decision about ticket {classified.ticket_id} given for {ticket.id}")
     if decision_version <= ticket.decision_version:
         return None
     updated = replace(

@@ -8,6 +8,7 @@ import uuid
 import asyncpg
 
 from contracts.common import Person, RuleHit
+from services.runtime.db import Connection
 from services.tickets.domain import NewTicket, Ticket
 
 
@@ -44,7 +45,7 @@ def _ticket(row: asyncpg.Record) -> Ticket:
     )
 
 
-async def insert_ticket(conn: asyncpg.Connection, *, new: NewTicket) -> Ticket:
+async def insert_ticket(conn: Connection, *, new: NewTicket) -> Ticket:
     """Store a new ticket and return it with its number."""
     row = await conn.fetchrow(
         """INSERT INTO tickets (id, org_id, requester_id, requester_email, requester_name,
@@ -70,7 +71,11 @@ async def insert_ticket(conn: asyncpg.Connection, *, new: NewTicket) -> Ticket:
 
 
 async def get_ticket(
-    conn: asyncpg.Connection, *, ticket_id: uuid.UUID, org_id: uuid.UUID | None, for_update: bool = False
+    conn: Connection,
+    *,
+    ticket_id: uuid.UUID,
+    org_id: uuid.UUID | None,
+    for_update: bool = False,
 ) -> Ticket:
     """Fetch a ticket; `org_id` (None only for vendor staff) limits it to one organization."""
     lock = " FOR UPDATE" if for_update else ""
@@ -85,7 +90,7 @@ async def get_ticket(
 
 
 async def list_tickets(
-    conn: asyncpg.Connection, *, org_id: uuid.UUID | None, limit: int, offset: int
+    conn: Connection, *, org_id: uuid.UUID | None, limit: int, offset: int
 ) -> tuple[list[Ticket], int]:
     """One page of tickets, newest first, and the total count, within one organization if given."""
     rows = await conn.fetch(
@@ -101,7 +106,7 @@ async def list_tickets(
     return [_ticket(r) for r in rows], int(total)
 
 
-async def save_decision(conn: asyncpg.Connection, *, ticket: Ticket) -> None:
+async def save_decision(conn: Connection, *, ticket: Ticket) -> None:
     """Persist the decision fields and version of a ticket."""
     await conn.execute(
         """UPDATE tickets SET version = $2, decision = $3, decision_stage = $4,

@@ -13,7 +13,10 @@ from tests.support import eventually
 
 
 async def submit_ticket(
-    gateway: httpx.AsyncClient, headers: dict[str, str], *, correlation_id: str | None = None,
+    gateway: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    correlation_id: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     body = {"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?", **fields}

@@ -49,8 +49,11 @@ async def test_phone_ticket_recorded_by_consultant_is_paid_by_channel(
     stack: Stack, gateway: httpx.AsyncClient, consultant: dict[str, str], customer: dict[str, str]
 ) -> None:
     requester = {
-        "user_id": str(CUSTOMER.id), "org_id": str(DEMO_ORG.id), "email": CUSTOMER.email,
-        "display_name": CUSTOMER.display_name, "language": "sl",
+        "user_id": str(CUSTOMER.id),
+        "org_id": str(DEMO_ORG.id),
+        "email": CUSTOMER.email,
+        "display_name": CUSTOMER.display_name,
+        "language": "sl",
     }
     created = await submit_ticket(gateway, consultant, channel="phone", requester=requester)
 
@@ -58,7 +61,9 @@ async def test_phone_ticket_recorded_by_consultant_is_paid_by_channel(
 
     assert ticket["decision"]["decision"] == "paid"
     assert "P-CHANNEL" in [r["code"] for r in ticket["decision"]["reasons"]]
-    decisions = await gateway.get(f"/api/billing/tickets/{created['id']}/decisions", headers=customer)
+    decisions = await gateway.get(
+        f"/api/billing/tickets/{created['id']}/decisions", headers=customer
+    )
     assert decisions.status_code == 200
     assert decisions.json()[0]["decision"] == "paid"
     mail = await one_mail_about(stack, created["id"])
@@ -71,7 +76,9 @@ async def test_customer_cannot_record_a_phone_ticket_and_nothing_is_stored(
 ) -> None:
     before = await fetch(admin_dsn_for("tickets"), "SELECT count(*) AS n FROM tickets")
     requester = {
-        "user_id": str(CUSTOMER.id), "org_id": str(DEMO_ORG.id), "email": CUSTOMER.email,
+        "user_id": str(CUSTOMER.id),
+        "org_id": str(DEMO_ORG.id),
+        "email": CUSTOMER.email,
         "display_name": "X",
     }
     refused = await gateway.post(
@@ -79,12 +86,18 @@ async def test_customer_cannot_record_a_phone_ticket_and_nothing_is_stored(
         json={"subject": "s", "body": "b", "channel": "phone", "requester": requester},
         headers=customer,
     )
-    invalid = await gateway.post("/api/tickets", json={"subject": "", "body": "b"}, headers=customer)
+    invalid = await gateway.post(
+        "/api/tickets", json={"subject": "", "body": "b"}, headers=customer
+    )
     unknown_field = await gateway.post(
-        "/api/tickets", json={"subject": "s", "body": "b", "org_id": str(DEMO_ORG.id)}, headers=customer
+        "/api/tickets",
+        json={"subject": "s", "body": "b", "org_id": str(DEMO_ORG.id)},
+        headers=customer,
     )
     not_json = await gateway.post(
-        "/api/tickets", content=b"{not json", headers={**customer, "content-type": "application/json"}
+        "/api/tickets",
+        content=b"{not json",
+        headers={**customer, "content-type": "application/json"},
     )
 
     assert refused.status_code == 403
@@ -127,7 +140,8 @@ async def test_correlation_id_travels_from_http_through_every_service_log(
 ) -> None:
     correlation_id = new_correlation_id()
     response = await gateway.post(
-        "/api/tickets", json={"subject": "Sled", "body": "Korelacija"},
+        "/api/tickets",
+        json={"subject": "Sled", "body": "Korelacija"},
         headers={**customer, "x-request-id": correlation_id},
     )
     assert response.headers["x-correlation-id"] == correlation_id
@@ -153,3 +167,15 @@ async def test_every_service_reports_health_and_readiness(stack: Stack) -> None:
             assert (await client.get(f"{url}/healthz")).status_code == 200, name
             ready = await client.get(f"{url}/readyz")
             assert ready.status_code == 200, (name, ready.text)
+
+
+async def test_a_subject_spanning_several_lines_is_refused(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    response = await gateway.post(
+        "/api/tickets",
+        json={"subject": "Prva\nBcc: vsi@example.com", "body": "b"},
+        headers=customer,
+    )
+
+    assert response.status_code == 422

@@ -28,21 +28,27 @@ pytestmark = pytest.mark.stack
 
 async def _outbox_envelope(dsn: str, event_type: str, ticket_id: str) -> dict:
     rows = await fetch(
-        dsn, "SELECT envelope::text AS e FROM outbox WHERE event_type = $1 AND message_key = $2",
-        event_type, ticket_id,
+        dsn,
+        "SELECT envelope::text AS e FROM outbox WHERE event_type = $1 AND message_key = $2",
+        event_type,
+        ticket_id,
     )
     assert len(rows) == 1
     return json.loads(rows[0]["e"])
 
 
-async def _wait_committed_past(stack: Stack, group: str, topic: str, partition: int, offset: int) -> None:
+async def _wait_committed_past(
+    stack: Stack, group: str, topic: str, partition: int, offset: int
+) -> None:
     assert stack.endpoints is not None
     bootstrap = stack.endpoints.kafka_bootstrap
 
     async def probe() -> bool:
         return await committed_offset(bootstrap, group, topic, partition) > offset
 
-    await eventually(probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}")
+    await eventually(
+        probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
+    )
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(
@@ -54,17 +60,23 @@ async def test_the_same_event_delivered_twice_has_one_effect(
     assert stack.endpoints is not None
 
     partition, offset = await produce(
-        stack.endpoints.kafka_bootstrap, TICKETS_EVENTS, json.dumps(envelope).encode(),
-        key=created["id"].encode(), headers=[("event_type", b"TicketCreated")],
+        stack.endpoints.kafka_bootstrap,
+        TICKETS_EVENTS,
+        json.dumps(envelope).encode(),
+        key=created["id"].encode(),
+        headers=[("event_type", b"TicketCreated")],
     )
     await _wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
 
     decisions = await fetch(
-        admin_dsn_for("billing"), "SELECT * FROM decisions WHERE ticket_id = $1", uuid.UUID(created["id"])
+        admin_dsn_for("billing"),
+        "SELECT * FROM decisions WHERE ticket_id = $1",
+        uuid.UUID(created["id"]),
     )
     classified = await fetch(
         admin_dsn_for("billing"),
-        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1", created["id"],
+        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1",
+        created["id"],
     )
     assert len(decisions) == 1
     assert len(classified) == 1
@@ -72,12 +84,21 @@ async def test_the_same_event_delivered_twice_has_one_effect(
 
 
 def _envelope(event_type: str, version: int, payload: dict, key: str) -> bytes:
-    return json.dumps({
-        "event_id": str(uuid.uuid4()), "event_type": event_type, "event_version": version,
-        "occurred_at": datetime.now(UTC).isoformat(), "source": "test", "aggregate_id": key,
-        "aggregate_version": 1, "org_id": str(uuid.uuid4()), "correlation_id": new_correlation_id(),
-        "causation_id": None, "payload": payload,
-    }).encode()
+    return json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": event_type,
+            "event_version": version,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source": "test",
+            "aggregate_id": key,
+            "aggregate_version": 1,
+            "org_id": str(uuid.uuid4()),
+            "correlation_id": new_correlation_id(),
+            "causation_id": None,
+            "payload": payload,
+        }
+    ).encode()
 
 
 async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing(
@@ -89,9 +110,13 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
     org_id = str(uuid.uuid4())
     key = ticket_id.encode()
     valid_payload = {
-        "ticket_id": ticket_id, "number": 999999, "org_id": org_id,
+        "ticket_id": ticket_id,
+        "number": 999999,
+        "org_id": org_id,
         "requester": {"user_id": str(uuid.uuid4()), "email": "x@example.com", "display_name": "X"},
-        "channel": "email", "subject": "Po poplavi", "body": "Besedilo",
+        "channel": "email",
+        "subject": "Po poplavi",
+        "body": "Besedilo",
         "submitted_at": datetime.now(UTC).isoformat(),
     }
     poison = {
@@ -105,13 +130,17 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
         offsets[reason] = await produce(bootstrap, TICKETS_EVENTS, value, key=key, headers=[])
     # The next message on the same partition: a valid ticket event from a foreign producer.
     await produce(
-        bootstrap, TICKETS_EVENTS, _envelope("TicketCreated", 1, valid_payload, ticket_id), key=key,
+        bootstrap,
+        TICKETS_EVENTS,
+        _envelope("TicketCreated", 1, valid_payload, ticket_id),
+        key=key,
         headers=[],
     )
 
     async def classified() -> list:
         return await fetch(
-            admin_dsn_for("billing"), "SELECT decision FROM decisions WHERE ticket_id = $1",
+            admin_dsn_for("billing"),
+            "SELECT decision FROM decisions WHERE ticket_id = $1",
             uuid.UUID(ticket_id),
         )
 
@@ -173,7 +202,8 @@ async def test_consumer_killed_after_its_transaction_before_the_offset_commit_ha
         await eventually(crashed, timeout=30, what="billing to crash at the failpoint")
         assert billing.process is not None and billing.process.returncode == CRASH_EXIT_CODE
         committed_decision = await fetch(
-            admin_dsn_for("billing"), "SELECT 1 FROM decisions WHERE ticket_id = $1",
+            admin_dsn_for("billing"),
+            "SELECT 1 FROM decisions WHERE ticket_id = $1",
             uuid.UUID(created["id"]),
         )
         assert len(committed_decision) == 1  # the transaction did commit before the crash
@@ -185,7 +215,8 @@ async def test_consumer_killed_after_its_transaction_before_the_offset_commit_ha
     await asyncio.sleep(1.0)
     classified = await fetch(
         admin_dsn_for("billing"),
-        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1", created["id"],
+        "SELECT 1 FROM outbox WHERE event_type = 'TicketClassified' AND message_key = $1",
+        created["id"],
     )
     assert len(classified) == 1
     assert len(mails_about(stack, created["id"])) == 1
@@ -199,7 +230,9 @@ async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_noth
         pytest.skip("freezing the broker needs the embedded infrastructure")
     infra.pause_broker()
     try:
-        created = [await submit_ticket(gateway, customer, subject=f"Med izpadom {i}") for i in range(5)]
+        created = [
+            await submit_ticket(gateway, customer, subject=f"Med izpadom {i}") for i in range(5)
+        ]
         await asyncio.sleep(2.0)
         unpublished = await fetch(
             admin_dsn_for("tickets"),
@@ -217,7 +250,8 @@ async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_noth
     for ticket in created:
         assert len(mails_about(stack, ticket["id"])) == 1
         decisions = await fetch(
-            admin_dsn_for("billing"), "SELECT 1 FROM decisions WHERE ticket_id = $1",
+            admin_dsn_for("billing"),
+            "SELECT 1 FROM decisions WHERE ticket_id = $1",
             uuid.UUID(ticket["id"]),
         )
         assert len(decisions) == 1

@@ -17,13 +17,18 @@ async def test_a_service_role_cannot_connect_to_another_services_database(stack:
     await own.close()
 
     foreign = urlunsplit(urlsplit(tickets_dsn)._replace(path="/ticketing_billing"))
-    with pytest.raises((asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InsufficientPrivilegeError)):
+    with pytest.raises(
+        (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InsufficientPrivilegeError)
+    ):
         await asyncpg.connect(foreign)
 
 
 async def test_a_service_role_is_not_a_superuser(stack: Stack) -> None:
     conn = await asyncpg.connect(stack.database_urls["billing"])
     try:
-        assert await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+        assert (
+            await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            is False
+        )
     finally:
         await conn.close()

@@ -38,12 +38,21 @@ async def producer(endpoints: Endpoints):  # type: ignore[no-untyped-def]
 
 def _resolved(ticket_id: uuid.UUID, version: int):  # type: ignore[no-untyped-def]
     payload = TicketResolved(
-        ticket_id=ticket_id, org_id=uuid.uuid4(), resolved_at="2026-11-23T10:00:00Z",
-        resolved_by=uuid.uuid4(), resolution=f"step {version}", time_spent_minutes=version,
+        ticket_id=ticket_id,
+        org_id=uuid.uuid4(),
+        resolved_at="2026-11-23T10:00:00Z",
+        resolved_by=uuid.uuid4(),
+        resolution=f"step {version}",
+        time_spent_minutes=version,
     )
     return new_envelope(
-        payload, event_type=payload.EVENT_TYPE, event_version=payload.EVENT_VERSION, source="test",
-        aggregate_id=str(ticket_id), aggregate_version=version, org_id=payload.org_id,
+        payload,
+        event_type=payload.EVENT_TYPE,
+        event_version=payload.EVENT_VERSION,
+        source="test",
+        aggregate_id=str(ticket_id),
+        aggregate_version=version,
+        org_id=payload.org_id,
         correlation_id="relay-test",
     )
 
@@ -74,7 +83,9 @@ async def test_relay_publishes_rows_left_unpublished_in_per_key_order(
     await _store(outbox_pool, [_resolved(k, v) for v in range(1, 5) for k in keys])
 
     async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        await producer.send_and_wait(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+        await producer.send_and_wait(
+            topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
 
     relay = OutboxRelay(outbox_pool, publish, batch_size=5)
     while (await relay.sweep_once()).published:
@@ -85,7 +96,9 @@ async def test_relay_publishes_rows_left_unpublished_in_per_key_order(
     for record in await read_topic(endpoints.kafka_bootstrap, RELAY_TOPIC):
         if record.key.decode() in {str(k) for k in keys}:
             seen[record.key.decode()].append(json.loads(record.value)["aggregate_version"])
-            assert dict((k, v.decode()) for k, v in record.headers)["correlation_id"] == "relay-test"
+            assert (
+                dict((k, v.decode()) for k, v in record.headers)["correlation_id"] == "relay-test"
+            )
     assert {k: v for k, v in seen.items()} == {str(k): [1, 2, 3, 4] for k in keys}
 
 
@@ -110,7 +123,8 @@ async def test_a_failed_publish_stops_its_key_and_is_retried_on_the_next_sweep(
     assert [v for k, v in published if k == str(failing)] == [1]  # 3 was not sent after 2 failed
     row = await outbox_pool.fetchrow(
         "SELECT attempts, last_error FROM outbox WHERE message_key = $1 AND published_at IS NULL"
-        " ORDER BY id LIMIT 1", str(failing),
+        " ORDER BY id LIMIT 1",
+        str(failing),
     )
     assert row["attempts"] == 1 and "broker said no" in row["last_error"]
 
@@ -126,7 +140,9 @@ async def test_a_row_is_marked_published_only_after_the_broker_acknowledged_it(
 ) -> None:
     await _store(outbox_pool, [_resolved(uuid.uuid4(), 1)])
 
-    async def never_acknowledged(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+    async def never_acknowledged(
+        topic: str, key: bytes, value: bytes, headers: dict[str, str]
+    ) -> None:
         raise TimeoutError("no acknowledgement")
 
     result = await OutboxRelay(outbox_pool, never_acknowledged).sweep_once()

@@ -1,0 +1,133 @@
+"""The "ticket received" e-mail, in the requester's language."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from contracts.common import Decision, Language, Person, RuleHit
+from contracts.tickets import TicketDecisionRecorded
+from services.notify.templates import ticket_received
+
+TICKET_ID = uuid.UUID("3f61efdc-0591-4da3-91a2-e32794baf6c9")
+PORTAL = "https://portal.example/"
+FREE = RuleHit(code="F-SHORT-USAGE", effect="free", explanation="Submitted through the portal.")
+PAID = RuleHit(code="P-CHANNEL", effect="paid", explanation="Submitted by phone.")
+OUTSIDE = RuleHit(code="R-OUTSIDE-HOURS", effect="deferred", explanation="Outside hours.")
+
+
+def decision_recorded(
+    *,
+    language: Language = "sl",
+    decision: Decision = "free",
+    reasons: tuple[RuleHit, ...] = (FREE,),
+    deferred_until: datetime | None = None,
+) -> TicketDecisionRecorded:
+    return TicketDecisionRecorded(
+        ticket_id=TICKET_ID,
+        number=1042,
+        org_id=uuid.UUID("e9b30804-fdf7-5f02-a95b-e2437b56ea1b"),
+        requester=Person(
+            user_id=uuid.uuid4(),
+            email="ana.novak@demo.example",
+            display_name="Ana Novak",
+            language=language,
+        ),
+        subject="Obračun plač se ne zaključi",
+        stage="provisional",
+        decision=decision,
+        reasons=reasons,
+        policy_version="2026.11-provisional.1",
+        deferred_until=deferred_until,
+    )
+
+
+def test_slovenian_subject_names_the_ticket_number_and_subject() -> None:
+    email = ticket_received(decision_recorded(), portal_url=PORTAL)
+
+    assert "1042" in email.subject
+    assert "Obračun plač se ne zaključi" in email.subject
+    assert email.subject.startswith("Prejeli smo")
+
+
+def test_slovenian_body_greets_the_requester_by_name() -> None:
+    email = ticket_received(decision_recorded(), portal_url=PORTAL)
+
+    assert email.body.startswith("Pozdravljeni, Ana Novak,")
+
+
+def test_slovenian_body_names_each_rule_with_its_slovenian_explanation() -> None:
+    event = decision_recorded(
+        reasons=(OUTSIDE, FREE), deferred_until=datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    )
+    email = ticket_received(event, portal_url=PORTAL)
+
+    assert "R-OUTSIDE-HOURS: zahtevek je bil oddan izven delovnega časa podpore" in email.body
+    assert "F-SHORT-USAGE: zahtevek je bil oddan prek portala" in email.body
+    # The English explanation from the event is replaced, not repeated.
+    assert "Outside hours." not in email.body
+    assert "Submitted through the portal." not in email.body
+    assert email.body.index("R-OUTSIDE-HOURS") < email.body.index("F-SHORT-USAGE")
+
+
+def test_rule_without_a_translation_falls_back_to_the_explanation_in_the_event() -> None:
+    novel = RuleHit(code="R-NEW-RULE", effect="refused", explanation="Nova razlaga.")
+    email = ticket_received(decision_recorded(reasons=(novel,)), portal_url=PORTAL)
+
+    assert "R-NEW-RULE: Nova razlaga." in email.body
+
+
+def test_body_links_to_the_ticket_on_the_portal() -> None:
+    email = ticket_received(decision_recorded(), portal_url=PORTAL)
+
+    assert f"https://portal.example/tickets/{TICKET_ID}" in email.body
+    assert "example//tickets" not in email.body
+
+
+def test_deferred_decision_says_when_work_starts_in_local_time() -> None:
+    # 07:00 UTC on 30 Nov 2026 is 08:00 in Ljubljana.
+    event = decision_recorded(
+        reasons=(OUTSIDE, FREE), deferred_until=datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    )
+    email = ticket_received(event, portal_url=PORTAL)
+
+    assert "Z reševanjem bomo začeli 30. 11. 2026 ob 08.00." in email.body
+
+
+def test_decision_that_is_not_deferred_does_not_mention_a_start() -> None:
+    email = ticket_received(decision_recorded(), portal_url=PORTAL)
+
+    assert "Z reševanjem bomo začeli" not in email.body
+
+
+def test_free_decision_reads_brezplacna_in_slovenian() -> None:
+    email = ticket_received(decision_recorded(decision="free"), portal_url=PORTAL)
+
+    assert "Predvidena obravnava: brezplačna." in email.body
+
+
+def test_paid_decision_reads_placljiva_in_slovenian() -> None:
+    email = ticket_received(decision_recorded(decision="paid", reasons=(PAID,)), portal_url=PORTAL)
+
+    assert "Predvidena obravnava: plačljiva." in email.body
+    assert "P-CHANNEL: zahtevek ni bil oddan prek uporabniškega portala" in email.body
+
+
+def test_english_requester_gets_the_email_in_english() -> None:
+    event = decision_recorded(
+        language="en",
+        decision="paid",
+        reasons=(OUTSIDE, PAID),
+        deferred_until=datetime(2026, 11, 30, 7, 0, tzinfo=UTC),
+    )
+    email = ticket_received(event, portal_url=PORTAL)
+
+    assert email.subject.startswith("We received")
+    assert "1042" in email.subject
+    assert email.body.startswith("Hello Ana Novak,")
+    assert "Expected handling: paid." in email.body
+    assert "P-CHANNEL: the request was not submitted through the customer portal" in email.body
+    assert "Work on it starts 30 Nov 2026 at 08:00." in email.body
+    assert f"https://portal.example/tickets/{TICKET_ID}" in email.body
+    assert "Pozdravljeni" not in email.body
+    assert "plačljiva" not in email.body
