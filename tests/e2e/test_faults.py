@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import uuid
 from datetime import UTC, datetime
 
@@ -255,3 +256,30 @@ async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_noth
             uuid.UUID(ticket["id"]),
         )
         assert len(decisions) == 1
+
+
+async def test_sigterm_stops_a_service_cleanly_and_its_work_resumes_after_restart(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+) -> None:
+    billing = stack.processes["billing"]
+    created = [await submit_ticket(gateway, customer, subject="Pred ustavitvijo")]
+    stopping = asyncio.create_task(asyncio.to_thread(billing.stop))  # SIGTERM, graceful
+    created += [
+        await submit_ticket(gateway, customer, subject=f"Med ustavitvijo {i}") for i in range(3)
+    ]
+    exit_code = await stopping
+
+    assert exit_code in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after its clean shutdown
+    log = (stack.log_dir / "billing.log").read_text()
+    assert '"service stopped"' in log.split('"service stopping: finishing in-flight work"')[-1]
+    await stack.restart("billing")
+    for ticket in created:
+        await decided_ticket(gateway, customer, ticket["id"], timeout=60)
+        decisions = await fetch(
+            admin_dsn_for("billing"),
+            "SELECT 1 FROM decisions WHERE ticket_id = $1",
+            uuid.UUID(ticket["id"]),
+        )
+        assert len(decisions) == 1
+        await one_mail_about(stack, ticket["id"])
+        assert len(mails_about(stack, ticket["id"])) == 1

@@ -1,0 +1,84 @@
+"""Benchmark: time to start the whole system, and POST -> decision visible on the ticket.
+
+    .venv/bin/python benchmarks/chain_latency.py [--tickets 20]
+    .venv/bin/python benchmarks/chain_latency.py --gateway http://127.0.0.1:8000   # a running `dev`
+
+Without --gateway it starts the same stack as `ticketing dev` (embedded infrastructure) in a
+temporary directory, reports how long it took until every service was ready, then submits tickets
+one after another as the demo customer and polls each until its decision is visible, and prints
+median, p90 and max. It prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from devstack.infra import free_port
+from devstack.stack import Stack, StackConfig
+from services.auth.demo import CUSTOMER
+
+
+async def measure(gateway: str, count: int) -> list[float]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+        login = await client.post("/api/auth/dev/login", json={"email": CUSTOMER.email})
+        login.raise_for_status()
+        headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+        samples = []
+        for i in range(count):
+            started = time.perf_counter()
+            created = await client.post(
+                "/api/tickets",
+                json={"subject": f"Meritev {i}", "body": "Zakasnitev verige"},
+                headers=headers,
+            )
+            created.raise_for_status()
+            ticket_id = created.json()["id"]
+            while True:
+                ticket = (await client.get(f"/api/tickets/{ticket_id}", headers=headers)).json()
+                if ticket["decision"]:
+                    break
+                await asyncio.sleep(0.005)
+            samples.append(time.perf_counter() - started)
+        return samples
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=20)
+    parser.add_argument("--gateway", help="measure a running system instead of starting one")
+    args = parser.parse_args()
+    stack = None
+    state = None
+    gateway = args.gateway
+    if gateway is None:
+        state = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
+        stack = Stack(StackConfig(state_dir=state, gateway_port=free_port()))
+        started = time.perf_counter()
+        await stack.start()
+        print(f"start-up until every service ready: {time.perf_counter() - started:.1f} s")
+        gateway = stack.gateway_url
+    try:
+        samples = await measure(gateway, args.tickets)
+    finally:
+        if stack is not None:
+            await stack.stop()
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
+    ms = sorted(s * 1000 for s in samples)
+    print(
+        f"POST -> decision visible on the ticket, {len(ms)} tickets one after another: "
+        f"median {statistics.median(ms):.0f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, "
+        f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
