@@ -283,3 +283,36 @@ async def test_sigterm_stops_a_service_cleanly_and_its_work_resumes_after_restar
         assert len(decisions) == 1
         await one_mail_about(stack, ticket["id"])
         assert len(mails_about(stack, ticket["id"])) == 1
+
+
+async def test_services_answer_503_while_postgres_is_down_and_recover_without_restart(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    infra = stack.infrastructure
+    if not isinstance(infra, EmbeddedInfrastructure):
+        pytest.skip("stopping PostgreSQL needs the embedded infrastructure")
+    await asyncio.to_thread(infra.stop_postgres)
+    try:
+        down = await gateway.post(
+            "/api/tickets", json={"subject": "s", "body": "b"}, headers=customer
+        )
+        async with httpx.AsyncClient(timeout=10) as client:
+            ready = await client.get(f"{stack.urls['tickets']}/readyz")
+        assert down.status_code == 503
+        assert "unavailable" in down.json()["detail"]
+        assert ready.status_code == 503
+        assert ready.json()["database"] == "unavailable"
+    finally:
+        await asyncio.to_thread(infra.start_postgres)
+
+    async def accepted() -> dict | None:
+        response = await gateway.post(
+            "/api/tickets", json={"subject": "Po izpadu baze", "body": "b"}, headers=customer
+        )
+        return response.json() if response.status_code == 201 else None
+
+    created = await eventually(accepted, timeout=30, what="tickets to accept requests again")
+    await decided_ticket(gateway, customer, created["id"], timeout=60)
+    await one_mail_about(stack, created["id"], timeout=60)
+    for name in ("auth", "tickets", "billing", "notify"):
+        await stack.wait_ready(name, within=30)
