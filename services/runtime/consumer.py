@@ -277,6 +277,7 @@ def register_consumer(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_poll_interval_ms=300_000,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(1000, settings.consumer_session_timeout_ms // 3),
         rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,

@@ -2,7 +2,8 @@
 
 The relay sweeps by status (`published_at IS NULL`) with `FOR UPDATE SKIP LOCKED`, publishes one
 key's rows strictly one after another (a key stops at its first failure), marks a row published only
-after the broker acknowledged it, and retries forever with growing waits.
+after the broker acknowledged it, and retries forever with growing waits. A LISTEN on the `outbox`
+channel (notified by a trigger at commit) wakes it early; the periodic sweep never depends on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
@@ -117,6 +119,8 @@ class OutboxRelay:
         self._max_backoff_s = max_backoff_s
         self._retention_days = retention_days
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._listener: PoolConnectionProxy[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_cleanup = 0.0
 
@@ -129,11 +133,14 @@ class OutboxRelay:
         self._stopping.set()
         if self._task is not None:
             await self._task
+        await self._drop_listener()
 
     async def run(self) -> None:
         """Sweep, wait, repeat; back off while sweeps fail."""
         failures = 0
         while not self._stopping.is_set():
+            await self._ensure_listener()
+            self._wake.clear()
             try:
                 result = await self.sweep_once()
                 await self._cleanup_if_due()
@@ -155,8 +162,40 @@ class OutboxRelay:
         return float(min(self._max_backoff_s, 0.2 * 2 ** min(failures, 10)))
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        """Wait `seconds`, or less when woken by a notification or asked to stop."""
+        waits = [
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        await self._drop_listener()
+        try:
+            conn = await self._pool.acquire(timeout=2)
+        except Exception:
+            return  # the sweep still runs; try again next round
+        try:
+            await conn.add_listener("outbox", self._notified)
+        except Exception:
+            await self._pool.release(conn)
+            return
+        self._listener = conn
+
+    async def _drop_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.release(conn, timeout=2)
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
 
     async def sweep_once(self) -> SweepResult:
         """Publish one batch of unpublished rows; only one relay per database sweeps at a time,

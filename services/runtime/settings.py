@@ -22,13 +22,16 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     kafka_request_timeout_ms: int = Field(default=15_000, ge=1000)
-    relay_poll_interval_s: float = Field(default=0.1, gt=0)
+    relay_poll_interval_s: float = Field(default=0.5, gt=0)
     relay_batch_size: int = Field(default=200, ge=1)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     outbox_retention_days: int = Field(default=7, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(default=100, ge=1)
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
+    # The embedded Tansu broker answers a fetch only when this wait is over, even when data arrived
+    # earlier; it bounds each hop's latency there. Apache Kafka answers as soon as data arrives.
+    consumer_fetch_max_wait_ms: int = Field(default=100, ge=10, le=5000)
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=30_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
