@@ -139,9 +139,9 @@ class OutboxRelay:
         """Sweep, wait, repeat; back off while sweeps fail."""
         failures = 0
         while not self._stopping.is_set():
-            await self._ensure_listener()
             self._wake.clear()
             try:
+                await self._ensure_listener()
                 result = await self.sweep_once()
                 await self._cleanup_if_due()
             except Exception as error:
@@ -174,8 +174,13 @@ class OutboxRelay:
                 waiter.cancel()
 
     async def _ensure_listener(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
+        """Keep a LISTEN connection; after a database restart, open a new one."""
+        if self._listener is not None:
+            try:
+                if not self._listener.is_closed():
+                    return
+            except asyncpg.InterfaceError:
+                pass  # the pool took the broken connection back
         await self._drop_listener()
         try:
             conn = await self._pool.acquire(timeout=2)
