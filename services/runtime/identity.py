@@ -17,6 +17,8 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from contracts.common import Language
+
 DEV_AUDIENCE = "ticketing-dev"
 DEV_ISSUER = "ticketing-auth-dev"
 STAFF_ROLES = frozenset({"consultant", "vendor_admin"})
@@ -33,7 +35,7 @@ class Principal:
     roles: frozenset[str]
     email: str
     display_name: str
-    language: str
+    language: Language
 
     @property
     def is_staff(self) -> bool:
@@ -74,6 +76,9 @@ def verify_dev_token(token: str, *, secret: str) -> Principal:
         issuer=DEV_ISSUER,
         options={"require": ["exp", "sub", "org", "aud", "iss"]},
     )
+    language = claims.get("lang", "sl")
+    if language not in ("sl", "en"):
+        raise jwt.InvalidTokenError(f"unsupported language {language!r}")
     try:
         return Principal(
             user_id=uuid.UUID(claims["sub"]),
@@ -81,7 +86,7 @@ def verify_dev_token(token: str, *, secret: str) -> Principal:
             roles=frozenset(claims.get("roles", [])),
             email=claims["email"],
             display_name=claims["name"],
-            language=claims.get("lang", "sl"),
+            language=language,
         )
     except (KeyError, ValueError, TypeError) as error:
         raise jwt.InvalidTokenError(f"malformed claims: {error}") from error

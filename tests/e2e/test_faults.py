@@ -182,16 +182,25 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
     assert "does not exist" in failed["dlq_error"]
 
 
-async def test_consumer_killed_after_its_transaction_before_the_offset_commit_has_one_effect(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+@pytest.mark.parametrize(
+    ("failpoint", "committed_before_crash"),
+    [
+        ("consumer.after_commit", 1),  # after its transaction, before the offset commit
+        ("consumer.inside_transaction", 0),  # effects written, transaction not committed
+    ],
+)
+async def test_consumer_killed_mid_message_has_exactly_one_effect_after_restart(
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    customer: dict[str, str],
+    admin_dsn_for,
+    failpoint: str,
+    committed_before_crash: int,
 ) -> None:
     correlation_id = new_correlation_id()
     await stack.restart(
         "billing",
-        extra_env={
-            "TICKETING_FAILPOINT": "consumer.after_commit",
-            "TICKETING_FAILPOINT_MATCH": correlation_id,
-        },
+        extra_env={"TICKETING_FAILPOINT": failpoint, "TICKETING_FAILPOINT_MATCH": correlation_id},
     )
     billing = stack.processes["billing"]
     try:
@@ -207,7 +216,7 @@ async def test_consumer_killed_after_its_transaction_before_the_offset_commit_ha
             "SELECT 1 FROM decisions WHERE ticket_id = $1",
             uuid.UUID(created["id"]),
         )
-        assert len(committed_decision) == 1  # the transaction did commit before the crash
+        assert len(committed_decision) == committed_before_crash
     finally:
         await stack.restart("billing")
 
