@@ -56,7 +56,12 @@ def main() -> int:
         return 2
     ensure_environment()
     extra = sys.argv[2:]
-    for argv in commands[sys.argv[1]]:
+    steps = commands[sys.argv[1]]
+    if len(steps) == 1 and os.name == "posix":
+        # Become the command, so Ctrl-C reaches it alone and it can shut down in order.
+        os.chdir(ROOT)
+        os.execv(steps[0][0], [*steps[0], *extra])
+    for argv in steps:
         try:
             code = subprocess.run([*argv, *extra], cwd=ROOT, check=False).returncode
         except KeyboardInterrupt:
