@@ -96,9 +96,18 @@ class SmtpSender:
         if email.ticket_id:
             message["X-Ticket-ID"] = str(email.ticket_id)
         message.set_content(email.body)
-        with smtplib.SMTP(
+        smtp = smtplib.SMTP(
             self._settings.smtp_host,
             self._settings.smtp_port,
             timeout=self._settings.smtp_timeout_s,
-        ) as smtp:
+        )
+        try:
             smtp.send_message(message)
+        finally:
+            # Once send_message returned, the server has accepted the e-mail: a failing QUIT must
+            # not make it "not sent", or it would be sent again.
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError) as error:
+                log.info("SMTP QUIT failed", error=repr(error))
+                smtp.close()

@@ -18,6 +18,7 @@ Each service declares an `EventConsumer` (its group id, topics, and one handler 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from pydantic import ValidationError
 
@@ -240,7 +242,7 @@ class ConsumerRunner:
         headers = {
             **original,
             "dlq_reason": reason,
-            "dlq_error": str(error)[:1000],
+            "dlq_error": _describe(error)[:1000],
             "dlq_consumer": self.consumer.name,
             "dlq_attempts": str(attempts),
             "dlq_failed_at": datetime.now(UTC).isoformat(),
@@ -249,11 +251,47 @@ class ConsumerRunner:
             "dlq_original_offset": str(record.offset),
         }
         await self._publish(DEAD_LETTER, record.key, record.value or b"", headers)
-        log.error("message sent to the dead-letter topic", reason=reason, error=str(error)[:300])
+        log.error(
+            "message sent to the dead-letter topic", reason=reason, error=_describe(error)[:300]
+        )
+
+
+def _describe(error: BaseException) -> str:
+    """The error in words, without the offending input values (a payload may carry secrets)."""
+    if isinstance(error, ValidationError):
+        problems = error.errors(include_input=False, include_url=False)
+        return f"{error.title}: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in problems
+        )
+    return str(error)
 
 
 def _is_json_error(error: ValidationError) -> bool:
     return any(e["type"] == "json_invalid" for e in error.errors())
+
+
+def _safe_record(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    """The record with header values FastStream can decode strictly: invalid UTF-8 replaced, a
+    null value made empty. Without this, one bad header fails the batch's parsing before any
+    handler runs, and FastStream skips the batch instead of rewinding it."""
+    headers = [
+        (key, (value or b"").decode(errors="replace").encode())
+        for key, value in record.headers or ()
+    ]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def _lenient_parser(
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    original: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    return await original(tuple(_safe_record(r) for r in records))
+
+
+async def _raw_decoder(message: StreamMessage[Any]) -> Any:
+    """No decoding by FastStream (a body that does not match its content-type header would fail
+    the whole batch again and again); `ConsumerRunner` decodes, and dead-letters what it cannot."""
+    return message.body
 
 
 def register_consumer(
@@ -282,4 +320,6 @@ def register_consumer(
         heartbeat_interval_ms=max(1000, settings.consumer_session_timeout_ms // 3),
         rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
         title=f"{runner.consumer.name}:{','.join(runner.consumer.topics)}",
+        parser=_lenient_parser,
+        decoder=_raw_decoder,
     )(on_batch)

@@ -42,7 +42,7 @@ async def ensure_topics(
         missing = [t for t in topics if t not in existing]
         if missing:
             try:
-                await admin.create_topics(
+                response = await admin.create_topics(
                     [
                         NewTopic(t, num_partitions=partitions, replication_factor=replication)
                         for t in missing
@@ -50,6 +50,15 @@ async def ensure_topics(
                 )
             except TopicAlreadyExistsError:
                 log.info("topics created concurrently by someone else", topics=missing)
+            else:
+                # Per-topic failures come back in the response, not as exceptions.
+                failed = {
+                    error[0]: error[1]
+                    for error in response.topic_errors
+                    if error[1] not in (0, TopicAlreadyExistsError.errno)
+                }
+                if failed:
+                    raise RuntimeError(f"topics not created (topic: Kafka error code): {failed}")
             log.info("topics created", topics=missing, partitions=partitions)
         return missing
     finally:
