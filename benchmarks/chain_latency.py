@@ -22,13 +22,15 @@ from pathlib import Path
 import httpx
 
 from devstack.infra import free_port
-from devstack.stack import Stack, StackConfig
+from devstack.stack import DEMO_PASSWORD, Stack, StackConfig
 from services.auth.demo import CUSTOMER
 
 
 async def measure(gateway: str, count: int) -> list[float]:
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
-        login = await client.post("/api/auth/dev/login", json={"email": CUSTOMER.email})
+        login = await client.post(
+            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
+        )
         login.raise_for_status()
         headers = {"authorization": f"Bearer {login.json()['access_token']}"}
         samples = []

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
+from contracts.accounts import (
+    OrganizationCreated,
+    PasswordResetCompleted,
+    PasswordResetRequested,
+    UserCreated,
+    UserDeactivated,
+    UserLanguageChanged,
+    UserReactivated,
+)
 from contracts.billing import TicketClassified
 from contracts.common import EventModel
 from contracts.tickets import TicketCreated, TicketDecisionRecorded, TicketResolved
@@ -12,7 +21,19 @@ EventPayload = EventModel
 
 EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
     (model.EVENT_TYPE, model.EVENT_VERSION): model
-    for model in (TicketCreated, TicketDecisionRecorded, TicketResolved, TicketClassified)
+    for model in (
+        TicketCreated,
+        TicketDecisionRecorded,
+        TicketResolved,
+        TicketClassified,
+        OrganizationCreated,
+        UserCreated,
+        UserDeactivated,
+        UserReactivated,
+        UserLanguageChanged,
+        PasswordResetRequested,
+        PasswordResetCompleted,
+    )
 }
 
 

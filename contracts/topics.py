@@ -6,13 +6,21 @@ from typing import Final
 
 TICKETS_EVENTS: Final = "tickets.events"
 BILLING_EVENTS: Final = "billing.events"
+ACCOUNTS_EVENTS: Final = "accounts.events"
 DEAD_LETTER: Final = "ticketing.dead-letter"
 
-ALL_TOPICS: Final = (TICKETS_EVENTS, BILLING_EVENTS, DEAD_LETTER)
+ALL_TOPICS: Final = (TICKETS_EVENTS, BILLING_EVENTS, ACCOUNTS_EVENTS, DEAD_LETTER)
 
 TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "TicketCreated": TICKETS_EVENTS,
     "TicketDecisionRecorded": TICKETS_EVENTS,
     "TicketResolved": TICKETS_EVENTS,
     "TicketClassified": BILLING_EVENTS,
+    "OrganizationCreated": ACCOUNTS_EVENTS,
+    "UserCreated": ACCOUNTS_EVENTS,
+    "UserDeactivated": ACCOUNTS_EVENTS,
+    "UserReactivated": ACCOUNTS_EVENTS,
+    "UserLanguageChanged": ACCOUNTS_EVENTS,
+    "PasswordResetRequested": ACCOUNTS_EVENTS,
+    "PasswordResetCompleted": ACCOUNTS_EVENTS,
 }

@@ -18,8 +18,8 @@ from pathlib import Path
 from contracts.__main__ import export_schemas
 from contracts.topics import ALL_TOPICS
 from devstack.smtp import CapturedEmail
-from devstack.stack import SERVICES, Stack, StackConfig
-from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG
+from devstack.stack import DEMO_PASSWORD, SERVICES, Stack, StackConfig
+from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG, VENDOR_ADMIN
 from services.runtime.kafka import ensure_topics
 
 
@@ -38,21 +38,23 @@ def _mail_line(mail: CapturedEmail) -> None:
 def _usage(stack: Stack) -> str:
     gw = stack.gateway_url
     login = (
-        f"curl -s -X POST {gw}/api/auth/dev/login -H 'content-type: application/json' "
-        f'-d \'{{"email": "{CUSTOMER.email}"}}\''
+        f"curl -s -X POST {gw}/api/auth/login -H 'content-type: application/json' "
+        f'-d \'{{"email": "{CUSTOMER.email}", "password": "{DEMO_PASSWORD}"}}\''
     )
     return f"""
-Demo organization "{DEMO_ORG.name}":
-  customer    {CUSTOMER.email}
-  consultant  {CONSULTANT.email}
-Sign-in is TEMPORARY and development-only until the accounts issue lands: POST an e-mail to
-/api/auth/dev/login and use the returned access_token as a Bearer token.
+Demo users (password on this machine: {DEMO_PASSWORD}):
+  customer + customer admin  {CUSTOMER.email}   ({DEMO_ORG.name})
+  consultant                 {CONSULTANT.email}
+  vendor admin               {VENDOR_ADMIN.email}
 
   TOKEN=$({login} | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {gw}/api/tickets -H "authorization: Bearer $TOKEN" \\
        -H 'content-type: application/json' \\
        -d '{{"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?"}}'
   curl -s {gw}/api/tickets -H "authorization: Bearer $TOKEN"
+
+Password reset: POST {{"email": ...}} to {gw}/api/auth/password/forgot, open the captured
+e-mail, and POST {{"token", "password", "password_repeated"}} to {gw}/api/auth/password/reset.
 
 Captured e-mails (.eml): {stack.mail_dir}
 Service logs:            {stack.log_dir}/<service>.log

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from devstack.smtp import CapturedEmail, SmtpCapture
 from services.runtime.kafka import ensure_topics
 
 SERVICES = ("auth", "tickets", "billing", "notify")
+# The demo users' password on this machine only (`ticketing dev` prints it).
+DEMO_PASSWORD = "demo-geslo-2026"  # noqa: S105 - a documented development value
 TOPIC_PARTITIONS = 6
 
 
@@ -63,7 +64,6 @@ class Stack:
         self.processes: dict[str, ChildProcess] = {}
         self.urls: dict[str, str] = {}
         self.smtp: SmtpCapture | None = None
-        self.dev_secret = secrets.token_urlsafe(32)
 
     @property
     def mail_dir(self) -> Path:
@@ -90,6 +90,8 @@ class Stack:
         for name in SERVICES:
             port = self.config.service_ports.get(name) or free_port()
             self.urls[name] = f"http://127.0.0.1:{port}"
+        for name in SERVICES:
+            port = int(self.urls[name].rsplit(":", 1)[1])
             self.processes[name] = self._uvicorn(
                 name, f"services.{name}.app:create_app", port, self._service_env(name, smtp_port)
             )
@@ -109,11 +111,15 @@ class Stack:
         env = {
             f"{prefix}_DATABASE_URL": self.database_urls[name],
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.endpoints.kafka_bootstrap,
-            f"{prefix}_DEV_IDENTITY_SECRET": self.dev_secret,
             f"{prefix}_LOG_FORMAT": self.config.log_format,
+            f"{prefix}_AUTH_JWKS_URL": f"{self.urls['auth']}/api/auth/.well-known/jwks.json",
         }
-        if name == "auth" and self.config.seed_demo:
-            env["AUTH_SEED_DEMO"] = "true"
+        if name == "auth":
+            env["AUTH_PORTAL_URL"] = f"http://127.0.0.1:{self.config.gateway_port}"
+            env["AUTH_COOKIE_SECURE"] = "false"  # plain HTTP on this machine
+            if self.config.seed_demo:
+                env["AUTH_SEED_DEMO"] = "true"
+                env["AUTH_DEMO_PASSWORD"] = DEMO_PASSWORD
         if name == "notify":
             env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
             env["NOTIFY_SMTP_PORT"] = str(smtp_port)

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from devstack.infra import Endpoints, free_port
-from devstack.stack import SERVICES, Stack, StackConfig
-from services.auth.demo import CONSULTANT, CUSTOMER
+from devstack.stack import DEMO_PASSWORD, SERVICES, Stack, StackConfig
+from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +72,9 @@ async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def _token(gateway: httpx.AsyncClient, email: str) -> str:
-    response = await gateway.post("/api/auth/dev/login", json={"email": email})
+async def login(gateway: httpx.AsyncClient, email: str, password: str = DEMO_PASSWORD) -> str:
+    """Sign in through the gateway; return the access token."""
+    response = await gateway.post("/api/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
@@ -81,13 +82,19 @@ async def _token(gateway: httpx.AsyncClient, email: str) -> str:
 @pytest.fixture(scope="session")
 async def customer(gateway: httpx.AsyncClient) -> dict[str, str]:
     """Authorization headers of the demo customer."""
-    return {"authorization": f"Bearer {await _token(gateway, CUSTOMER.email)}"}
+    return {"authorization": f"Bearer {await login(gateway, CUSTOMER.email)}"}
 
 
 @pytest.fixture(scope="session")
 async def consultant(gateway: httpx.AsyncClient) -> dict[str, str]:
     """Authorization headers of the demo consultant."""
-    return {"authorization": f"Bearer {await _token(gateway, CONSULTANT.email)}"}
+    return {"authorization": f"Bearer {await login(gateway, CONSULTANT.email)}"}
+
+
+@pytest.fixture(scope="session")
+async def vendor_admin(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """Authorization headers of the demo vendor administrator."""
+    return {"authorization": f"Bearer {await login(gateway, VENDOR_ADMIN.email)}"}
 
 
 @pytest.fixture

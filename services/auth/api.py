@@ -1,81 +1,206 @@
-"""HTTP routes of the auth service."""
+"""HTTP routes of the auth service: sign-in, sessions, password links, the JWKS, `me`."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Cookie, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.auth import repository
-from services.auth.settings import AuthSettings
-from services.runtime.app import Pool
-from services.runtime.identity import CurrentPrincipal, Principal, issue_dev_token
+from contracts.common import EMAIL_PATTERN
+from services.auth.accounts import (
+    Client,
+    LoginRefusedError,
+    PasswordLinkError,
+    RefreshRefusedError,
+    SignedIn,
+    ThrottledError,
+)
+from services.auth.admin_api import UserOut, user_out
+from services.auth.context import AuthContext
+from services.auth.domain import AccountError
+from services.auth.passwords import MAX_LENGTH, PasswordRuleError
+from services.runtime.identity import CurrentPrincipal
+
+REFRESH_COOKIE = "refresh_token"
+REFRESH_COOKIE_PATH = "/api/auth"
+
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
+Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
+OpaqueToken = Annotated[str, Field(min_length=16, max_length=200)]
 
 
-class DevLoginBody(BaseModel):
-    email: Annotated[str, Field(min_length=3, max_length=254)]
+class LoginIn(BaseModel):
+    email: Email
+    password: Password
+    stay_signed_in: bool = False
 
 
-class UserOut(BaseModel):
-    user_id: uuid.UUID
-    org_id: uuid.UUID
-    email: str
-    display_name: str
-    language: str
-    roles: list[str]
-
-
-class DevLoginOut(BaseModel):
+class TokensOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
-    expires_in: int
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
+    expires_in: int = Field(description="seconds the access token is valid")
+    refresh_token: str = Field(description="also set as an HttpOnly cookie on /api/auth")
+    refresh_expires_at: datetime
+    stay_signed_in: bool
     user: UserOut
 
 
-def _out(p: Principal) -> UserOut:
-    return UserOut(
-        user_id=p.user_id,
-        org_id=p.org_id,
-        email=p.email,
-        display_name=p.display_name,
-        language=p.language,
-        roles=sorted(p.roles),
+class RefreshIn(BaseModel):
+    refresh_token: OpaqueToken | None = None
+
+
+class ForgotIn(BaseModel):
+    email: Email
+
+
+class ResetIn(BaseModel):
+    token: OpaqueToken
+    password: Password
+    password_repeated: Password
+
+
+class MessageOut(BaseModel):
+    detail: str
+
+
+FORGOT_ANSWER = (
+    "If an account exists for this e-mail address, we have sent it a link to set a new password. "
+    "The link works once, within an hour."
+)
+LOGIN_REFUSED = "The e-mail address or the password is not correct."
+
+
+def _client(request: Request) -> Client:
+    return Client(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
     )
 
 
-def build_router(settings: AuthSettings) -> APIRouter:
+def build_router(ctx: AuthContext) -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-    @router.post("/dev/login", response_model=DevLoginOut)
-    async def dev_login(body: DevLoginBody, pool: Pool, request: Request) -> DevLoginOut:
-        """TEMPORARY, development only: sign in as a seeded user by e-mail, without a password."""
-        secret = request.app.state.dev_identity_secret
-        if secret is None:
-            raise HTTPException(404, "Not Found")
-        async with pool.acquire() as conn:
-            user = await repository.find_user_by_email(conn, email=body.email)
-        if user is None or not user.active:
-            raise HTTPException(401, "Unknown or inactive user.")
-        principal = Principal(
-            user.id,
-            user.org_id,
-            frozenset(user.roles),
-            user.email,
-            user.display_name,
-            user.language,
+    def tokens_response(signed: SignedIn) -> JSONResponse:
+        body = TokensOut(
+            access_token=signed.access_token,
+            expires_in=signed.access_expires_in,
+            refresh_token=signed.refresh_token,
+            refresh_expires_at=signed.refresh_expires_at,
+            stay_signed_in=signed.persistent,
+            user=user_out(signed.user),
         )
-        ttl = timedelta(minutes=settings.dev_token_ttl_minutes)
-        token = issue_dev_token(principal, secret=secret, ttl=ttl)
-        return DevLoginOut(
-            access_token=token, expires_in=int(ttl.total_seconds()), user=_out(principal)
+        response = JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+        response.set_cookie(
+            REFRESH_COOKIE,
+            signed.refresh_token,
+            # Without "stay signed in" the cookie ends with the browser session.
+            expires=signed.refresh_expires_at if signed.persistent else None,
+            path=REFRESH_COOKIE_PATH,
+            secure=ctx.settings.cookie_secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    @router.post(
+        "/login",
+        response_model=TokensOut,
+        responses={401: {"model": MessageOut}, 429: {"model": MessageOut}},
+    )
+    async def login(body: LoginIn, request: Request) -> JSONResponse:
+        """Sign in with e-mail and password; `stay_signed_in` gives a 30-day session."""
+        try:
+            signed = await ctx.accounts.login(
+                email=body.email,
+                password=body.password,
+                stay_signed_in=body.stay_signed_in,
+                client=_client(request),
+            )
+        except LoginRefusedError:
+            raise HTTPException(401, LOGIN_REFUSED) from None
+        except ThrottledError as error:
+            raise HTTPException(
+                429,
+                "Too many failed sign-ins. Wait a little and try again, or set a new password "
+                "with 'Forgot password'.",
+                headers={"Retry-After": str(error.retry_after_s)},
+            ) from None
+        return tokens_response(signed)
+
+    @router.post("/refresh", response_model=TokensOut, responses={401: {"model": MessageOut}})
+    async def refresh(
+        request: Request,
+        body: RefreshIn | None = None,
+        refresh_token: Annotated[str | None, Cookie()] = None,
+    ) -> JSONResponse:
+        """New access and refresh tokens for a refresh token (body or cookie); the old one is
+        spent, and presenting it again ends the whole session."""
+        token = (body.refresh_token if body else None) or refresh_token
+        try:
+            if not token:
+                raise RefreshRefusedError
+            signed = await ctx.accounts.refresh(refresh_token=token)
+        except RefreshRefusedError:
+            raise HTTPException(401, "The session has ended; sign in again.") from None
+        return tokens_response(signed)
+
+    @router.post("/logout", status_code=204)
+    async def logout(
+        body: RefreshIn | None = None,
+        refresh_token: Annotated[str | None, Cookie()] = None,
+    ) -> Response:
+        """End the session of the refresh token (body or cookie)."""
+        token = (body.refresh_token if body else None) or refresh_token
+        if token:
+            await ctx.accounts.logout(refresh_token=token)
+        response = Response(status_code=204)
+        response.delete_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
+        return response
+
+    @router.post("/password/forgot", status_code=202, response_model=MessageOut)
+    async def forgot_password(body: ForgotIn, request: Request) -> MessageOut:
+        """Ask for a link to set a new password (also the first login of a new account). The
+        answer is the same whether or not the address has an account."""
+        await ctx.accounts.request_reset(email=body.email, client=_client(request))
+        return MessageOut(detail=FORGOT_ANSWER)
+
+    @router.post(
+        "/password/reset",
+        response_model=MessageOut,
+        responses={400: {"model": MessageOut}, 422: {"model": MessageOut}},
+    )
+    async def reset_password(body: ResetIn) -> MessageOut:
+        """Set a new password with the link's token, typed twice. Ends every session of the
+        user; sign in afterwards."""
+        try:
+            await ctx.accounts.complete_reset(
+                token=body.token, password=body.password, repeated=body.password_repeated
+            )
+        except PasswordRuleError as error:
+            raise HTTPException(422, str(error)) from None
+        except PasswordLinkError:
+            raise HTTPException(
+                400, "This link has expired or was already used. Ask for a new one."
+            ) from None
+        return MessageOut(detail="Your password is set. Sign in with the new password.")
+
+    @router.get("/.well-known/jwks.json")
+    async def jwks() -> JSONResponse:
+        """The public keys that verify access tokens (cache for up to five minutes)."""
+        return JSONResponse(
+            await ctx.key_store.jwks(), headers={"Cache-Control": "public, max-age=300"}
         )
 
     @router.get("/me", response_model=UserOut)
     async def me(principal: CurrentPrincipal) -> UserOut:
-        """The signed-in user."""
-        return _out(principal)
+        """The signed-in user, as stored now."""
+        try:
+            user = await ctx.administration.get_self(principal)
+        except AccountError:
+            raise HTTPException(401, "The account no longer exists.") from None
+        return user_out(user)
 
     return router

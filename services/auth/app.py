@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 
+from services.auth.admin_api import build_admin_router
 from services.auth.api import build_router
+from services.auth.context import AuthContext
 from services.auth.demo import seed_demo
 from services.auth.settings import AuthSettings
 from services.runtime.app import build_service_app
@@ -14,10 +17,16 @@ from services.runtime.app import build_service_app
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
+    ctx = AuthContext(settings)
+
+    async def seed(pool: asyncpg.Pool) -> None:
+        await seed_demo(pool, ctx)
+
     return build_service_app(
         settings,
         title="Auth service",
         migrations=Path(__file__).parent / "migrations",
-        routers=[build_router(settings)],
-        on_startup=[seed_demo] if settings.seed_demo else [],
+        routers=[build_router(ctx), build_admin_router(ctx)],
+        on_startup=[ctx.start, *([seed] if settings.seed_demo else [])],
+        key_source=ctx.key_store,
     )

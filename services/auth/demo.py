@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import structlog
 
 from services.auth import repository
+from services.auth.context import AuthContext
 from services.auth.domain import Organization, User
+
+log = structlog.get_logger(__name__)
 
 _NS = uuid.UUID("5b0c2f0e-7a51-4d0c-9d55-1c1f0b9e2a10")
 
@@ -19,7 +23,7 @@ CUSTOMER = User(
     "ana.novak@demo.example",
     "Ana Novak",
     "sl",
-    frozenset({"customer"}),
+    frozenset({"customer", "customer_admin"}),
     True,
 )
 CONSULTANT = User(
@@ -31,12 +35,26 @@ CONSULTANT = User(
     frozenset({"consultant"}),
     True,
 )
+VENDOR_ADMIN = User(
+    uuid.uuid5(_NS, "user:admin"),
+    VENDOR.id,
+    "admin@podpora.example",
+    "Vesna Skrbnik",
+    "sl",
+    frozenset({"vendor_admin", "consultant"}),
+    True,
+)
+DEMO_USERS = (CUSTOMER, CONSULTANT, VENDOR_ADMIN)
 
 
-async def seed_demo(pool: asyncpg.Pool) -> None:
-    """Create the demo organization, one customer user and one consultant, if missing."""
+async def seed_demo(pool: asyncpg.Pool, ctx: AuthContext) -> None:
+    """Create the demo organizations and users if missing, with the configured demo password
+    (without one they have no password, and the first login is a password reset)."""
+    secret = ctx.settings.demo_password
+    password_hash = await ctx.passwords.hash(secret.get_secret_value()) if secret else None
     async with pool.acquire() as conn, conn.transaction():
         for org in (VENDOR, DEMO_ORG):
-            await repository.ensure_organization(conn, org=org)
-        for user in (CUSTOMER, CONSULTANT):
-            await repository.ensure_user(conn, user=user)
+            await repository.insert_organization(conn, org=org)
+        for user in DEMO_USERS:
+            await repository.insert_user(conn, user=user, password_hash=password_hash)
+    log.info("demo organization and users present", with_password=secret is not None)

@@ -104,6 +104,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             or str(uuid.uuid4())
         )
         headers["x-correlation-id"] = headers["x-request-id"] = correlation_id
+        # The services see the client's address through the gateway (uvicorn's proxy headers,
+        # trusted only from the addresses in FORWARDED_ALLOW_IPS).
+        if request.client is not None:
+            forwarded = request.headers.get("x-forwarded-for")
+            peer = request.client.host
+            headers["x-forwarded-for"] = f"{forwarded}, {peer}" if forwarded else peer
         client: httpx.AsyncClient = request.app.state.client
         target = f"{base}{request.url.path}"
         try:
@@ -126,11 +132,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 status_code=503,
                 headers={"x-correlation-id": correlation_id, "Retry-After": "2"},
             )
-        out_headers = {
-            k: v
-            for k, v in upstream.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"
-        }
-        return Response(upstream.content, status_code=upstream.status_code, headers=out_headers)
+        response = Response(upstream.content, status_code=upstream.status_code)
+        # multi_items keeps repeated headers (several Set-Cookie) apart.
+        for key, value in upstream.headers.multi_items():
+            if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
+                response.headers.append(key, value)
+        return response
 
     return app

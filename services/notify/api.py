@@ -25,6 +25,8 @@ class EmailOut(BaseModel):
     sent_at: datetime | None
 
 
+HIDDEN_BODY = "(This e-mail carries a password link and is not shown here.)"
+
 router = APIRouter(prefix="/api/notify", tags=["notify"])
 
 
@@ -51,7 +53,7 @@ async def list_emails(
             id=e.id,
             recipient=e.recipient,
             subject=e.subject,
-            body=e.body,
+            body=HIDDEN_BODY if e.sensitive else e.body,
             ticket_id=e.ticket_id,
             status=e.status,
             created_at=e.created_at,

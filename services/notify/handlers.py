@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import structlog
 
+from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
+from contracts.common import Person
 from contracts.tickets import TicketDecisionRecorded
 from services.notify import repository, templates
 from services.runtime.consumer import HandlerContext
@@ -34,3 +38,53 @@ async def on_decision_recorded(
         ),
     )
     log.info("e-mail queued" if recorded else "e-mail already queued", to=event.requester.email)
+
+
+async def _queue_account_email(
+    ctx: HandlerContext,
+    *,
+    user: Person,
+    org_id: uuid.UUID,
+    rendered: templates.RenderedEmail,
+    sensitive: bool,
+) -> None:
+    recorded = await repository.record_intent(
+        ctx.conn,
+        intent=repository.EmailIntent(
+            dedupe_key=f"{ctx.envelope.event_id}:{user.email}",
+            event_id=ctx.envelope.event_id,
+            event_type=ctx.envelope.event_type,
+            org_id=org_id,
+            ticket_id=None,
+            recipient_id=user.user_id,
+            recipient=user.email,
+            language=user.language,
+            subject=rendered.subject,
+            body=rendered.body,
+            sensitive=sensitive,
+        ),
+    )
+    log.info("e-mail queued" if recorded else "e-mail already queued", to=user.email)
+
+
+async def on_password_link(ctx: HandlerContext, event: PasswordResetRequested) -> None:
+    """E-mail the password link (reset or invitation). The link is a secret: never logged, and
+    the stored body is erased once the e-mail is sent."""
+    await _queue_account_email(
+        ctx,
+        user=event.user,
+        org_id=event.org_id,
+        rendered=templates.password_link(event),
+        sensitive=True,
+    )
+
+
+async def on_password_changed(ctx: HandlerContext, event: PasswordResetCompleted) -> None:
+    """Confirm to the user that their password was set and their sessions ended."""
+    await _queue_account_email(
+        ctx,
+        user=event.user,
+        org_id=event.org_id,
+        rendered=templates.password_changed(event),
+        sensitive=False,
+    )

@@ -23,6 +23,7 @@ class EmailIntent:
     language: str
     subject: str
     body: str
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Email:
     attempts: int
     created_at: datetime
     sent_at: datetime | None
+    sensitive: bool = False
 
 
 def _email(r: asyncpg.Record) -> Email:
@@ -49,6 +51,7 @@ def _email(r: asyncpg.Record) -> Email:
         r["attempts"],
         r["created_at"],
         r["sent_at"],
+        r["sensitive"],
     )
 
 
@@ -56,8 +59,8 @@ async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
     """Record an e-mail to send; False when one with the same dedupe key exists already."""
     inserted = await conn.fetchval(
         """INSERT INTO emails (id, dedupe_key, event_id, event_type, org_id, ticket_id,
-                               recipient_id, recipient, language, subject, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                               recipient_id, recipient, language, subject, body, sensitive)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (dedupe_key) DO NOTHING RETURNING true""",
         uuid.uuid4(),
         intent.dedupe_key,
@@ -70,6 +73,7 @@ async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
         intent.language,
         intent.subject,
         intent.body,
+        intent.sensitive,
     )
     return bool(inserted)
 
@@ -84,10 +88,17 @@ async def claim_due(conn: Connection, *, limit: int) -> list[Email]:
     return [_email(r) for r in rows]
 
 
+REDACTED_BODY = "(This e-mail carried a password link; its text is not kept after sending.)"
+
+
 async def mark_sent(conn: Connection, *, email_id: uuid.UUID) -> None:
+    """Mark the e-mail sent; a sensitive one's body (a password link) is erased."""
     await conn.execute(
-        "UPDATE emails SET status = 'sent', sent_at = now(), attempts = attempts + 1 WHERE id = $1",
+        """UPDATE emails SET status = 'sent', sent_at = now(), attempts = attempts + 1,
+                  body = CASE WHEN sensitive THEN $2 ELSE body END
+            WHERE id = $1""",
         email_id,
+        REDACTED_BODY,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Language
 from contracts.tickets import TicketDecisionRecorded
 
@@ -96,4 +97,114 @@ def ticket_received(event: TicketDecisionRecorded, *, portal_url: str) -> Render
             lines += ["", f"Work on it starts {_when(event.deferred_until, lang)}."]
         lines += ["", f"Follow it on the portal: {link}", "", "Kind regards,", "Support"]
         subject = f"We received your request no. {event.number}: {event.subject}"
+    return RenderedEmail(subject=subject, body="\n".join(lines) + "\n")
+
+
+def password_link(event: PasswordResetRequested) -> RenderedEmail:
+    """The link to set a new password: after 'forgot password', or the first-login invitation."""
+    lang = event.user.language
+    url = event.reset_url.get_secret_value()
+    until = _when(event.expires_at, lang)
+    name, email = event.user.display_name, event.user.email
+    if lang == "sl":
+        if event.purpose == "invitation":
+            subject = "Dobrodošli v prenovljenem uporabniškem portalu"
+            intro = [
+                f"za vas smo pripravili osebni dostop do uporabniškega portala. Vaše uporabniško "
+                f"ime je vaš e-poštni naslov: {email}.",
+                "",
+                "Pred prvim vstopom si nastavite geslo na tej povezavi:",
+            ]
+        else:
+            subject = "Ponastavitev gesla za uporabniški portal"
+            intro = [
+                f"prejeli smo zahtevo za ponastavitev gesla za vaš dostop do uporabniškega portala "
+                f"({email}). Novo geslo nastavite na tej povezavi:",
+            ]
+        lines = [
+            f"Pozdravljeni, {name},",
+            "",
+            *intro,
+            "",
+            url,
+            "",
+            "Vpišite novo geslo, ga ponovite in kliknite gumb Ponastavi. "
+            f"Povezava velja do {until} in jo lahko uporabite samo enkrat. Če poteče, na vstopni "
+            "strani portala kliknite »Pozabljeno geslo« in vpišite svoj e-poštni naslov.",
+        ]
+        if event.purpose == "reset":
+            lines += [
+                "",
+                "Če ponastavitve niste zahtevali vi, sporočilo prezrite; geslo ostaja "
+                "nespremenjeno.",
+            ]
+        lines += ["", "Lep pozdrav,", "Podpora"]
+    else:
+        if event.purpose == "invitation":
+            subject = "Welcome to the renewed customer portal"
+            intro = [
+                f"we have set up your personal access to the customer portal. Your user name is "
+                f"your e-mail address: {email}.",
+                "",
+                "Before you sign in for the first time, set your password with this link:",
+            ]
+        else:
+            subject = "Reset your customer portal password"
+            intro = [
+                f"we received a request to reset the password of your customer portal account "
+                f"({email}). Set a new password with this link:",
+            ]
+        lines = [
+            f"Hello {name},",
+            "",
+            *intro,
+            "",
+            url,
+            "",
+            "Type the new password twice and click Reset. "
+            f"The link works once, until {until}. If it has expired, click 'Forgot password' on "
+            "the portal's sign-in page and enter your e-mail address.",
+        ]
+        if event.purpose == "reset":
+            lines += [
+                "",
+                "If you did not ask for this, ignore this e-mail; your password stays as it is.",
+            ]
+        lines += ["", "Kind regards,", "Support"]
+    return RenderedEmail(subject=subject, body="\n".join(lines) + "\n")
+
+
+def password_changed(event: PasswordResetCompleted) -> RenderedEmail:
+    """Confirmation that the password was set, and that every session was ended."""
+    lang = event.user.language
+    when = _when(event.completed_at, lang)
+    name, email = event.user.display_name, event.user.email
+    if lang == "sl":
+        subject = "Vaše geslo je bilo spremenjeno"
+        lines = [
+            f"Pozdravljeni, {name},",
+            "",
+            f"geslo za vaš dostop do uporabniškega portala ({email}) je bilo {when} uspešno "
+            "nastavljeno. Zaradi varnosti smo vas odjavili iz vseh naprav; prijavite se z novim "
+            "geslom.",
+            "",
+            "Če gesla niste spremenili vi, nemudoma obvestite podporo in si geslo ponastavite "
+            "znova.",
+            "",
+            "Lep pozdrav,",
+            "Podpora",
+        ]
+    else:
+        subject = "Your password was changed"
+        lines = [
+            f"Hello {name},",
+            "",
+            f"the password of your customer portal account ({email}) was set on {when}. For your "
+            "security we signed you out on every device; sign in with the new password.",
+            "",
+            "If you did not change it, tell support at once and reset your password again.",
+            "",
+            "Kind regards,",
+            "Support",
+        ]
     return RenderedEmail(subject=subject, body="\n".join(lines) + "\n")

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
 from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
+from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
 from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
@@ -33,6 +34,7 @@ def build_service_app(
     consumers: Sequence[EventConsumer] = (),
     on_startup: Sequence[StartupHook] = (),
     background: Sequence[Callable[[asyncpg.Pool], BackgroundWorker]] = (),
+    key_source: KeySource | None = None,
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import."""
 
@@ -96,8 +98,11 @@ def build_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.pool = None
     app.state.broker = None
-    secret = settings.dev_identity_secret
-    app.state.dev_identity_secret = secret.get_secret_value() if secret else None
+    app.state.token_verifier = TokenVerifier(
+        key_source or JwksKeySource(settings.auth_jwks_url),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
     app.include_router(health_router(lambda: app.state.pool, lambda: app.state.broker))

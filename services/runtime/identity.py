@@ -1,27 +1,37 @@
-"""Who is calling. TEMPORARY development-only mechanism until the accounts issue lands.
+"""Who is calling: access tokens (JWT, RFC 8725) signed by the auth service, verified here.
 
-The auth service signs a short-lived HS256 token for a seeded user (`POST /api/auth/dev/login`);
-the other services verify it with the same secret and take user, organization and roles only from
-the verified token. It is enabled only where `<SERVICE>_DEV_IDENTITY_SECRET` is set (`ticketing dev`
-and the tests set it). The accounts issue replaces it with asymmetric JWTs verified through JWKS.
+Every service takes the user, organization and roles only from a verified token. Verification
+allows ES256 only (never `none`, never HMAC), requires `exp`, `iss`, `aud`, `sub`, and takes the
+key from a trusted key source by the token's `kid`, never from the token itself (no `jku`/`jwk`).
+
+The key source is auth's JWKS endpoint for the other services (`JwksKeySource`) and auth's own key
+store for auth. A `kid` the source does not know makes it refresh once (rate-limited), so a key
+rotated in by auth is picked up without downtime; keys auth no longer publishes stop verifying
+after the next periodic refresh.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
+import httpx
 import jwt
+import structlog
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.common import Language
 
-DEV_AUDIENCE = "ticketing-dev"
-DEV_ISSUER = "ticketing-auth-dev"
+log = structlog.get_logger(__name__)
+
+ALGORITHM = "ES256"
 STAFF_ROLES = frozenset({"consultant", "vendor_admin"})
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "org", "roles", "email", "name", "lang")
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -36,6 +46,7 @@ class Principal:
     email: str
     display_name: str
     language: Language
+    session_id: uuid.UUID | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -47,49 +58,137 @@ class Principal:
         """The organization every read must be filtered by, or None for vendor staff."""
         return None if self.is_staff else self.org_id
 
-
-def issue_dev_token(principal: Principal, *, secret: str, ttl: timedelta) -> str:
-    """Sign a development token for `principal`."""
-    now = datetime.now(UTC)
-    claims: dict[str, Any] = {
-        "iss": DEV_ISSUER,
-        "aud": DEV_AUDIENCE,
-        "sub": str(principal.user_id),
-        "org": str(principal.org_id),
-        "roles": sorted(principal.roles),
-        "email": principal.email,
-        "name": principal.display_name,
-        "lang": principal.language,
-        "iat": now,
-        "exp": now + ttl,
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
+    def claims(self) -> dict[str, Any]:
+        """The identity claims of an access token for this principal (auth signs them)."""
+        claims: dict[str, Any] = {
+            "sub": str(self.user_id),
+            "org": str(self.org_id),
+            "roles": sorted(self.roles),
+            "email": self.email,
+            "name": self.display_name,
+            "lang": self.language,
+        }
+        if self.session_id is not None:
+            claims["sid"] = str(self.session_id)
+        return claims
 
 
-def verify_dev_token(token: str, *, secret: str) -> Principal:
-    """Return the principal of a valid token; raise `jwt.InvalidTokenError` otherwise."""
-    claims = jwt.decode(
-        token,
-        secret,
-        algorithms=["HS256"],
-        audience=DEV_AUDIENCE,
-        issuer=DEV_ISSUER,
-        options={"require": ["exp", "sub", "org", "aud", "iss"]},
-    )
-    language = claims.get("lang", "sl")
+class KeySource(Protocol):
+    """Public verification keys by key id."""
+
+    async def key(self, kid: str) -> Any | None:
+        """The public key with this id, or None if the source does not know it."""
+
+
+class KeysUnavailableError(RuntimeError):
+    """The key source could not be reached and has no keys cached."""
+
+
+class JwksKeySource:
+    """Keys from auth's JWKS endpoint, cached for `max_age_s`. A key id the cache does not hold
+    makes it fetch again, at most once per `min_refresh_s` (a request that comes sooner waits
+    for that moment rather than failing), so tokens with made-up key ids cannot flood auth."""
+
+    def __init__(self, url: str, *, max_age_s: float = 300, min_refresh_s: float = 1) -> None:
+        self._url = url
+        self._max_age_s = max_age_s
+        self._min_refresh_s = min_refresh_s
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> Any | None:
+        if kid not in self._keys or time.monotonic() - self._fetched_at > self._max_age_s:
+            fetched_before = self._fetched_at
+            async with self._lock:
+                if self._fetched_at == fetched_before:  # nobody refreshed while this one waited
+                    wait = self._fetched_at + self._min_refresh_s - time.monotonic()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    await self._refresh()
+        return self._keys.get(kid)
+
+    async def _refresh(self) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._url)
+                response.raise_for_status()
+            self._keys = parse_jwks(response.json())
+            log.info("verification keys fetched", key_ids=sorted(self._keys))
+        except (httpx.HTTPError, ValueError, jwt.PyJWKError) as error:
+            log.warning("verification keys unavailable", url=self._url, error=repr(error))
+            if not self._keys:
+                raise KeysUnavailableError(str(error)) from error
+        finally:
+            self._fetched_at = time.monotonic()
+
+
+def parse_jwks(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Public keys by id from a JWKS document; keys of other algorithms are ignored."""
+    keys: dict[str, Any] = {}
+    for entry in document.get("keys", []):
+        if entry.get("alg") != ALGORITHM or entry.get("use", "sig") != "sig" or "kid" not in entry:
+            continue
+        keys[str(entry["kid"])] = jwt.PyJWK.from_dict(dict(entry)).key
+    return keys
+
+
+@dataclass(frozen=True)
+class TokenVerifier:
+    """Checks access tokens: signature by a known key, algorithm, expiry, issuer, audience."""
+
+    keys: KeySource
+    issuer: str
+    audience: str
+    leeway_s: float = 30
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; raise `jwt.InvalidTokenError` otherwise."""
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != ALGORITHM:
+            raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise jwt.InvalidTokenError("the token names no key id")
+        key = await self.keys.key(kid)
+        if key is None:
+            raise jwt.InvalidTokenError(f"unknown key id {kid!r}")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=self.leeway_s,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+        return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """Build the principal from verified claims; raise `jwt.InvalidTokenError` when malformed."""
+    language = claims["lang"]
+    roles = claims["roles"]
     if language not in ("sl", "en"):
         raise jwt.InvalidTokenError(f"unsupported language {language!r}")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise jwt.InvalidTokenError("roles must be a list of strings")
     try:
         return Principal(
             user_id=uuid.UUID(claims["sub"]),
             org_id=uuid.UUID(claims["org"]),
-            roles=frozenset(claims.get("roles", [])),
-            email=claims["email"],
-            display_name=claims["name"],
+            roles=frozenset(roles),
+            email=str(claims["email"]),
+            display_name=str(claims["name"]),
             language=language,
+            session_id=uuid.UUID(claims["sid"]) if claims.get("sid") else None,
         )
     except (KeyError, ValueError, TypeError) as error:
         raise jwt.InvalidTokenError(f"malformed claims: {error}") from error
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def current_principal(
@@ -97,17 +196,34 @@ async def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """FastAPI dependency: the verified caller, or 401."""
-    secret = request.app.state.dev_identity_secret
-    if secret is None:
-        raise HTTPException(503, "No identity provider is configured for this service.")
+    verifier: TokenVerifier = request.app.state.token_verifier
     if credentials is None:
-        raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorized("Sign in first.")
     try:
-        return verify_dev_token(credentials.credentials, secret=secret)
-    except jwt.InvalidTokenError:
+        principal = await verifier.verify(credentials.credentials)
+    except KeysUnavailableError:
         raise HTTPException(
-            401, "The access token is invalid or expired.", headers={"WWW-Authenticate": "Bearer"}
+            503,
+            "Sign-in cannot be checked right now; try again shortly.",
+            headers={"Retry-After": "5"},
         ) from None
+    except jwt.InvalidTokenError as error:
+        log.info("access token refused", reason=str(error))
+        raise _unauthorized("The access token is invalid or expired.") from None
+    structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: str) -> Any:
+    """FastAPI dependency factory: the verified caller holding at least one of `roles`, or 403."""
+    wanted = frozenset(roles)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles & wanted:
+            raise HTTPException(403, "You are not allowed to do this.")
+        return principal
+
+    return Depends(dependency)

@@ -35,8 +35,9 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=30_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
-    dev_identity_secret: SecretStr | None = Field(
-        default=None,
-        description="TEMPORARY, development only: HMAC secret of the dev sign-in tokens "
-        "until the accounts issue brings real JWTs with JWKS.",
+    auth_jwks_url: str = Field(
+        default="http://127.0.0.1:8001/api/auth/.well-known/jwks.json",
+        description="where the auth service publishes the access tokens' public keys",
     )
+    jwt_issuer: str = "ticketing-auth"
+    jwt_audience: str = "ticketing-api"

@@ -18,6 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.__main__ import export_schemas
+from contracts.accounts import PasswordResetRequested
 from contracts.billing import TicketClassified
 from contracts.common import Person, RuleHit
 from contracts.envelope import EventEnvelope, new_envelope
@@ -48,6 +49,15 @@ def _fixture_key(path: Path) -> tuple[str, int]:
 
 def _ids(paths: list[Path]) -> list[str]:
     return [path.stem for path in paths]
+
+
+def _aggregate_of(payload: Any) -> uuid.UUID:
+    for name in ("ticket_id", "user_id"):
+        if hasattr(payload, name):
+            return getattr(payload, name)  # type: ignore[no-any-return]
+    if hasattr(payload, "user"):
+        return payload.user.user_id  # type: ignore[no-any-return]
+    return payload.org_id  # type: ignore[no-any-return]
 
 
 def _envelope_json(**overrides: Any) -> str:
@@ -81,7 +91,7 @@ def test_every_published_event_version_has_a_stored_fixture(event_key: tuple[str
 
 @pytest.mark.parametrize("event_type", sorted({key[0] for key in EVENT_MODELS}))
 def test_every_event_type_is_published_to_a_topic(event_type: str) -> None:
-    assert TOPIC_OF_EVENT.get(event_type) in {"tickets.events", "billing.events"}
+    assert TOPIC_OF_EVENT.get(event_type) in {"tickets.events", "billing.events", "accounts.events"}
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=_ids(FIXTURE_FILES))
@@ -95,8 +105,9 @@ def test_stored_envelope_and_payload_are_still_readable(path: Path) -> None:
     assert isinstance(payload, model)
     assert envelope.event_type == model.EVENT_TYPE
     assert envelope.event_version == model.EVENT_VERSION
-    # Every event in the fixtures is about one ticket, and that ticket is the partitioning key.
-    assert str(payload.ticket_id) == envelope.aggregate_id == envelope.key  # type: ignore[attr-defined]
+    # Every event is keyed by the aggregate it is about: a ticket, a user or an organization.
+    aggregate = _aggregate_of(payload)
+    assert str(aggregate) == envelope.aggregate_id == envelope.key
     assert payload.org_id == envelope.org_id  # type: ignore[attr-defined]
 
 
@@ -296,3 +307,24 @@ def test_new_envelope_round_trips_through_json_with_a_fresh_event_id() -> None:
 
     assert first.event_id != second.event_id
     assert EventEnvelope.model_validate_json(first.model_dump_json()) == first
+
+
+def test_reset_link_is_hidden_from_reprs_and_revealed_only_in_json() -> None:
+    stored = _load(FIXTURES / "PasswordResetRequested.v1.json")
+    url = stored["payload"]["reset_url"]
+    requested = PasswordResetRequested.model_validate(stored["payload"])
+
+    assert url not in repr(requested) and url not in str(requested)
+    assert url not in str(requested.model_dump())
+    assert json.loads(requested.model_dump_json())["reset_url"] == url
+    envelope = new_envelope(
+        requested,
+        event_type=requested.EVENT_TYPE,
+        event_version=requested.EVENT_VERSION,
+        source="auth",
+        aggregate_id=str(requested.user.user_id),
+        aggregate_version=2,
+        org_id=requested.org_id,
+        correlation_id="req-1",
+    )
+    assert envelope.payload["reset_url"] == url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -56,3 +57,104 @@ async def one_mail_about(stack: Stack, ticket_id: str, *, timeout: float = 30) -
 
 def new_correlation_id() -> str:
     return f"test-{uuid.uuid4()}"
+
+
+TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
+
+
+def mails_to(stack: Stack, address: str) -> list[CapturedEmail]:
+    assert stack.smtp is not None
+    return [m for m in stack.smtp.captured if m.to == address]
+
+
+async def next_mail_to(
+    stack: Stack, address: str, *, seen: int, timeout: float = 30
+) -> CapturedEmail:
+    """Wait for e-mail number `seen + 1` to `address`; return it."""
+
+    async def probe() -> list[CapturedEmail]:
+        mails = mails_to(stack, address)
+        return mails if len(mails) > seen else []
+
+    mails = await eventually(probe, timeout=timeout, what=f"e-mail no. {seen + 1} to {address}")
+    return mails[seen]
+
+
+def link_token(mail: CapturedEmail) -> str:
+    match = TOKEN_IN_LINK.search(mail.text())
+    assert match, f"no password link in:\n{mail.text()}"
+    return match.group(1)
+
+
+async def request_link(gateway: httpx.AsyncClient, stack: Stack, email: str) -> CapturedEmail:
+    """'Forgot password' for `email`; return the new e-mail with the link (other e-mails, such as
+    the confirmation of an earlier reset, may arrive in between)."""
+
+    def links() -> list[CapturedEmail]:
+        return [m for m in mails_to(stack, email) if TOKEN_IN_LINK.search(m.text())]
+
+    seen = len(links())
+    response = await gateway.post("/api/auth/password/forgot", json={"email": email})
+    assert response.status_code == 202, response.text
+
+    async def probe() -> list[CapturedEmail]:
+        found = links()
+        return found if len(found) > seen else []
+
+    return (await eventually(probe, what=f"a password link for {email}"))[seen]
+
+
+async def set_password(gateway: httpx.AsyncClient, stack: Stack, email: str, password: str) -> None:
+    """The seed's flow: ask for a link, open the e-mail, type the new password twice."""
+    token = link_token(await request_link(gateway, stack, email))
+    response = await gateway.post(
+        "/api/auth/password/reset",
+        json={"token": token, "password": password, "password_repeated": password},
+    )
+    assert response.status_code == 200, response.text
+
+
+async def create_user(
+    gateway: httpx.AsyncClient,
+    admin: dict[str, str],
+    *,
+    org_id: str | None = None,
+    roles: list[str] | None = None,
+    invite: bool = False,
+    language: str = "sl",
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "email": f"oseba-{uuid.uuid4().hex[:10]}@stranka.example",
+        "display_name": "Nova Oseba",
+        "language": language,
+        "roles": roles or ["customer"],
+        "invite": invite,
+    }
+    if org_id:
+        body["org_id"] = org_id
+    response = await gateway.post("/api/auth/users", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
+
+
+async def create_organization(gateway: httpx.AsyncClient, admin: dict[str, str]) -> str:
+    name = f"Stranka {uuid.uuid4().hex[:8]} d.o.o."
+    response = await gateway.post("/api/auth/organizations", json={"name": name}, headers=admin)
+    assert response.status_code == 201, response.text
+    return str(response.json()["org_id"])
+
+
+async def sign_in(
+    gateway: httpx.AsyncClient, email: str, password: str, **extra: Any
+) -> dict[str, Any]:
+    response = await gateway.post(
+        "/api/auth/login", json={"email": email, "password": password, **extra}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"authorization": f"Bearer {tokens['access_token']}"}

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
+from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Decision, Language, Person, RuleHit
 from contracts.tickets import TicketDecisionRecorded
-from services.notify.templates import ticket_received
+from services.notify.templates import password_changed, password_link, ticket_received
 
 TICKET_ID = uuid.UUID("3f61efdc-0591-4da3-91a2-e32794baf6c9")
 PORTAL = "https://portal.example/"
@@ -131,3 +134,52 @@ def test_english_requester_gets_the_email_in_english() -> None:
     assert f"https://portal.example/tickets/{TICKET_ID}" in email.body
     assert "Pozdravljeni" not in email.body
     assert "plačljiva" not in email.body
+
+
+def _link_event(purpose: str, language: Language) -> PasswordResetRequested:
+    return PasswordResetRequested(
+        user=Person(
+            user_id=uuid.uuid4(),
+            email="mojca@kranjc.si",
+            display_name="Mojca Kranjc",
+            language=language,
+        ),
+        org_id=uuid.uuid4(),
+        purpose=purpose,  # type: ignore[arg-type]
+        reset_url=SecretStr("https://portal.example/ponastavitev-gesla?token=abc123"),
+        expires_at=datetime(2026, 11, 23, 10, 5, tzinfo=UTC),
+    )
+
+
+def test_reset_email_in_slovenian_has_the_link_its_expiry_and_the_seeds_steps() -> None:
+    mail = password_link(_link_event("reset", "sl"))
+    assert mail.subject == "Ponastavitev gesla za uporabniški portal"
+    assert "https://portal.example/ponastavitev-gesla?token=abc123" in mail.body
+    assert "velja do 23. 11. 2026 ob 11.05" in mail.body  # Ljubljana time
+    assert "ga ponovite in kliknite gumb Ponastavi" in mail.body
+    assert "niste zahtevali" in mail.body
+
+
+def test_invitation_names_the_user_name_and_is_not_about_a_request() -> None:
+    mail = password_link(_link_event("invitation", "sl"))
+    assert mail.subject == "Dobrodošli v prenovljenem uporabniškem portalu"
+    assert "uporabniško ime je vaš e-poštni naslov: mojca@kranjc.si" in mail.body
+    assert "niste zahtevali" not in mail.body
+
+
+def test_english_reset_email() -> None:
+    mail = password_link(_link_event("reset", "en"))
+    assert mail.subject == "Reset your customer portal password"
+    assert "until 23 Nov 2026 at 11:05" in mail.body
+
+
+def test_password_changed_email_says_every_session_ended() -> None:
+    event = PasswordResetCompleted(
+        user=_link_event("reset", "sl").user,
+        org_id=uuid.uuid4(),
+        completed_at=datetime(2026, 11, 23, 9, 20, tzinfo=UTC),
+    )
+    mail = password_changed(event)
+    assert mail.subject == "Vaše geslo je bilo spremenjeno"
+    assert "23. 11. 2026 ob 10.20" in mail.body
+    assert "odjavili iz vseh naprav" in mail.body

@@ -1,0 +1,106 @@
+"""Events the auth service publishes (topic `accounts.events`; key = user id, or organization id
+for organization events).
+
+`PasswordResetRequested.reset_url` carries a secret (the single-use token): it is a `SecretStr`,
+so it never shows in a repr, a log line or an error message; it is revealed only when the event is
+serialized to JSON for the outbox and the broker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AwareDatetime, Field, PlainSerializer, SecretStr
+
+from contracts.common import EMAIL_PATTERN, EventModel, Language, Person
+
+Role = Literal["customer", "customer_admin", "consultant", "vendor_admin"]
+OrganizationKind = Literal["customer", "vendor"]
+PasswordLinkPurpose = Literal["reset", "invitation"]
+
+SecretUrl = Annotated[
+    SecretStr,
+    PlainSerializer(lambda value: value.get_secret_value(), return_type=str, when_used="json"),
+]
+
+
+class OrganizationCreated(EventModel):
+    """A customer organization (or the vendor itself) now exists."""
+
+    EVENT_TYPE: ClassVar[str] = "OrganizationCreated"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    org_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrganizationKind
+
+
+class UserCreated(EventModel):
+    """A person got an account (by an administrator or the legacy import); no password yet."""
+
+    EVENT_TYPE: ClassVar[str] = "UserCreated"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    display_name: str = Field(min_length=1, max_length=200)
+    language: Language
+    roles: tuple[Role, ...]
+
+
+class UserDeactivated(EventModel):
+    """The user can no longer sign in; their sessions were ended."""
+
+    EVENT_TYPE: ClassVar[str] = "UserDeactivated"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+
+
+class UserReactivated(EventModel):
+    """A deactivated user may sign in again."""
+
+    EVENT_TYPE: ClassVar[str] = "UserReactivated"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+
+
+class UserLanguageChanged(EventModel):
+    """The language the user wants e-mails and texts in."""
+
+    EVENT_TYPE: ClassVar[str] = "UserLanguageChanged"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    language: Language
+
+
+class PasswordResetRequested(EventModel):
+    """Someone asked for a password link for this user (reset, or first-login invitation);
+    notify e-mails `reset_url` to the user."""
+
+    EVENT_TYPE: ClassVar[str] = "PasswordResetRequested"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user: Person
+    org_id: uuid.UUID
+    purpose: PasswordLinkPurpose
+    reset_url: SecretUrl
+    expires_at: AwareDatetime
+
+
+class PasswordResetCompleted(EventModel):
+    """The user set a new password through a link; all their sessions were ended."""
+
+    EVENT_TYPE: ClassVar[str] = "PasswordResetCompleted"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user: Person
+    org_id: uuid.UUID
+    completed_at: AwareDatetime

@@ -1,0 +1,370 @@
+"""Use cases of signing in: login, refresh, logout, password links and resets.
+
+HTTP-free: the API turns the exceptions into answers. Nothing here logs a password, a token or a
+link; the e-mails go out through the outbox (`PasswordResetRequested`, `PasswordResetCompleted`)
+and the notify service.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import asyncpg
+import structlog
+from pydantic import SecretStr
+
+from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
+from contracts.common import Person
+from services.auth import repository, throttle
+from services.auth.domain import User, normalize_email
+from services.auth.passwords import Passwords, check_new_password
+from services.auth.settings import AuthSettings
+from services.auth.throttle import ThrottlePolicy
+from services.auth.tokens import AccessTokens, SessionPolicy, new_opaque_token, token_hash
+from services.runtime.context import current_correlation_id
+from services.runtime.db import Connection
+from services.runtime.identity import Principal
+from services.runtime.outbox import emit
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "auth"
+
+
+class LoginRefusedError(Exception):
+    """Wrong e-mail or password, or an account that cannot sign in: one answer for all."""
+
+
+class ThrottledError(Exception):
+    """Too many failed attempts for this account or address; wait before trying again."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class RefreshRefusedError(Exception):
+    """The refresh token is unknown, expired, revoked or was already used."""
+
+
+class PasswordLinkError(Exception):
+    """The password link is unknown, expired or was already used."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from (the address as the trusted proxies reported it)."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    access_token: str
+    access_expires_in: int
+    refresh_token: str
+    refresh_expires_at: datetime
+    persistent: bool
+
+
+def principal_of(user: User, session_id: uuid.UUID | None = None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        org_id=user.org_id,
+        roles=frozenset(user.roles),
+        email=user.email,
+        display_name=user.display_name,
+        language=user.language,
+        session_id=session_id,
+    )
+
+
+def person_of(user: User) -> Person:
+    return Person(
+        user_id=user.id, email=user.email, display_name=user.display_name, language=user.language
+    )
+
+
+class Accounts:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: AuthSettings,
+        *,
+        passwords: Passwords,
+        access_tokens: AccessTokens,
+    ) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._passwords = passwords
+        self._access = access_tokens
+        self._sessions = SessionPolicy(
+            ttl=timedelta(seconds=settings.session_ttl_s),
+            persistent_ttl=timedelta(seconds=settings.persistent_session_ttl_s),
+        )
+        common = {
+            "base_wait_s": settings.throttle_base_wait_s,
+            "max_wait_s": settings.throttle_max_wait_s,
+            "forget_after_s": settings.throttle_forget_after_s,
+        }
+        self._account_policy = ThrottlePolicy(
+            free_failures=settings.throttle_account_free_failures, **common
+        )
+        self._address_policy = ThrottlePolicy(
+            free_failures=settings.throttle_ip_free_failures, **common
+        )
+
+    # --- sign-in ---------------------------------------------------------------------------------
+
+    async def login(
+        self, *, email: str, password: str, stay_signed_in: bool, client: Client
+    ) -> SignedIn:
+        now = datetime.now(UTC)
+        keys = self._throttle_keys(normalize_email(email), client)
+        async with self._pool.acquire() as conn:
+            states = await repository.throttle_states(conn, keys=list(keys))
+            found = await repository.credentials_of(conn, email=email)
+        wait = max((throttle.wait_s(states.get(k), now) for k in keys), default=0.0)
+        if wait > 0:
+            log.info("sign-in throttled", retry_after_s=math.ceil(wait))
+            raise ThrottledError(math.ceil(wait))
+        user, stored_hash = found if found else (None, None)
+        verification = await self._passwords.verify(stored_hash, password)
+        if user is None or not verification.ok or not user.active:
+            await self._record_failure(keys, now)
+            reason = (
+                "unknown e-mail"
+                if user is None
+                else "no password yet"
+                if stored_hash is None
+                else "wrong password"
+                if not verification.ok
+                else "inactive user"
+            )
+            log.info("sign-in refused", reason=reason)
+            raise LoginRefusedError
+        if verification.needs_rehash and stored_hash is not None:
+            new_hash = await self._passwords.hash(password)
+            async with self._pool.acquire() as conn:
+                await repository.rehash_password(
+                    conn, user_id=user.id, old_hash=stored_hash, new_hash=new_hash
+                )
+            log.info("password rehashed with current parameters", user_id=str(user.id))
+        async with self._pool.acquire() as conn, conn.transaction():
+            await repository.clear_throttle(conn, key=throttle.account_key(user.email))
+            session = await repository.create_session(
+                conn,
+                user_id=user.id,
+                persistent=stay_signed_in,
+                now=now,
+                expires_at=self._sessions.expires_at(
+                    persistent=stay_signed_in, started_at=now, now=now
+                ),
+                client_ip=client.ip,
+                user_agent=client.user_agent,
+            )
+            refresh = await self._new_refresh_token(conn, session.id, session.expires_at)
+        log.info(
+            "signed in", user_id=str(user.id), session_id=str(session.id), persistent=stay_signed_in
+        )
+        return await self._signed_in(user, session.id, refresh, session.expires_at, stay_signed_in)
+
+    async def refresh(self, *, refresh_token: str) -> SignedIn:
+        """Rotate a refresh token; a rotated one presented again revokes its whole session."""
+        now = datetime.now(UTC)
+        hashed = token_hash(refresh_token)
+        outcome: Literal["ok", "reused", "refused"] = "refused"
+        async with self._pool.acquire() as conn, conn.transaction():
+            found = await repository.lock_refresh_token(conn, token_hash=hashed)
+            user = None
+            if found is not None:
+                session = found.session
+                user = await repository.get_user(conn, user_id=session.user_id)
+                if found.rotated_at is not None:
+                    await repository.revoke_session(
+                        conn, session_id=session.id, reason="refresh token reused"
+                    )
+                    outcome = "reused"
+                elif (
+                    session.revoked_at is not None
+                    or min(session.expires_at, found.expires_at) <= now
+                ):
+                    outcome = "refused"
+                elif user is None or not user.active:
+                    await repository.revoke_session(
+                        conn, session_id=session.id, reason="user inactive"
+                    )
+                    outcome = "refused"
+                else:
+                    await repository.mark_rotated(conn, token_hash=hashed, now=now)
+                    expires_at = self._sessions.expires_at(
+                        persistent=session.persistent, started_at=session.created_at, now=now
+                    )
+                    await repository.extend_session(
+                        conn, session_id=session.id, now=now, expires_at=expires_at
+                    )
+                    new_token = await self._new_refresh_token(conn, session.id, expires_at)
+                    outcome = "ok"
+        if outcome == "reused":
+            assert found is not None
+            log.warning(
+                "rotated refresh token presented again: session revoked",
+                session_id=str(found.session.id),
+                user_id=str(found.session.user_id),
+            )
+        if outcome != "ok":
+            raise RefreshRefusedError
+        assert found is not None and user is not None
+        return await self._signed_in(
+            user, found.session.id, new_token, expires_at, found.session.persistent
+        )
+
+    async def logout(self, *, refresh_token: str) -> None:
+        """End the session the refresh token belongs to (nothing happens for unknown tokens)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            found = await repository.lock_refresh_token(conn, token_hash=token_hash(refresh_token))
+            if found is not None:
+                await repository.revoke_session(conn, session_id=found.session.id, reason="logout")
+                log.info("signed out", session_id=str(found.session.id))
+
+    # --- password links --------------------------------------------------------------------------
+
+    async def request_reset(self, *, email: str, client: Client) -> None:
+        """E-mail a reset link if an active account has this e-mail; the caller learns nothing."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            user = await repository.find_user_by_email(conn, email=email)
+            matched = user if user is not None and user.active else None
+            await repository.record_reset_request(
+                conn, email=email, user_id=matched.id if matched else None, client_ip=client.ip
+            )
+            if matched is not None:
+                await self.send_password_link(conn, matched, purpose="reset")
+        log.info("password reset requested", matched=matched is not None)
+
+    async def send_password_link(
+        self, conn: Connection, user: User, *, purpose: Literal["reset", "invitation"]
+    ) -> None:
+        """Create a single-use link for the user and have it e-mailed (in the caller's
+        transaction)."""
+        now = datetime.now(UTC)
+        ttl = (
+            self._settings.reset_token_ttl_s
+            if purpose == "reset"
+            else self._settings.invitation_token_ttl_s
+        )
+        expires_at = now + timedelta(seconds=ttl)
+        token = new_opaque_token()
+        await repository.add_password_token(
+            conn,
+            token_hash=token_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            expires_at=expires_at,
+        )
+        base = self._settings.portal_url.rstrip("/")
+        await emit(
+            conn,
+            PasswordResetRequested(
+                user=person_of(user),
+                org_id=user.org_id,
+                purpose=purpose,
+                reset_url=SecretStr(f"{base}{self._settings.reset_path}?token={token}"),
+                expires_at=expires_at,
+            ),
+            source=SOURCE,
+            aggregate_id=user.id,
+            aggregate_version=user.version,
+            org_id=user.org_id,
+            correlation_id=current_correlation_id(),
+        )
+
+    async def complete_reset(self, *, token: str, password: str, repeated: str) -> None:
+        """Set the new password through a link; end all the user's sessions; do not sign in."""
+        check_new_password(password, repeated)
+        new_hash = await self._passwords.hash(password)
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn, conn.transaction():
+            link = await repository.lock_password_token(conn, token_hash=token_hash(token))
+            if link is None or link.used_at is not None or link.expires_at <= now:
+                reason = (
+                    "unknown" if link is None else "used" if link.used_at is not None else "expired"
+                )
+                log.info("password link refused", reason=reason)
+                raise PasswordLinkError
+            user = await repository.get_user(conn, user_id=link.user_id, lock=True)
+            if user is None or not user.active:
+                log.info("password link refused", reason="inactive user")
+                raise PasswordLinkError
+            version = await repository.set_password_hash(
+                conn, user_id=user.id, password_hash=new_hash
+            )
+            await repository.use_password_tokens(conn, user_id=user.id, now=now)
+            revoked = await repository.revoke_user_sessions(
+                conn, user_id=user.id, reason="password reset"
+            )
+            await repository.clear_throttle(conn, key=throttle.account_key(user.email))
+            await emit(
+                conn,
+                PasswordResetCompleted(user=person_of(user), org_id=user.org_id, completed_at=now),
+                source=SOURCE,
+                aggregate_id=user.id,
+                aggregate_version=version,
+                org_id=user.org_id,
+                correlation_id=current_correlation_id(),
+            )
+        log.info(
+            "password set through a link",
+            user_id=str(user.id),
+            purpose=link.purpose,
+            sessions_revoked=revoked,
+        )
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _throttle_keys(self, normalized_email: str, client: Client) -> dict[str, ThrottlePolicy]:
+        keys = {throttle.account_key(normalized_email): self._account_policy}
+        if client.ip:
+            keys[throttle.address_key(client.ip)] = self._address_policy
+        return keys
+
+    async def _record_failure(self, keys: dict[str, ThrottlePolicy], now: datetime) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            for key, policy in keys.items():
+                state = await repository.lock_throttle_state(conn, key=key)
+                await repository.save_throttle_state(
+                    conn, key=key, state=throttle.after_failure(state, now, policy)
+                )
+
+    async def _new_refresh_token(
+        self, conn: Connection, session_id: uuid.UUID, expires_at: datetime
+    ) -> str:
+        token = new_opaque_token()
+        await repository.add_refresh_token(
+            conn, session_id=session_id, token_hash=token_hash(token), expires_at=expires_at
+        )
+        return token
+
+    async def _signed_in(
+        self,
+        user: User,
+        session_id: uuid.UUID,
+        refresh_token: str,
+        refresh_expires_at: datetime,
+        persistent: bool,
+    ) -> SignedIn:
+        now = datetime.now(UTC)
+        access = await self._access.issue(principal_of(user, session_id), now=now)
+        return SignedIn(
+            user=user,
+            access_token=access,
+            access_expires_in=int(self._access.ttl.total_seconds()),
+            refresh_token=refresh_token,
+            refresh_expires_at=refresh_expires_at,
+            persistent=persistent,
+        )

@@ -1,0 +1,270 @@
+"""HTTP routes of administration: organizations, users, invitations, the legacy import."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from contracts.accounts import Role
+from contracts.common import EMAIL_PATTERN, Language
+from services.auth.admin import ConflictError, ImportResult, NotFoundError
+from services.auth.context import AuthContext
+from services.auth.domain import AccountError, ForbiddenError, Organization, User
+from services.auth.legacy_import import LegacyFileError, parse_legacy_users
+from services.runtime.identity import CurrentPrincipal
+
+MAX_IMPORT_BYTES = 5_000_000
+T = TypeVar("T")
+
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*\S[^\r\n]*$")]
+
+
+class UserOut(BaseModel):
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    email: str
+    display_name: str
+    language: str
+    roles: list[str]
+    active: bool
+    has_password: bool
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        user_id=user.id,
+        org_id=user.org_id,
+        email=user.email,
+        display_name=user.display_name,
+        language=user.language,
+        roles=sorted(user.roles),
+        active=user.active,
+        has_password=user.has_password,
+    )
+
+
+class OrganizationOut(BaseModel):
+    org_id: uuid.UUID
+    name: str
+    kind: str
+
+
+def organization_out(org: Organization) -> OrganizationOut:
+    return OrganizationOut(org_id=org.id, name=org.name, kind=org.kind)
+
+
+class OrganizationIn(BaseModel):
+    name: Name
+
+
+class UserIn(BaseModel):
+    org_id: uuid.UUID | None = Field(default=None, description="default: the caller's own")
+    email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
+    display_name: Name
+    language: Language = "sl"
+    roles: Annotated[list[Role], Field(min_length=1, max_length=4)] = ["customer"]
+    invite: bool = Field(default=True, description="e-mail a first-login link")
+
+
+class UserChanges(BaseModel):
+    display_name: Name | None = None
+    language: Language | None = None
+    roles: Annotated[list[Role], Field(min_length=1, max_length=4)] | None = None
+    active: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        values = self.model_dump(exclude_none=True)
+        if "roles" in values:
+            values["roles"] = frozenset(values["roles"])
+        return values
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ImportOut(BaseModel):
+    organizations_created: int
+    users_created: int
+    users_unchanged: int
+    invitations_sent: int
+
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _http(error: AccountError) -> HTTPException:
+    if isinstance(error, NotFoundError):
+        return HTTPException(404, str(error))
+    if isinstance(error, ForbiddenError):
+        return HTTPException(403, str(error))
+    if isinstance(error, ConflictError):
+        return HTTPException(409, str(error))
+    return HTTPException(422, str(error))
+
+
+def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one route each
+    router = APIRouter(prefix="/api/auth", tags=["administration"])
+
+    @router.patch("/me", response_model=UserOut)
+    async def change_me(body: UserChanges, principal: CurrentPrincipal) -> UserOut:
+        """Change your own display name or language."""
+        changes = body.changes()
+        if not changes or not set(changes) <= {"display_name", "language"}:
+            raise HTTPException(422, "You can change your display_name and language here.")
+        try:
+            user = await ctx.administration.update_user(principal, principal.user_id, changes)
+        except AccountError as error:
+            raise _http(error) from None
+        return user_out(user)
+
+    @router.post("/keys/rotate", status_code=201)
+    async def rotate_signing_key(principal: CurrentPrincipal) -> dict[str, str]:
+        """Sign new access tokens with a new key (vendor admins). The old key stays published
+        until the tokens it signed have expired; other services fetch the new one on first
+        sight, so nobody is signed out."""
+        if "vendor_admin" not in principal.roles:
+            raise HTTPException(403, "Only vendor administrators may do this.")
+        return {"kid": await ctx.key_store.rotate()}
+
+    @router.get("/organizations", response_model=Page[OrganizationOut])
+    async def list_organizations(
+        principal: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[OrganizationOut]:
+        """Organizations, by name (customer admins: their own)."""
+        try:
+            orgs, total = await ctx.administration.list_organizations(
+                principal, limit=limit, offset=offset
+            )
+        except AccountError as error:
+            raise _http(error) from None
+        items = [organization_out(o) for o in orgs]
+        return Page[OrganizationOut](items=items, total=total, limit=limit, offset=offset)
+
+    @router.post("/organizations", status_code=201, response_model=OrganizationOut)
+    async def create_organization(
+        body: OrganizationIn, principal: CurrentPrincipal
+    ) -> OrganizationOut:
+        """Create a customer organization (vendor admins)."""
+        try:
+            org = await ctx.administration.create_organization(principal, name=body.name.strip())
+        except AccountError as error:
+            raise _http(error) from None
+        return organization_out(org)
+
+    @router.get("/organizations/{org_id}", response_model=OrganizationOut)
+    async def get_organization(org_id: uuid.UUID, principal: CurrentPrincipal) -> OrganizationOut:
+        try:
+            return organization_out(await ctx.administration.get_organization(principal, org_id))
+        except AccountError as error:
+            raise _http(error) from None
+
+    @router.get("/users", response_model=Page[UserOut])
+    async def list_users(
+        principal: CurrentPrincipal,
+        org_id: uuid.UUID | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[UserOut]:
+        """Users by e-mail: of one organization, or all (vendor admins); customer admins see
+        their own organization's only."""
+        try:
+            users, total = await ctx.administration.list_users(
+                principal, org_id=org_id, limit=limit, offset=offset
+            )
+        except AccountError as error:
+            raise _http(error) from None
+        return Page[UserOut](
+            items=[user_out(u) for u in users], total=total, limit=limit, offset=offset
+        )
+
+    @router.post("/users", status_code=201, response_model=UserOut)
+    async def create_user(body: UserIn, principal: CurrentPrincipal) -> UserOut:
+        """Create a user without a password; with `invite`, e-mail them a first-login link."""
+        try:
+            user = await ctx.administration.create_user(
+                principal,
+                org_id=body.org_id or principal.org_id,
+                email=body.email,
+                display_name=body.display_name.strip(),
+                language=body.language,
+                roles=frozenset(body.roles),
+                invite=body.invite,
+            )
+        except AccountError as error:
+            raise _http(error) from None
+        return user_out(user)
+
+    @router.get("/users/{user_id}", response_model=UserOut)
+    async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal) -> UserOut:
+        try:
+            return user_out(await ctx.administration.get_user(principal, user_id))
+        except AccountError as error:
+            raise _http(error) from None
+
+    @router.patch("/users/{user_id}", response_model=UserOut)
+    async def update_user(
+        user_id: uuid.UUID, body: UserChanges, principal: CurrentPrincipal
+    ) -> UserOut:
+        """Change a user's name, language, roles, or deactivate (ends their sessions) and
+        reactivate them."""
+        changes = body.changes()
+        if not changes:
+            raise HTTPException(422, "Nothing to change.")
+        try:
+            return user_out(await ctx.administration.update_user(principal, user_id, changes))
+        except AccountError as error:
+            raise _http(error) from None
+
+    @router.post("/users/{user_id}/invitation", status_code=202)
+    async def invite(user_id: uuid.UUID, principal: CurrentPrincipal) -> dict[str, str]:
+        """E-mail a user without a password a new first-login link."""
+        try:
+            await ctx.administration.invite(principal, user_id)
+        except AccountError as error:
+            raise _http(error) from None
+        return {"detail": "Invitation sent."}
+
+    @router.post(
+        "/users/import",
+        response_model=ImportOut,
+        openapi_extra={
+            "requestBody": {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "required": True,
+            }
+        },
+    )
+    async def import_users(
+        request: Request, principal: CurrentPrincipal, invite: bool = True
+    ) -> ImportOut:
+        """Import the legacy portal's users from CSV (`organization,email,name,language`):
+        missing organizations and users are created (without passwords; with `invite`, each new
+        user gets a first-login link). All or nothing; safe to run again."""
+        if "csv" not in request.headers.get("content-type", ""):
+            raise HTTPException(415, "Send the file as text/csv.")
+        raw = await request.body()
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise HTTPException(413, f"The file is larger than {MAX_IMPORT_BYTES} bytes.")
+        try:
+            rows = parse_legacy_users(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise HTTPException(422, "The file is not UTF-8 text.") from None
+        except LegacyFileError as error:
+            raise HTTPException(422, {"problems": error.problems}) from None
+        try:
+            result: ImportResult = await ctx.administration.import_legacy_users(
+                principal, rows, invite=invite
+            )
+        except AccountError as error:
+            raise _http(error) from None
+        return ImportOut(**result.__dict__)
+
+    return router
