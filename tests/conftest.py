@@ -33,9 +33,15 @@ async def stack() -> AsyncIterator[Stack]:
         for service in SERVICES
         for name in ("SESSION", "REBALANCE")
     }
+    # A first sign-in wait long enough that a busy machine cannot let it run out before the
+    # throttling tests look at it.
+    slow_throttle = {"AUTH_THROTTLE_BASE_WAIT_S": "5"}
     running = Stack(
         StackConfig(
-            state_dir=state, gateway_port=free_port(), log_format="json", extra_env=timeouts
+            state_dir=state,
+            gateway_port=free_port(),
+            log_format="json",
+            extra_env={**timeouts, **slow_throttle},
         )
     )
     try:

@@ -1,0 +1,93 @@
+"""Benchmark: do login and forgot-password take the same time for known and unknown e-mails?
+(RELIABILITY.md 14: no user enumeration by timing.)
+
+    .venv/bin/python benchmarks/login_timing.py [--rounds 30]
+    .venv/bin/python benchmarks/login_timing.py --gateway http://127.0.0.1:8000   # a running `dev`
+
+Alternates known and unknown e-mails (wrong password), each from its own client address so the
+throttle does not interfere, and prints medians and p90 per case. It prints figures; it asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from devstack.infra import free_port
+from devstack.stack import Stack, StackConfig
+from services.auth.demo import CUSTOMER
+
+
+async def _timed(client: httpx.AsyncClient, path: str, body: dict[str, str], n: int) -> float:
+    started = time.perf_counter()
+    response = await client.post(
+        path, json=body, headers={"x-forwarded-for": f"192.0.2.{n % 250 + 1}"}
+    )
+    elapsed = time.perf_counter() - started
+    assert response.status_code in (202, 401), response.text
+    return elapsed * 1000
+
+
+async def measure(gateway: str, rounds: int) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("login known", "login unknown", "forgot known", "forgot unknown")
+    }
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+        for i in range(rounds):
+            unknown = f"nihce-{uuid.uuid4().hex[:8]}@nikjer.example"
+            # A fresh unknown address each time keeps the per-account throttle out of the way;
+            # the known account gets four tries per round's address, below its free failures.
+            for label, email in (("known", CUSTOMER.email), ("unknown", unknown)):
+                samples[f"login {label}"].append(
+                    await _timed(
+                        client, "/api/auth/login", {"email": email, "password": f"napačno {i}"}, i
+                    )
+                )
+                samples[f"forgot {label}"].append(
+                    await _timed(client, "/api/auth/password/forgot", {"email": email}, i)
+                )
+            if i % 4 == 3:  # stay under the account's free failures: a success clears them
+                await client.post(
+                    "/api/auth/login", json={"email": CUSTOMER.email, "password": "demo-geslo-2026"}
+                )
+    return samples
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--gateway", help="measure a running system instead of starting one")
+    args = parser.parse_args()
+    stack = state = None
+    gateway = args.gateway
+    if gateway is None:
+        state = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
+        stack = Stack(StackConfig(state_dir=state, gateway_port=free_port()))
+        await stack.start()
+        gateway = stack.gateway_url
+    try:
+        samples = await measure(gateway, args.rounds)
+    finally:
+        if stack is not None:
+            await stack.stop()
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
+    for case, values in samples.items():
+        ms = sorted(values)
+        print(
+            f"{case:<15} n={len(ms)}  median {statistics.median(ms):6.1f} ms"
+            f"  p90 {ms[int(0.9 * (len(ms) - 1))]:6.1f} ms"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
