@@ -11,6 +11,8 @@ Language = Literal["sl", "en"]
 Channel = Literal["portal", "phone", "email"]
 Decision = Literal["free", "paid", "refused"]
 DecisionStage = Literal["provisional", "final"]
+Topic = Literal["program_usage", "legislation", "business_organization", "data_correction", "other"]
+TicketStatus = Literal["waiting", "in_progress", "resolved", "closed", "refused"]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

@@ -15,7 +15,16 @@ from contracts.accounts import (
 )
 from contracts.billing import TicketClassified
 from contracts.common import EventModel
-from contracts.tickets import TicketCreated, TicketDecisionRecorded, TicketResolved
+from contracts.tickets import (
+    TicketAccepted,
+    TicketClosed,
+    TicketCreated,
+    TicketDecisionRecorded,
+    TicketMessagePosted,
+    TicketRefused,
+    TicketReopened,
+    TicketResolved,
+)
 
 EventPayload = EventModel
 
@@ -25,6 +34,11 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         TicketCreated,
         TicketDecisionRecorded,
         TicketResolved,
+        TicketAccepted,
+        TicketReopened,
+        TicketClosed,
+        TicketRefused,
+        TicketMessagePosted,
         TicketClassified,
         OrganizationCreated,
         UserCreated,

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.common import Channel, Decision, DecisionStage, EventModel, Person, RuleHit
+from contracts.common import (
+    Channel,
+    Decision,
+    DecisionStage,
+    EventModel,
+    Person,
+    RuleHit,
+    Topic,
+)
+
+AuthorRole = Literal["customer", "consultant"]
 
 
 class TicketCreated(EventModel):
@@ -26,6 +36,9 @@ class TicketCreated(EventModel):
     program: str | None = Field(default=None, max_length=100)
     submitted_at: AwareDatetime
     recorded_by: uuid.UUID | None = None
+    topic: Topic = "other"
+    legacy_reference: str | None = Field(default=None, max_length=100)
+    """Set when the ticket was imported from the old portal (its number there)."""
 
 
 class TicketDecisionRecorded(EventModel):
@@ -62,3 +75,87 @@ class TicketResolved(EventModel):
     data_correction: bool = False
     training: bool = False
     doc_reference: str | None = Field(default=None, max_length=500)
+    # Always filled by the tickets service; absent only in events stored before they were added.
+    number: int | None = Field(default=None, ge=1)
+    requester: Person | None = None
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    consultant: Person | None = None
+
+
+class TicketAccepted(EventModel):
+    """A consultant took the ticket from the waiting list into work."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketAccepted"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    org_id: uuid.UUID
+    requester: Person
+    subject: str = Field(min_length=1, max_length=200)
+    consultant: Person
+    accepted_at: AwareDatetime
+
+
+class TicketReopened(EventModel):
+    """The customer reopened a resolved ticket; it is back in work with the same consultant."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketReopened"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    org_id: uuid.UUID
+    requester: Person
+    subject: str = Field(min_length=1, max_length=200)
+    reopened_by: Person
+    reopened_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=20000)
+    consultant_id: uuid.UUID | None = None
+
+
+class TicketClosed(EventModel):
+    """A resolved ticket was closed: confirmed by a person, or when the reopening window ended."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketClosed"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    org_id: uuid.UUID
+    closed_at: AwareDatetime
+    closed_by: uuid.UUID | None = None
+    """The person who closed it; None when it closed itself after the reopening window."""
+
+
+class TicketRefused(EventModel):
+    """The support policy refused help: the ticket left the waiting list or work, for reasons."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketRefused"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    org_id: uuid.UUID
+    refused_at: AwareDatetime
+    reasons: tuple[RuleHit, ...]
+    policy_version: str
+
+
+class TicketMessagePosted(EventModel):
+    """A message was added to the correspondence (`internal`: a note customers never see)."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketMessagePosted"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    org_id: uuid.UUID
+    requester: Person
+    subject: str = Field(min_length=1, max_length=200)
+    message_id: uuid.UUID
+    author: Person
+    author_role: AuthorRole
+    internal: bool
+    body: str = Field(min_length=1, max_length=20000)
+    posted_at: AwareDatetime

@@ -50,8 +50,14 @@ Demo users (password on this machine: {DEMO_PASSWORD}):
   TOKEN=$({login} | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {gw}/api/tickets -H "authorization: Bearer $TOKEN" \\
        -H 'content-type: application/json' \\
-       -d '{{"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?"}}'
+       -d '{{"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?",
+            "topic": "program_usage", "program": "Plače"}}'
   curl -s {gw}/api/tickets -H "authorization: Bearer $TOKEN"
+
+As the consultant ({CONSULTANT.email}): GET {gw}/api/tickets/queue, then POST to
+{gw}/api/tickets/<id>/accept, .../messages {{"body", "internal"}} and
+.../resolve {{"resolution", "time_spent_minutes"}}; the customer may .../reopen {{"reason"}} or
+.../close. GET {gw}/api/tickets/<id> shows the timeline and the correspondence.
 
 Password reset: POST {{"email": ...}} to {gw}/api/auth/password/forgot, open the captured
 e-mail, and POST {{"token", "password", "password_repeated"}} to {gw}/api/auth/password/reset.

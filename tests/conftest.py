@@ -36,12 +36,14 @@ async def stack() -> AsyncIterator[Stack]:
     # A first sign-in wait long enough that a busy machine cannot let it run out before the
     # throttling tests look at it.
     slow_throttle = {"AUTH_THROTTLE_BASE_WAIT_S": "5"}
+    # Resolved tickets past the reopening window are looked for every second, not every 5 min.
+    quick_auto_close = {"TICKETS_AUTO_CLOSE_INTERVAL_S": "1"}
     running = Stack(
         StackConfig(
             state_dir=state,
             gateway_port=free_port(),
             log_format="json",
-            extra_env={**timeouts, **slow_throttle},
+            extra_env={**timeouts, **slow_throttle, **quick_auto_close},
         )
     )
     try:

@@ -57,10 +57,9 @@ async def committed_offset(bootstrap: str, group: str, topic: str, partition: in
         await consumer.stop()
 
 
-async def read_topic(bootstrap: str, topic: str, *, timeout: float = 3.0) -> list[ConsumerRecord]:
-    """Every record currently in a topic (no consumer group, nothing committed)."""
+async def read_topic(bootstrap: str, topic: str, *, timeout: float = 10.0) -> list[ConsumerRecord]:
+    """Every record in a topic up to its current end, on every partition (no consumer group)."""
     consumer = AIOKafkaConsumer(
-        topic,
         bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",
@@ -69,11 +68,17 @@ async def read_topic(bootstrap: str, topic: str, *, timeout: float = 3.0) -> lis
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
+        await consumer.topics()  # loads the metadata, so the partitions are known
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            if not batch and records:
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            if all(positions[tp] >= ends[tp] for tp in partitions):
                 break
+            batch = await consumer.getmany(timeout_ms=300)
             for recs in batch.values():
                 records.extend(recs)
     finally:

@@ -84,6 +84,11 @@ def _require_admin(actor: Principal) -> None:
 async def _create_organization(conn: Connection, org: Organization) -> None:
     if not await repository.insert_organization(conn, org=org):
         raise ConflictError(f"An organization named {org.name!r} exists already.")
+    await publish_organization_created(conn, org)
+
+
+async def publish_organization_created(conn: Connection, org: Organization) -> None:
+    """Announce a stored organization (in the transaction that stored it)."""
     await _publish(
         conn,
         OrganizationCreated(org_id=org.id, name=org.name, kind=org.kind),
@@ -96,6 +101,11 @@ async def _create_organization(conn: Connection, org: Organization) -> None:
 async def _create_user(conn: Connection, user: User) -> None:
     if not await repository.insert_user(conn, user=user):
         raise ConflictError(f"A user with the e-mail {user.email} exists already.")
+    await publish_user_created(conn, user)
+
+
+async def publish_user_created(conn: Connection, user: User) -> None:
+    """Announce a stored user (in the transaction that stored them)."""
     await _publish(
         conn,
         UserCreated(

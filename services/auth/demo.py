@@ -8,6 +8,7 @@ import asyncpg
 import structlog
 
 from services.auth import repository
+from services.auth.admin import publish_organization_created, publish_user_created
 from services.auth.context import AuthContext
 from services.auth.domain import Organization, User
 
@@ -49,12 +50,15 @@ DEMO_USERS = (CUSTOMER, CONSULTANT, VENDOR_ADMIN)
 
 async def seed_demo(pool: asyncpg.Pool, ctx: AuthContext) -> None:
     """Create the demo organizations and users if missing, with the configured demo password
-    (without one they have no password, and the first login is a password reset)."""
+    (without one they have no password, and the first login is a password reset), and announce
+    them like any other new organization or user, so the other services know them."""
     secret = ctx.settings.demo_password
     password_hash = await ctx.passwords.hash(secret.get_secret_value()) if secret else None
     async with pool.acquire() as conn, conn.transaction():
         for org in (VENDOR, DEMO_ORG):
-            await repository.insert_organization(conn, org=org)
+            if await repository.insert_organization(conn, org=org):
+                await publish_organization_created(conn, org)
         for user in DEMO_USERS:
-            await repository.insert_user(conn, user=user, password_hash=password_hash)
+            if await repository.insert_user(conn, user=user, password_hash=password_hash):
+                await publish_user_created(conn, user)
     log.info("demo organization and users present", with_password=secret is not None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
@@ -14,44 +16,75 @@ from contracts.common import (
     Channel,
     Decision,
     DecisionStage,
-    Language,
     Person,
     RuleHit,
+    TicketStatus,
+    Topic,
 )
+from contracts.tickets import AuthorRole
 from services.runtime.app import Pool
 from services.runtime.identity import CurrentPrincipal
 from services.tickets import handlers, repository
-from services.tickets.domain import NotAllowedError, Ticket, TicketError
+from services.tickets.domain import (
+    LifecycleRules,
+    Message,
+    NotAllowedError,
+    Resolution,
+    Ticket,
+    TicketError,
+    Transition,
+    TransitionError,
+)
+from services.tickets.legacy_import import LegacyTicketFile
 
-
-class RequesterIn(BaseModel):
-    """The customer a consultant records a phone or e-mail ticket for."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    user_id: uuid.UUID
-    org_id: uuid.UUID
-    email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
-    display_name: Annotated[str, Field(min_length=1, max_length=200)]
-    language: Language = "sl"
+Text = Annotated[str, Field(min_length=1, max_length=20000)]
 
 
 class TicketIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     subject: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
-    body: Annotated[str, Field(min_length=1, max_length=20000)]
+    body: Text
     program: Annotated[str | None, Field(max_length=100)] = None
+    topic: Topic = "other"
     channel: Channel = "portal"
-    requester: RequesterIn | None = None
+    requester_email: Annotated[str | None, Field(pattern=EMAIL_PATTERN, max_length=254)] = None
 
     @model_validator(mode="after")
     def _requester_only_for_recorded_tickets(self) -> TicketIn:
-        if self.channel == "portal" and self.requester is not None:
-            raise ValueError("'requester' is given only for tickets recorded from phone or e-mail")
-        if self.channel != "portal" and self.requester is None:
-            raise ValueError("a phone or e-mail ticket needs the 'requester' it was received from")
+        if self.channel == "portal" and self.requester_email is not None:
+            raise ValueError(
+                "'requester_email' is given only for tickets recorded from phone or e-mail"
+            )
+        if self.channel != "portal" and self.requester_email is None:
+            raise ValueError(
+                "a phone or e-mail ticket needs the 'requester_email' of the customer it came from"
+            )
         return self
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    resolution: Text
+    time_spent_minutes: Annotated[int, Field(ge=0, le=100_000)]
+    remote_session: bool = False
+    data_correction: bool = False
+    training: bool = False
+    doc_reference: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Text
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    body: Text
+    internal: bool = False
 
 
 class DecisionOut(BaseModel):
@@ -63,22 +96,41 @@ class DecisionOut(BaseModel):
     decided_at: datetime | None
 
 
+class ResolutionOut(BaseModel):
+    text: str
+    time_spent_minutes: int
+    remote_session: bool
+    data_correction: bool
+    training: bool
+    doc_reference: str | None
+
+
 class TicketOut(BaseModel):
     id: uuid.UUID
     number: int
     org_id: uuid.UUID
-    status: str
+    status: TicketStatus
     channel: Channel
+    topic: Topic
     subject: str
     body: str
     program: str | None
     requester: Person
     submitted_at: datetime
+    consultant: Person | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    resolution: ResolutionOut | None
+    closed_at: datetime | None
+    refused_at: datetime | None
+    reopen_until: datetime | None
+    queue_position: int | None
+    legacy_reference: str | None
     version: int
     decision: DecisionOut | None
 
     @classmethod
-    def of(cls, t: Ticket) -> TicketOut:
+    def of(cls, t: Ticket, rules: LifecycleRules, position: int | None = None) -> TicketOut:
         decision = None
         if t.decision is not None and t.decision_stage is not None:
             decision = DecisionOut(
@@ -89,20 +141,78 @@ class TicketOut(BaseModel):
                 deferred_until=t.deferred_until,
                 decided_at=t.decided_at,
             )
+        resolution = ResolutionOut(**t.resolution.__dict__) if t.resolution else None
         return cls(
             id=t.id,
             number=t.number,
             org_id=t.org_id,
             status=t.status,
             channel=t.channel,
+            topic=t.topic,
             subject=t.subject,
             body=t.body,
             program=t.program,
             requester=t.requester,
             submitted_at=t.submitted_at,
+            consultant=t.assignee,
+            accepted_at=t.accepted_at,
+            resolved_at=t.resolved_at,
+            resolution=resolution,
+            closed_at=t.closed_at,
+            refused_at=t.refused_at,
+            reopen_until=t.reopen_until(rules),
+            queue_position=position,
+            legacy_reference=t.legacy_reference,
             version=t.version,
             decision=decision,
         )
+
+
+class TimelineEntryOut(BaseModel):
+    kind: str
+    from_status: TicketStatus | None
+    to_status: TicketStatus
+    at: datetime
+    by: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, t: Transition) -> TimelineEntryOut:
+        return cls(
+            kind=t.kind,
+            from_status=t.from_status,
+            to_status=t.to_status,
+            at=t.at,
+            by=t.actor_name,
+            note=t.note,
+        )
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    author_id: uuid.UUID | None
+    author_name: str
+    author_role: AuthorRole
+    internal: bool
+    body: str
+    posted_at: datetime
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            author_id=m.author_id,
+            author_name=m.author_name,
+            author_role=m.author_role,
+            internal=m.internal,
+            body=m.body,
+            posted_at=m.posted_at,
+        )
+
+
+class TicketDetailOut(TicketOut):
+    timeline: list[TimelineEntryOut]
+    messages: list[MessageOut]
 
 
 class TicketPage(BaseModel):
@@ -112,69 +222,303 @@ class TicketPage(BaseModel):
     offset: int
 
 
+class QueueEntryOut(BaseModel):
+    position: int
+    available_from: datetime
+    ready: bool
+    ticket: TicketOut
+
+
+class QueuePage(BaseModel):
+    items: list[QueueEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ArchivedMessageOut(BaseModel):
+    author_name: str
+    author_role: str
+    body: str
+    posted_at: datetime
+
+
+class ArchivedTicketOut(BaseModel):
+    id: uuid.UUID
+    legacy_reference: str
+    org_id: uuid.UUID
+    requester: Person
+    channel: str
+    topic: str
+    subject: str
+    body: str
+    program: str | None
+    submitted_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime
+    resolution: str
+    consultant_name: str | None
+    messages: list[ArchivedMessageOut]
+
+    @classmethod
+    def of(cls, a: repository.ArchivedTicket) -> ArchivedTicketOut:
+        return cls(
+            **{k: v for k, v in a.__dict__.items() if k != "messages"},
+            messages=[ArchivedMessageOut(**m.__dict__) for m in a.messages],
+        )
+
+
+class ArchivePage(BaseModel):
+    items: list[ArchivedTicketOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ImportOut(BaseModel):
+    live_created: int
+    archived: int
+    unchanged: int
+
+
+@contextmanager
+def _ticket_errors() -> Iterator[None]:
+    """Translate the ticket rules' refusals into HTTP answers."""
+    try:
+        yield
+    except repository.NotFoundError:
+        raise HTTPException(404, "No such ticket.") from None
+    except NotAllowedError as error:
+        raise HTTPException(403, str(error)) from None
+    except TransitionError as error:
+        raise HTTPException(409, str(error)) from None
+    except handlers.ImportRejectedError as error:
+        raise HTTPException(422, error.problems) from None
+    except TicketError as error:
+        raise HTTPException(422, str(error)) from None
+
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+SearchText = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+def _rules(request: Request) -> LifecycleRules:
+    rules: LifecycleRules = request.app.state.ticket_rules
+    return rules
+
+
+Rules = Annotated[LifecycleRules, Depends(_rules)]
+
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
 
 @router.post("", status_code=201, response_model=TicketOut)
-async def submit_ticket(body: TicketIn, principal: CurrentPrincipal, pool: Pool) -> TicketOut:
-    """Submit a help request on the portal, or (consultants) record one received by phone/e-mail."""
-    if body.requester is None:
-        requester = Person(
-            user_id=principal.user_id,
-            email=principal.email,
-            display_name=principal.display_name,
-            language=principal.language,
-        )
-        org_id = principal.org_id
-    else:
-        r = body.requester
-        requester = Person(
-            user_id=r.user_id, email=r.email, display_name=r.display_name, language=r.language
-        )
-        org_id = r.org_id
-    try:
+async def submit_ticket(
+    body: TicketIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketOut:
+    """Submit a help request on the portal, or (consultants) record one received by phone
+    or e-mail for the customer with `requester_email`."""
+    with _ticket_errors():
         ticket = await handlers.create_ticket(
             pool,
             principal=principal,
-            requester=requester,
-            org_id=org_id,
             subject=body.subject,
             body=body.body,
             program=body.program,
+            topic=body.topic,
             channel=body.channel,
+            requester_email=body.requester_email,
         )
-    except NotAllowedError as error:
-        raise HTTPException(403, str(error)) from None
-    except TicketError as error:
-        raise HTTPException(422, str(error)) from None
-    return TicketOut.of(ticket)
-
-
-@router.get("/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool) -> TicketOut:
-    """One ticket of the caller's organization (any organization for consultants)."""
     async with pool.acquire() as conn:
-        try:
-            ticket = await repository.get_ticket(
-                conn, ticket_id=ticket_id, org_id=principal.org_scope
-            )
-        except repository.NotFoundError:
-            raise HTTPException(404, "No such ticket.") from None
-    return TicketOut.of(ticket)
+        positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
+    return TicketOut.of(ticket, rules, positions.get(ticket.id))
 
 
 @router.get("", response_model=TicketPage)
 async def list_tickets(
     principal: CurrentPrincipal,
     pool: Pool,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    rules: Rules,
+    *,
+    status: TicketStatus | None = None,
+    program: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    topic: Topic | None = None,
+    q: SearchText = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> TicketPage:
-    """The caller's organization's tickets, newest first (all organizations for consultants)."""
+    """The caller's organization's tickets (all for consultants), newest first; filter by
+    status, program, topic, and text `q` in the subject or description."""
+    filters = repository.TicketFilter(status=status, program=program, topic=topic, text=q)
     async with pool.acquire() as conn:
         tickets, total = await repository.list_tickets(
-            conn, org_id=principal.org_scope, limit=limit, offset=offset
+            conn, org_id=principal.org_scope, filters=filters, limit=limit, offset=offset
         )
-    return TicketPage(
-        items=[TicketOut.of(t) for t in tickets], total=total, limit=limit, offset=offset
+        positions = await repository.queue_positions(
+            conn, ticket_ids=[t.id for t in tickets if t.status == "waiting"]
+        )
+    items = [TicketOut.of(t, rules, positions.get(t.id)) for t in tickets]
+    return TicketPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/queue", response_model=QueuePage)
+async def waiting_list(
+    principal: CurrentPrincipal, pool: Pool, rules: Rules, limit: Limit = 50, offset: Offset = 0
+) -> QueuePage:
+    """The waiting list across organizations, in the order consultants take tickets."""
+    if not principal.is_staff:
+        raise HTTPException(403, "Only consultants see the whole waiting list.")
+    async with pool.acquire() as conn:
+        page, total = await repository.waiting_list(conn, limit=limit, offset=offset)
+    now = datetime.now(UTC)
+    items = []
+    for ticket, position in page:
+        available = ticket.deferred_until or ticket.submitted_at
+        items.append(
+            QueueEntryOut(
+                position=position,
+                available_from=available,
+                ready=available <= now,
+                ticket=TicketOut.of(ticket, rules, position),
+            )
+        )
+    return QueuePage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/queue/next", response_model=TicketOut, responses={204: {}})
+async def take_next(principal: CurrentPrincipal, pool: Pool, rules: Rules) -> TicketOut | Response:
+    """Accept the first ticket of the waiting list that may be taken now; 204 when none."""
+    with _ticket_errors():
+        ticket = await handlers.accept_next(pool, principal=principal)
+    return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
+
+
+@router.get("/archive", response_model=ArchivePage)
+async def list_archive(
+    principal: CurrentPrincipal,
+    pool: Pool,
+    q: SearchText = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> ArchivePage:
+    """The old portal's resolved tickets of the caller's organization, newest first;
+    `q` searches subject, description, resolution, or an exact old number."""
+    async with pool.acquire() as conn:
+        entries, total = await repository.list_archived(
+            conn, org_id=principal.org_scope, text=q, limit=limit, offset=offset
+        )
+    return ArchivePage(
+        items=[ArchivedTicketOut.of(a) for a in entries],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
+
+
+@router.get("/archive/{archived_id}", response_model=ArchivedTicketOut)
+async def get_archived(
+    archived_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool
+) -> ArchivedTicketOut:
+    """One archived ticket with its correspondence (read-only)."""
+    async with pool.acquire() as conn:
+        with _ticket_errors():
+            entry = await repository.get_archived(
+                conn, archived_id=archived_id, org_id=principal.org_scope
+            )
+    return ArchivedTicketOut.of(entry)
+
+
+@router.post("/import", response_model=ImportOut)
+async def import_legacy(
+    document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool
+) -> ImportOut:
+    """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
+    with _ticket_errors():
+        result = await handlers.import_legacy_tickets(pool, principal=principal, document=document)
+    return ImportOut(**result.__dict__)
+
+
+@router.get("/{ticket_id}", response_model=TicketDetailOut)
+async def get_ticket(
+    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketDetailOut:
+    """One ticket with its timeline, correspondence, decision and waiting-list position;
+    404 for another organization's ticket. Internal notes are shown to consultants only."""
+    async with pool.acquire() as conn:
+        with _ticket_errors():
+            view = await handlers.view_ticket(conn, principal=principal, ticket_id=ticket_id)
+    base = TicketOut.of(view.ticket, rules, view.queue_position)
+    return TicketDetailOut(
+        **base.model_dump(),
+        timeline=[TimelineEntryOut.of(t) for t in view.timeline],
+        messages=[MessageOut.of(m) for m in view.messages],
+    )
+
+
+@router.post("/{ticket_id}/accept", response_model=TicketOut)
+async def accept(
+    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketOut:
+    """A consultant accepts a waiting ticket into work; 409 if it is not waiting."""
+    with _ticket_errors():
+        ticket = await handlers.accept(pool, principal=principal, ticket_id=ticket_id)
+    return TicketOut.of(ticket, rules)
+
+
+@router.post("/{ticket_id}/resolve", response_model=TicketOut)
+async def resolve(
+    ticket_id: uuid.UUID, body: ResolveIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketOut:
+    """A consultant resolves a ticket in work, with the resolution and the work it took."""
+    resolution = Resolution(
+        text=body.resolution,
+        time_spent_minutes=body.time_spent_minutes,
+        remote_session=body.remote_session,
+        data_correction=body.data_correction,
+        training=body.training,
+        doc_reference=body.doc_reference,
+    )
+    with _ticket_errors():
+        ticket = await handlers.resolve(
+            pool, principal=principal, ticket_id=ticket_id, resolution=resolution
+        )
+    return TicketOut.of(ticket, rules)
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketOut)
+async def reopen(
+    ticket_id: uuid.UUID, body: ReopenIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketOut:
+    """The customer reopens a resolved ticket within the reopening window."""
+    with _ticket_errors():
+        ticket = await handlers.reopen(
+            pool, principal=principal, ticket_id=ticket_id, reason=body.reason, rules=rules
+        )
+    return TicketOut.of(ticket, rules)
+
+
+@router.post("/{ticket_id}/close", response_model=TicketOut)
+async def close(
+    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules
+) -> TicketOut:
+    """Confirm a resolved ticket is done (it also closes itself after the window)."""
+    with _ticket_errors():
+        ticket = await handlers.close(pool, principal=principal, ticket_id=ticket_id, rules=rules)
+    return TicketOut.of(ticket, rules)
+
+
+@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
+async def post_message(
+    ticket_id: uuid.UUID, body: MessageIn, principal: CurrentPrincipal, pool: Pool
+) -> MessageOut:
+    """Write to the ticket's correspondence; consultants may add `internal` notes."""
+    with _ticket_errors():
+        message = await handlers.post_message(
+            pool,
+            principal=principal,
+            ticket_id=ticket_id,
+            body=body.body,
+            internal=body.internal,
+        )
+    return MessageOut.of(message)

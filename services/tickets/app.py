@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 
 from services.runtime.app import build_service_app
 from services.tickets.api import router
+from services.tickets.auto_close import AutoCloser
 from services.tickets.consumers import build_consumer
 from services.tickets.settings import TicketsSettings
 
 
 def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
-    return build_service_app(
+    rules = settings.lifecycle()
+
+    def auto_closer(pool: asyncpg.Pool) -> AutoCloser:
+        return AutoCloser(pool, rules, interval_s=settings.auto_close_interval_s)
+
+    app = build_service_app(
         settings,
         title="Tickets service",
         migrations=Path(__file__).parent / "migrations",
         routers=[router],
         consumers=[build_consumer()],
+        background=[auto_closer],
     )
+    app.state.ticket_rules = rules
+    return app

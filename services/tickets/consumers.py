@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from contracts.accounts import (
+    OrganizationCreated,
+    UserCreated,
+    UserDeactivated,
+    UserLanguageChanged,
+    UserReactivated,
+)
 from contracts.billing import TicketClassified
-from contracts.topics import BILLING_EVENTS
+from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS
 from services.runtime.consumer import EventConsumer
 from services.tickets import handlers
 
 
 def build_consumer() -> EventConsumer:
-    """The `tickets` consumer group: billing's decisions."""
-    consumer = EventConsumer(name="tickets", topics=[BILLING_EVENTS])
+    """The `tickets` consumer group: billing's decisions, and the accounts directory."""
+    consumer = EventConsumer(name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS])
     consumer.handles(TicketClassified)(handlers.record_classification)
+    consumer.handles(OrganizationCreated)(handlers.on_organization_created)
+    consumer.handles(UserCreated)(handlers.on_user_created)
+    consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
+    consumer.handles(UserReactivated)(handlers.on_user_reactivated)
+    consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
     return consumer

@@ -1,81 +1,449 @@
-"""Use cases of the tickets service: load -> decide -> save state and outbox rows together."""
+"""Use cases of the tickets service: load -> decide -> save state, timeline and outbox together."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
+from contracts.accounts import (
+    OrganizationCreated,
+    UserCreated,
+    UserDeactivated,
+    UserLanguageChanged,
+    UserReactivated,
+)
 from contracts.billing import TicketClassified
-from contracts.common import Channel, Person
+from contracts.common import Channel, EventModel, Person, Topic
 from services.runtime.consumer import HandlerContext
 from services.runtime.context import current_correlation_id
+from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
 from services.tickets import domain, repository
-from services.tickets.domain import Ticket
+from services.tickets.domain import (
+    Actor,
+    Change,
+    LifecycleRules,
+    Message,
+    NewTicket,
+    Resolution,
+    Ticket,
+    TicketError,
+    Transition,
+)
+from services.tickets.legacy_import import LegacyTicket, LegacyTicketFile, duplicate_references
 
 log = structlog.get_logger(__name__)
 
 SOURCE = "tickets"
 
 
+def actor_of(principal: Principal) -> Actor:
+    """The acting person as the ticket rules see them."""
+    return Actor(
+        person=Person(
+            user_id=principal.user_id,
+            email=principal.email,
+            display_name=principal.display_name,
+            language=principal.language,
+        ),
+        org_id=principal.org_id,
+        is_staff=principal.is_staff,
+    )
+
+
+async def _publish(conn: Connection, ticket: Ticket, event: EventModel) -> None:
+    await emit(
+        conn,
+        event,
+        source=SOURCE,
+        aggregate_id=ticket.id,
+        aggregate_version=ticket.version,
+        org_id=ticket.org_id,
+        correlation_id=current_correlation_id(),
+    )
+
+
+async def _store(conn: Connection, change: Change) -> Ticket:
+    await repository.save_ticket(conn, ticket=change.ticket)
+    await repository.add_transition(conn, ticket_id=change.ticket.id, transition=change.transition)
+    await _publish(conn, change.ticket, change.event)
+    log.info(
+        "ticket changed",
+        ticket_id=str(change.ticket.id),
+        number=change.ticket.number,
+        step=change.transition.kind,
+        status=change.ticket.status,
+    )
+    return change.ticket
+
+
+class RequesterUnknownError(TicketError):
+    """The customer a consultant names has no (active) portal account."""
+
+
 async def create_ticket(
     pool: asyncpg.Pool,
     *,
     principal: Principal,
-    requester: Person,
-    org_id: uuid.UUID,
     subject: str,
     body: str,
     program: str | None,
+    topic: Topic,
     channel: Channel,
+    requester_email: str | None = None,
 ) -> Ticket:
-    """Store a ticket and its TicketCreated event in one transaction."""
-    new = domain.open_ticket(
-        requester=requester,
-        org_id=org_id,
-        subject=subject,
-        body=body,
-        program=program,
-        channel=channel,
-        recorded_by=principal.user_id if channel != "portal" else None,
-        recorder_is_staff=principal.is_staff,
-        now=datetime.now(UTC),
-    )
+    """Store a ticket, its first timeline entry and its TicketCreated event in one transaction.
+
+    Customers submit for themselves; consultants record a phone or e-mail ticket for the customer
+    with `requester_email`, who must have an active portal account.
+    """
     async with pool.acquire() as conn, conn.transaction():
-        ticket = await repository.insert_ticket(conn, new=new)
-        await emit(
-            conn,
-            domain.created_event(ticket),
-            source=SOURCE,
-            aggregate_id=ticket.id,
-            aggregate_version=ticket.version,
-            org_id=ticket.org_id,
-            correlation_id=current_correlation_id(),
+        if requester_email is None:
+            requester, org_id = actor_of(principal).person, principal.org_id
+        else:
+            if not principal.is_staff:
+                raise domain.NotAllowedError(
+                    "Only consultants record tickets on a customer's behalf."
+                )
+            user = await repository.find_directory_user(conn, email=requester_email)
+            if user is None or not user.active:
+                raise RequesterUnknownError(
+                    f"No active portal user has the e-mail {requester_email}."
+                )
+            requester, org_id = user.person(), user.org_id
+        new = domain.open_ticket(
+            requester=requester,
+            org_id=org_id,
+            subject=subject,
+            body=body,
+            program=program,
+            topic=topic,
+            channel=channel,
+            recorded_by=principal.user_id if channel != "portal" else None,
+            recorder_is_staff=principal.is_staff,
+            now=datetime.now(UTC),
         )
+        ticket = await _insert(conn, new, recorded_by_name=principal.display_name)
     log.info("ticket created", ticket_id=str(ticket.id), number=ticket.number, channel=channel)
     return ticket
 
 
+async def _insert(conn: Connection, new: NewTicket, *, recorded_by_name: str | None) -> Ticket:
+    ticket = await repository.insert_ticket(conn, new=new)
+    opening = domain.opening_transition(ticket, recorded_by_name=recorded_by_name)
+    await repository.add_transition(conn, ticket_id=ticket.id, transition=opening)
+    await _publish(conn, ticket, domain.created_event(ticket))
+    return ticket
+
+
+async def accept(pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
+    """A consultant accepts a waiting ticket into work."""
+    actor = actor_of(principal)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
+        )
+        return await _store(conn, domain.accept(ticket, actor, now=datetime.now(UTC)))
+
+
+async def accept_next(pool: asyncpg.Pool, *, principal: Principal) -> Ticket | None:
+    """A consultant takes the first ticket of the waiting list that may be taken now."""
+    actor = actor_of(principal)
+    if not actor.is_staff:
+        raise domain.NotAllowedError("Only consultants accept tickets into work.")
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.lock_next_waiting(conn, now=now)
+        if ticket is None:
+            return None
+        return await _store(conn, domain.accept(ticket, actor, now=now))
+
+
+async def resolve(
+    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, resolution: Resolution
+) -> Ticket:
+    """A consultant resolves a ticket in work."""
+    actor = actor_of(principal)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
+        )
+        return await _store(conn, domain.resolve(ticket, actor, resolution, now=datetime.now(UTC)))
+
+
+async def reopen(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    reason: str,
+    rules: LifecycleRules,
+) -> Ticket:
+    """The customer reopens a resolved ticket within the window."""
+    actor = actor_of(principal)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
+        )
+        change = domain.reopen(ticket, actor, reason=reason, now=datetime.now(UTC), rules=rules)
+        return await _store(conn, change)
+
+
+async def close(
+    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, rules: LifecycleRules
+) -> Ticket:
+    """The customer (or a consultant) confirms a resolved ticket is done."""
+    actor = actor_of(principal)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
+        )
+        return await _store(conn, domain.close(ticket, actor, now=datetime.now(UTC), rules=rules))
+
+
+async def close_expired(pool: asyncpg.Pool, *, rules: LifecycleRules, batch: int = 100) -> int:
+    """Close resolved tickets whose reopening window ended; return how many were closed."""
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        due = await repository.lock_resolved_before(
+            conn, resolved_before=now - rules.reopen_window, limit=batch
+        )
+        for ticket in due:
+            await _store(conn, domain.close(ticket, None, now=now, rules=rules))
+    return len(due)
+
+
+async def post_message(
+    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, body: str, internal: bool
+) -> Message:
+    """Add a message (or, for consultants, an internal note) to the ticket's correspondence."""
+    actor = actor_of(principal)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
+        )
+        updated, message, event = domain.post_message(
+            ticket, actor, body=body, internal=internal, now=datetime.now(UTC)
+        )
+        await repository.save_ticket(conn, ticket=updated)
+        await repository.add_message(conn, message=message)
+        await _publish(conn, updated, event)
+    log.info("message posted", ticket_id=str(ticket_id), internal=internal, role=actor.role)
+    return message
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as its reader may see it: state, timeline, correspondence, queue position."""
+
+    ticket: Ticket
+    timeline: list[Transition]
+    messages: list[Message]
+    queue_position: int | None
+
+
+async def view_ticket(
+    conn: Connection, *, principal: Principal, ticket_id: uuid.UUID
+) -> TicketView:
+    """One ticket of the caller's organization (any for staff); internal notes for staff only."""
+    ticket = await repository.get_ticket(conn, ticket_id=ticket_id, org_id=principal.org_scope)
+    timeline = await repository.list_transitions(conn, ticket_id=ticket.id)
+    messages = await repository.list_messages(
+        conn, ticket_id=ticket.id, include_internal=principal.is_staff
+    )
+    positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
+    return TicketView(ticket, timeline, messages, positions.get(ticket.id))
+
+
 async def record_classification(ctx: HandlerContext, classified: TicketClassified) -> None:
-    """Record billing's decision on the ticket and tell the requester's side (notify) about it."""
+    """Record billing's decision on the ticket (a refusal ends the wait); ignore older ones."""
     try:
         ticket = await repository.get_ticket(
             ctx.conn, ticket_id=classified.ticket_id, org_id=classified.org_id, for_update=True
         )
     except repository.NotFoundError:
         raise LookupError(f"classified ticket {classified.ticket_id} does not exist") from None
-    outcome = domain.record_decision(
-        ticket, classified, decision_version=ctx.envelope.aggregate_version
+    steps = domain.record_decision(
+        ticket, classified, decision_version=ctx.envelope.aggregate_version, now=datetime.now(UTC)
     )
-    if outcome is None:
+    if not steps:
         log.info("stale decision ignored", decision_version=ctx.envelope.aggregate_version)
         return
-    updated, event = outcome
-    await repository.save_decision(ctx.conn, ticket=updated)
-    await ctx.emit(
-        event, aggregate_id=updated.id, aggregate_version=updated.version, org_id=updated.org_id
+    for updated, event, transition in steps:
+        await repository.save_ticket(ctx.conn, ticket=updated)
+        if transition is not None:
+            await repository.add_transition(ctx.conn, ticket_id=updated.id, transition=transition)
+        await ctx.emit(
+            event, aggregate_id=updated.id, aggregate_version=updated.version, org_id=updated.org_id
+        )
+    log.info("decision recorded", decision=classified.decision, status=steps[-1][0].status)
+
+
+# --- the accounts directory ---------------------------------------------------------------------
+
+
+async def on_organization_created(ctx: HandlerContext, event: OrganizationCreated) -> None:
+    """Remember the organization."""
+    await repository.upsert_organization(
+        ctx.conn, org_id=event.org_id, name=event.name, kind=event.kind
+    )
+
+
+async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:
+    """Remember the user, so consultants and imports can name them by e-mail."""
+    await repository.insert_directory_user(
+        ctx.conn,
+        user=repository.DirectoryUser(
+            event.user_id,
+            event.org_id,
+            event.email,
+            event.display_name,
+            event.language,
+            frozenset(event.roles),
+            True,
+        ),
+        version=ctx.envelope.aggregate_version,
+    )
+
+
+async def _update_user(ctx: HandlerContext, user_id: uuid.UUID, **changes: object) -> None:
+    applied = await repository.update_directory_user(
+        ctx.conn, user_id=user_id, version=ctx.envelope.aggregate_version, changes=changes
+    )
+    if not applied:
+        log.info("user change not newer than the one known, or user unknown", user_id=str(user_id))
+
+
+async def on_user_deactivated(ctx: HandlerContext, event: UserDeactivated) -> None:
+    """Consultants can no longer record tickets for a deactivated user."""
+    await _update_user(ctx, event.user_id, active=False)
+
+
+async def on_user_reactivated(ctx: HandlerContext, event: UserReactivated) -> None:
+    await _update_user(ctx, event.user_id, active=True)
+
+
+async def on_user_language_changed(ctx: HandlerContext, event: UserLanguageChanged) -> None:
+    await _update_user(ctx, event.user_id, language=event.language)
+
+
+# --- the old portal's tickets ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    live_created: int
+    archived: int
+    unchanged: int
+
+
+class ImportRejectedError(TicketError):
+    """The file cannot be imported; nothing was stored."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+async def import_legacy_tickets(
+    pool: asyncpg.Pool, *, principal: Principal, document: LegacyTicketFile
+) -> ImportResult:
+    """Import the old portal's tickets, all or nothing; ones imported before stay as they are."""
+    if "vendor_admin" not in principal.roles:
+        raise domain.NotAllowedError("Only vendor administrators import the old portal's tickets.")
+    problems = duplicate_references(document)
+    async with pool.acquire() as conn, conn.transaction():
+        # One import at a time, so two concurrent runs cannot both take the same old number.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tickets.legacy-import'))")
+        known = await repository.known_legacy_references(
+            conn, references=[t.reference for t in document.tickets]
+        )
+        users = await repository.find_directory_users(
+            conn, emails=[t.requester_email for t in document.tickets]
+        )
+        for index, entry in enumerate(document.tickets):
+            if entry.requester_email.lower() not in users:
+                problems.append(
+                    f"tickets[{index}] ({entry.reference}): no portal user has the e-mail "
+                    f"{entry.requester_email}; import the users first"
+                )
+        if problems:
+            raise ImportRejectedError(problems)
+        live = archived = 0
+        for entry in document.tickets:
+            if entry.reference in known:
+                continue
+            user = users[entry.requester_email.lower()]
+            if entry.state == "open":
+                await _import_open(conn, entry, user)
+                live += 1
+            else:
+                await repository.insert_archived(conn, ticket=_archive_entry(entry, user))
+                archived += 1
+    result = ImportResult(live, archived, len(document.tickets) - live - archived)
+    log.info("legacy tickets imported", **result.__dict__)
+    return result
+
+
+async def _import_open(
+    conn: Connection, entry: LegacyTicket, user: repository.DirectoryUser
+) -> None:
+    new = NewTicket(
+        id=uuid.uuid4(),
+        org_id=user.org_id,
+        requester=user.person(),
+        channel=entry.channel,
+        topic=entry.topic,
+        subject=entry.subject,
+        body=entry.body,
+        program=entry.program,
+        submitted_at=entry.submitted_at,
+        recorded_by=None,
+        legacy_reference=entry.reference,
+    )
+    ticket = await _insert(conn, new, recorded_by_name=None)
+    for m in entry.messages:
+        await repository.add_message(
+            conn,
+            message=Message(
+                uuid.uuid4(),
+                ticket.id,
+                user.id if m.author_role == "customer" else None,
+                m.author_name,
+                m.author_role,
+                False,
+                m.body,
+                m.posted_at,
+            ),
+        )
+
+
+def _archive_entry(
+    entry: LegacyTicket, user: repository.DirectoryUser
+) -> repository.ArchivedTicket:
+    assert entry.resolved_at is not None and entry.resolution is not None
+    return repository.ArchivedTicket(
+        id=uuid.uuid4(),
+        legacy_reference=entry.reference,
+        org_id=user.org_id,
+        requester=user.person(),
+        channel=entry.channel,
+        topic=entry.topic,
+        subject=entry.subject,
+        body=entry.body,
+        program=entry.program,
+        submitted_at=entry.submitted_at,
+        accepted_at=entry.accepted_at,
+        resolved_at=entry.resolved_at,
+        resolution=entry.resolution,
+        consultant_name=entry.consultant_name,
+        messages=tuple(
+            repository.ArchivedMessage(m.author_name, m.author_role, m.body, m.posted_at)
+            for m in entry.messages
+        ),
     )

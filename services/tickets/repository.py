@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from contracts.common import Person, RuleHit
+from contracts.common import Person, RuleHit, TicketStatus, Topic
 from services.runtime.db import Connection
-from services.tickets.domain import NewTicket, Ticket
+from services.tickets.domain import Message, NewTicket, Resolution, Ticket, Transition
 
 
 class NotFoundError(LookupError):
     """No such ticket (or not visible to the caller's organization)."""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _person(data: str | None) -> Person | None:
+    return Person.model_validate_json(data) if data else None
+
+
+def _resolution(data: str | None) -> Resolution | None:
+    return Resolution(**json.loads(data)) if data else None
 
 
 def _ticket(row: asyncpg.Record) -> Ticket:
@@ -28,6 +44,7 @@ def _ticket(row: asyncpg.Record) -> Ticket:
             language=row["requester_language"],
         ),
         channel=row["channel"],
+        topic=row["topic"],
         subject=row["subject"],
         body=row["body"],
         program=row["program"],
@@ -35,6 +52,15 @@ def _ticket(row: asyncpg.Record) -> Ticket:
         submitted_at=row["submitted_at"],
         recorded_by=row["recorded_by"],
         version=row["version"],
+        legacy_reference=row["legacy_reference"],
+        assignee=_person(row["assignee"]),
+        accepted_at=row["accepted_at"],
+        resolution=_resolution(row["resolution"]),
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        closed_at=row["closed_at"],
+        refused_at=row["refused_at"],
+        reopen_count=row["reopen_count"],
         decision=row["decision"],
         decision_stage=row["decision_stage"],
         decision_version=row["decision_version"],
@@ -50,8 +76,8 @@ async def insert_ticket(conn: Connection, *, new: NewTicket) -> Ticket:
     row = await conn.fetchrow(
         """INSERT INTO tickets (id, org_id, requester_id, requester_email, requester_name,
                                 requester_language, channel, subject, body, program,
-                                submitted_at, recorded_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                submitted_at, recorded_by, topic, legacy_reference)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
            RETURNING *""",
         new.id,
         new.org_id,
@@ -65,6 +91,8 @@ async def insert_ticket(conn: Connection, *, new: NewTicket) -> Ticket:
         new.program,
         new.submitted_at,
         new.recorded_by,
+        new.topic,
+        new.legacy_reference,
     )
     assert row is not None
     return _ticket(row)
@@ -89,37 +117,454 @@ async def get_ticket(
     return _ticket(row)
 
 
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list is narrowed to; None means any."""
+
+    status: TicketStatus | None = None
+    program: str | None = None
+    topic: Topic | None = None
+    text: str | None = None
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 async def list_tickets(
-    conn: Connection, *, org_id: uuid.UUID | None, limit: int, offset: int
+    conn: Connection,
+    *,
+    org_id: uuid.UUID | None,
+    filters: TicketFilter,
+    limit: int,
+    offset: int,
 ) -> tuple[list[Ticket], int]:
     """One page of tickets, newest first, and the total count, within one organization if given."""
-    rows = await conn.fetch(
-        """SELECT * FROM tickets WHERE ($1::uuid IS NULL OR org_id = $1)
-           ORDER BY submitted_at DESC, id DESC LIMIT $2 OFFSET $3""",
+    where = """($1::uuid IS NULL OR org_id = $1)
+               AND ($2::text IS NULL OR status = $2)
+               AND ($3::text IS NULL OR lower(program) = lower($3))
+               AND ($4::text IS NULL OR topic = $4)
+               AND ($5::text IS NULL OR subject ILIKE $5 OR body ILIKE $5)"""
+    args = (
         org_id,
+        filters.status,
+        filters.program,
+        filters.topic,
+        _like(filters.text) if filters.text else None,
+    )
+    rows = await conn.fetch(
+        f"""SELECT * FROM tickets WHERE {where}
+            ORDER BY submitted_at DESC, id DESC LIMIT $6 OFFSET $7""",
+        *args,
         limit,
         offset,
     )
-    total = await conn.fetchval(
-        "SELECT count(*) FROM tickets WHERE ($1::uuid IS NULL OR org_id = $1)", org_id
-    )
+    total = await conn.fetchval(f"SELECT count(*) FROM tickets WHERE {where}", *args)
     return [_ticket(r) for r in rows], int(total)
 
 
-async def save_decision(conn: Connection, *, ticket: Ticket) -> None:
-    """Persist the decision fields and version of a ticket."""
+async def save_ticket(conn: Connection, *, ticket: Ticket) -> None:
+    """Persist every field a life-cycle step or a decision may change."""
     await conn.execute(
-        """UPDATE tickets SET version = $2, decision = $3, decision_stage = $4,
-                  decision_version = $5, decision_reasons = $6::jsonb, policy_version = $7,
-                  deferred_until = $8, decided_at = $9, updated_at = now()
+        """UPDATE tickets SET status = $2, version = $3, assignee = $4::jsonb, accepted_at = $5,
+                  resolution = $6::jsonb, resolved_at = $7, resolved_by = $8, closed_at = $9,
+                  refused_at = $10, reopen_count = $11, decision = $12, decision_stage = $13,
+                  decision_version = $14, decision_reasons = $15::jsonb, policy_version = $16,
+                  deferred_until = $17, decided_at = $18, updated_at = now()
             WHERE id = $1""",
         ticket.id,
+        ticket.status,
         ticket.version,
+        ticket.assignee.model_dump_json() if ticket.assignee else None,
+        ticket.accepted_at,
+        _json(ticket.resolution.__dict__) if ticket.resolution else None,
+        ticket.resolved_at,
+        ticket.resolved_by,
+        ticket.closed_at,
+        ticket.refused_at,
+        ticket.reopen_count,
         ticket.decision,
         ticket.decision_stage,
         ticket.decision_version,
-        json.dumps([r.model_dump(mode="json") for r in ticket.decision_reasons]),
+        _json([r.model_dump(mode="json") for r in ticket.decision_reasons]),
         ticket.policy_version,
         ticket.deferred_until,
         ticket.decided_at,
     )
+
+
+async def add_transition(conn: Connection, *, ticket_id: uuid.UUID, transition: Transition) -> None:
+    """Append an entry to the ticket's timeline."""
+    await conn.execute(
+        """INSERT INTO ticket_transitions (ticket_id, kind, from_status, to_status, at,
+                                           actor_id, actor_name, note)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        ticket_id,
+        transition.kind,
+        transition.from_status,
+        transition.to_status,
+        transition.at,
+        transition.actor_id,
+        transition.actor_name,
+        transition.note,
+    )
+
+
+async def list_transitions(conn: Connection, *, ticket_id: uuid.UUID) -> list[Transition]:
+    """The ticket's timeline, oldest first."""
+    rows = await conn.fetch(
+        "SELECT * FROM ticket_transitions WHERE ticket_id = $1 ORDER BY id", ticket_id
+    )
+    return [
+        Transition(
+            r["kind"],
+            r["from_status"],
+            r["to_status"],
+            r["at"],
+            r["actor_id"],
+            r["actor_name"],
+            r["note"],
+        )
+        for r in rows
+    ]
+
+
+async def add_message(conn: Connection, *, message: Message) -> None:
+    """Store one message of the correspondence."""
+    await conn.execute(
+        """INSERT INTO ticket_messages (id, ticket_id, author_id, author_name, author_role,
+                                        internal, body, posted_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        message.id,
+        message.ticket_id,
+        message.author_id,
+        message.author_name,
+        message.author_role,
+        message.internal,
+        message.body,
+        message.posted_at,
+    )
+
+
+async def list_messages(
+    conn: Connection, *, ticket_id: uuid.UUID, include_internal: bool
+) -> list[Message]:
+    """The correspondence in order; internal notes only when asked for (vendor staff)."""
+    rows = await conn.fetch(
+        """SELECT * FROM ticket_messages WHERE ticket_id = $1 AND ($2 OR NOT internal)
+            ORDER BY posted_at, seq""",
+        ticket_id,
+        include_internal,
+    )
+    return [
+        Message(
+            r["id"],
+            r["ticket_id"],
+            r["author_id"],
+            r["author_name"],
+            r["author_role"],
+            r["internal"],
+            r["body"],
+            r["posted_at"],
+        )
+        for r in rows
+    ]
+
+
+_WAITING_LIST = """SELECT id, row_number() OVER (
+                            ORDER BY coalesce(deferred_until, submitted_at), number) AS position
+                     FROM tickets WHERE status = 'waiting'"""
+
+
+async def queue_positions(
+    conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """Positions (1 = next) on the waiting list of those of these tickets that are waiting."""
+    rows = await conn.fetch(
+        f"SELECT id, position FROM ({_WAITING_LIST}) q WHERE id = ANY($1::uuid[])",
+        list(ticket_ids),
+    )
+    return {r["id"]: int(r["position"]) for r in rows}
+
+
+async def waiting_list(
+    conn: Connection, *, limit: int, offset: int
+) -> tuple[list[tuple[Ticket, int]], int]:
+    """One page of the waiting list in the order consultants take tickets, and its length."""
+    rows = await conn.fetch(
+        f"""SELECT t.*, q.position FROM ({_WAITING_LIST}) q JOIN tickets t USING (id)
+             ORDER BY q.position LIMIT $1 OFFSET $2""",
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'")
+    return [(_ticket(r), int(r["position"])) for r in rows], int(total)
+
+
+async def lock_next_waiting(conn: Connection, *, now: datetime) -> Ticket | None:
+    """Lock the first waiting ticket that may be taken now, skipping ones others are taking."""
+    row = await conn.fetchrow(
+        """SELECT * FROM tickets
+            WHERE status = 'waiting' AND coalesce(deferred_until, submitted_at) <= $1
+            ORDER BY coalesce(deferred_until, submitted_at), number
+            LIMIT 1 FOR UPDATE SKIP LOCKED""",
+        now,
+    )
+    return _ticket(row) if row else None
+
+
+async def lock_resolved_before(
+    conn: Connection, *, resolved_before: datetime, limit: int
+) -> list[Ticket]:
+    """Lock resolved tickets whose resolution is older than the given moment."""
+    rows = await conn.fetch(
+        """SELECT * FROM tickets WHERE status = 'resolved' AND resolved_at < $1
+            ORDER BY resolved_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+        resolved_before,
+        limit,
+    )
+    return [_ticket(r) for r in rows]
+
+
+# --- the old portal's tickets ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchivedMessage:
+    author_name: str
+    author_role: str
+    body: str
+    posted_at: datetime
+
+
+@dataclass(frozen=True)
+class ArchivedTicket:
+    """A resolved ticket of the old portal: read-only."""
+
+    id: uuid.UUID
+    legacy_reference: str
+    org_id: uuid.UUID
+    requester: Person
+    channel: str
+    topic: str
+    subject: str
+    body: str
+    program: str | None
+    submitted_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime
+    resolution: str
+    consultant_name: str | None
+    messages: tuple[ArchivedMessage, ...]
+
+
+def _archived(row: asyncpg.Record) -> ArchivedTicket:
+    return ArchivedTicket(
+        id=row["id"],
+        legacy_reference=row["legacy_reference"],
+        org_id=row["org_id"],
+        requester=Person.model_validate_json(row["requester"]),
+        channel=row["channel"],
+        topic=row["topic"],
+        subject=row["subject"],
+        body=row["body"],
+        program=row["program"],
+        submitted_at=row["submitted_at"],
+        accepted_at=row["accepted_at"],
+        resolved_at=row["resolved_at"],
+        resolution=row["resolution"],
+        consultant_name=row["consultant_name"],
+        messages=tuple(
+            ArchivedMessage(
+                m["author_name"],
+                m["author_role"],
+                m["body"],
+                datetime.fromisoformat(m["posted_at"]),
+            )
+            for m in json.loads(row["messages"])
+        ),
+    )
+
+
+async def known_legacy_references(conn: Connection, *, references: Sequence[str]) -> set[str]:
+    """Those of these old-portal numbers already imported (as live or archived tickets)."""
+    rows = await conn.fetch(
+        """SELECT legacy_reference FROM tickets WHERE legacy_reference = ANY($1::text[])
+           UNION SELECT legacy_reference FROM archived_tickets
+                  WHERE legacy_reference = ANY($1::text[])""",
+        list(references),
+    )
+    return {r["legacy_reference"] for r in rows}
+
+
+async def insert_archived(conn: Connection, *, ticket: ArchivedTicket) -> None:
+    """Store an archive entry."""
+    await conn.execute(
+        """INSERT INTO archived_tickets (id, legacy_reference, org_id, requester, channel, topic,
+                                         subject, body, program, submitted_at, accepted_at,
+                                         resolved_at, resolution, consultant_name, messages)
+           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                   $15::jsonb)""",
+        ticket.id,
+        ticket.legacy_reference,
+        ticket.org_id,
+        ticket.requester.model_dump_json(),
+        ticket.channel,
+        ticket.topic,
+        ticket.subject,
+        ticket.body,
+        ticket.program,
+        ticket.submitted_at,
+        ticket.accepted_at,
+        ticket.resolved_at,
+        ticket.resolution,
+        ticket.consultant_name,
+        _json(
+            [
+                {
+                    "author_name": m.author_name,
+                    "author_role": m.author_role,
+                    "body": m.body,
+                    "posted_at": m.posted_at.isoformat(),
+                }
+                for m in ticket.messages
+            ]
+        ),
+    )
+
+
+async def list_archived(
+    conn: Connection, *, org_id: uuid.UUID | None, text: str | None, limit: int, offset: int
+) -> tuple[list[ArchivedTicket], int]:
+    """One page of the archive, newest first, optionally searched in subject, text, resolution."""
+    where = """($1::uuid IS NULL OR org_id = $1)
+               AND ($2::text IS NULL OR subject ILIKE $2 OR body ILIKE $2 OR resolution ILIKE $2
+                    OR legacy_reference = $3)"""
+    args = (org_id, _like(text) if text else None, text)
+    rows = await conn.fetch(
+        f"""SELECT * FROM archived_tickets WHERE {where}
+            ORDER BY submitted_at DESC, id DESC LIMIT $4 OFFSET $5""",
+        *args,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM archived_tickets WHERE {where}", *args)
+    return [_archived(r) for r in rows], int(total)
+
+
+async def get_archived(
+    conn: Connection, *, archived_id: uuid.UUID, org_id: uuid.UUID | None
+) -> ArchivedTicket:
+    """One archive entry, within one organization if given."""
+    row = await conn.fetchrow(
+        "SELECT * FROM archived_tickets WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2)",
+        archived_id,
+        org_id,
+    )
+    if row is None:
+        raise NotFoundError(str(archived_id))
+    return _archived(row)
+
+
+# --- the accounts directory (from accounts.events) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    email: str
+    display_name: str
+    language: str
+    roles: frozenset[str]
+    active: bool
+
+    def person(self) -> Person:
+        return Person(
+            user_id=self.id,
+            email=self.email,
+            display_name=self.display_name,
+            language=self.language,
+        )
+
+
+def _directory_user(row: asyncpg.Record) -> DirectoryUser:
+    return DirectoryUser(
+        row["id"],
+        row["org_id"],
+        row["email"],
+        row["display_name"],
+        row["language"],
+        frozenset(row["roles"]),
+        row["active"],
+    )
+
+
+async def upsert_organization(conn: Connection, *, org_id: uuid.UUID, name: str, kind: str) -> None:
+    """Remember an organization."""
+    await conn.execute(
+        """INSERT INTO directory_organizations (id, name, kind) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind""",
+        org_id,
+        name,
+        kind,
+    )
+
+
+async def insert_directory_user(conn: Connection, *, user: DirectoryUser, version: int) -> None:
+    """Remember a new user (a repeated UserCreated changes nothing)."""
+    await conn.execute(
+        """INSERT INTO directory_users (id, org_id, email, display_name, language, roles, active,
+                                        version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING""",
+        user.id,
+        user.org_id,
+        user.email.lower(),
+        user.display_name,
+        user.language,
+        sorted(user.roles),
+        user.active,
+        version,
+    )
+
+
+async def update_directory_user(
+    conn: Connection, *, user_id: uuid.UUID, version: int, changes: dict[str, Any]
+) -> bool:
+    """Apply a change (language, active) unless a newer one is recorded; False if not applied."""
+    allowed = {"language", "active"}
+    assert set(changes) <= allowed, changes
+    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
+    applied = await conn.fetchval(
+        f"""UPDATE directory_users SET {assignments}, version = $2
+             WHERE id = $1 AND version < $2 RETURNING true""",
+        user_id,
+        version,
+        *changes.values(),
+    )
+    return bool(applied)
+
+
+async def find_directory_user(
+    conn: Connection, *, email: str | None = None, user_id: uuid.UUID | None = None
+) -> DirectoryUser | None:
+    """A known user by e-mail (case-insensitive) or id."""
+    row = await conn.fetchrow(
+        """SELECT * FROM directory_users
+            WHERE ($1::text IS NULL OR email = lower($1)) AND ($2::uuid IS NULL OR id = $2)""",
+        email,
+        user_id,
+    )
+    return _directory_user(row) if row else None
+
+
+async def find_directory_users(
+    conn: Connection, *, emails: Sequence[str]
+) -> dict[str, DirectoryUser]:
+    """Known users by lower-cased e-mail."""
+    rows = await conn.fetch(
+        "SELECT * FROM directory_users WHERE email = ANY($1::text[])",
+        [e.lower() for e in emails],
+    )
+    return {r["email"]: _directory_user(r) for r in rows}

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
+from services.tickets.domain import LifecycleRules
 
 
 class TicketsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TICKETS_", extra="ignore", frozen=True)
 
     service_name: str = "tickets"
+    reopen_window_days: float = Field(default=14, gt=0, le=365)
+    """How long after resolution the customer may reopen; then the ticket closes itself."""
+    auto_close_interval_s: float = Field(default=300, gt=0)
+    """How often resolved tickets past the reopening window are looked for and closed."""
+
+    def lifecycle(self) -> LifecycleRules:
+        return LifecycleRules(reopen_window=timedelta(days=self.reopen_window_days))

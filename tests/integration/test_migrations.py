@@ -12,7 +12,14 @@ from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 EXPECTED_TABLES = {
     "auth": {"organizations", "users"},
-    "tickets": {"tickets"},
+    "tickets": {
+        "tickets",
+        "ticket_transitions",
+        "ticket_messages",
+        "archived_tickets",
+        "directory_organizations",
+        "directory_users",
+    },
     "billing": {"decisions"},
     "notify": {"emails"},
 }

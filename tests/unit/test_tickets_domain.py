@@ -47,6 +47,7 @@ def open_as(
         subject=subject,
         body=body,
         program=program,
+        topic="program_usage",
         channel=channel,
         recorded_by=CONSULTANT_ID if staff else None,
         recorder_is_staff=staff,
@@ -61,10 +62,11 @@ def make_ticket(*, version: int = 1, decision_version: int = 0) -> Ticket:
         org_id=ORG_ID,
         requester=REQUESTER,
         channel="phone",
+        topic="program_usage",
         subject="Obračun plač se ne zaključi",
         body="Program javi napako.",
         program="Plače",
-        status="open",
+        status="waiting",
         submitted_at=NOW,
         recorded_by=CONSULTANT_ID,
         version=version,
@@ -164,10 +166,11 @@ def test_newer_decision_is_recorded_on_the_ticket() -> None:
     deferred = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
     classified = classified_for(ticket, deferred_until=deferred)
 
-    result = record_decision(ticket, classified, decision_version=2)
+    steps = record_decision(ticket, classified, decision_version=2, now=NOW)
 
-    assert result is not None
-    updated, _ = result
+    assert len(steps) == 1
+    updated, _, transition = steps[0]
+    assert transition is None
     assert updated.version == 4
     assert updated.decision == "paid"
     assert updated.decision_stage == "final"
@@ -177,7 +180,7 @@ def test_newer_decision_is_recorded_on_the_ticket() -> None:
     assert updated.deferred_until == deferred
     assert updated.decided_at == classified.decided_at
     # The rest of the ticket is untouched, and the original is not mutated.
-    assert (updated.id, updated.subject, updated.status) == (ticket.id, ticket.subject, "open")
+    assert (updated.id, updated.subject, updated.status) == (ticket.id, ticket.subject, "waiting")
     assert ticket.version == 3
     assert ticket.decision == "free"
 
@@ -186,10 +189,8 @@ def test_newer_decision_announces_it_to_the_requester() -> None:
     ticket = make_ticket(version=3, decision_version=1)
     classified = classified_for(ticket)
 
-    result = record_decision(ticket, classified, decision_version=2)
+    [(_, event, _)] = record_decision(ticket, classified, decision_version=2, now=NOW)
 
-    assert result is not None
-    _, event = result
     assert isinstance(event, TicketDecisionRecorded)
     assert event.ticket_id == ticket.id
     assert event.number == 1042
@@ -204,14 +205,16 @@ def test_newer_decision_announces_it_to_the_requester() -> None:
 def test_first_decision_is_recorded_on_a_ticket_without_one() -> None:
     ticket = make_ticket(version=1, decision_version=0)
 
-    result = record_decision(
-        ticket, classified_for(ticket, decision="free", stage="provisional"), decision_version=1
+    [(updated, _, _)] = record_decision(
+        ticket,
+        classified_for(ticket, decision="free", stage="provisional"),
+        decision_version=1,
+        now=NOW,
     )
 
-    assert result is not None
-    assert result[0].decision == "free"
-    assert result[0].decision_version == 1
-    assert result[0].version == 2
+    assert updated.decision == "free"
+    assert updated.decision_version == 1
+    assert updated.version == 2
 
 
 @pytest.mark.parametrize("decision_version", [1, 2], ids=["stale", "equal"])
@@ -219,7 +222,8 @@ def test_decision_that_is_not_newer_is_ignored(decision_version: int) -> None:
     ticket = make_ticket(version=5, decision_version=2)
 
     assert (
-        record_decision(ticket, classified_for(ticket), decision_version=decision_version) is None
+        record_decision(ticket, classified_for(ticket), decision_version=decision_version, now=NOW)
+        == []
     )
 
 
@@ -234,4 +238,4 @@ def test_a_decision_about_another_ticket_is_refused() -> None:
     other = classified_for(make_ticket()).model_copy(update={"ticket_id": uuid.uuid4()})
 
     with pytest.raises(TicketError, match="given for"):
-        record_decision(ticket, other, decision_version=1)
+        record_decision(ticket, other, decision_version=1, now=NOW)
