@@ -12,13 +12,20 @@ from services.notify.consumers import build_consumer
 from services.notify.sender import SmtpSender
 from services.notify.settings import NotifySettings
 from services.runtime.app import build_service_app
+from services.runtime.periodic import PeriodicWorker
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
 
-    def sender(pool: asyncpg.Pool) -> SmtpSender:
-        return SmtpSender(pool, settings)
+    def sender(pool: asyncpg.Pool) -> PeriodicWorker:
+        smtp = SmtpSender(pool, settings)
+        return PeriodicWorker(
+            "smtp-sender",
+            smtp.send_due,
+            batch_size=smtp.batch_size,
+            interval_s=settings.sender_poll_interval_s,
+        )
 
     return build_service_app(
         settings,

@@ -7,7 +7,6 @@ the commit that marks the row sent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -23,44 +22,20 @@ log = structlog.get_logger(__name__)
 
 
 class SmtpSender:
-    """Background loop: claim due e-mails, send each, record the outcome."""
+    """Claims due e-mails, sends each, records the outcome (run by a `PeriodicWorker`)."""
 
     def __init__(
         self, pool: asyncpg.Pool, settings: NotifySettings, *, batch_size: int = 20
     ) -> None:
         self._pool = pool
         self._settings = settings
-        self._batch_size = batch_size
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="smtp-sender")
-
-    async def stop(self) -> None:
-        """Finish the e-mail being sent, then stop."""
-        self._stopping.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = await self.send_due()
-            except Exception as error:
-                log.warning("e-mail sweep failed", error=repr(error))
-                sent = 0
-            if sent < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stopping.wait(), timeout=self._settings.sender_poll_interval_s
-                    )
+        self.batch_size = batch_size
 
     async def send_due(self) -> int:
         """Send due e-mails one by one, each marked in its own transaction; return how many the
         SMTP server accepted."""
         sent = 0
-        for _ in range(self._batch_size):
+        for _ in range(self.batch_size):
             async with self._pool.acquire() as conn, conn.transaction():
                 claimed = await repository.claim_due(conn, limit=1)
                 if not claimed:

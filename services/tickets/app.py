@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import asyncpg
 from fastapi import FastAPI
 
 from services.runtime.app import build_service_app
+from services.runtime.periodic import PeriodicWorker
+from services.tickets import handlers
 from services.tickets.api import router
-from services.tickets.auto_close import AutoCloser
 from services.tickets.consumers import build_consumer
 from services.tickets.settings import TicketsSettings
+
+AUTO_CLOSE_BATCH = 100
 
 
 def create_app(settings: TicketsSettings | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
     rules = settings.lifecycle()
 
-    def auto_closer(pool: asyncpg.Pool) -> AutoCloser:
-        return AutoCloser(pool, rules, interval_s=settings.auto_close_interval_s)
+    def auto_closer(pool: asyncpg.Pool) -> PeriodicWorker:
+        """Close resolved tickets once their reopening window has ended."""
+        return PeriodicWorker(
+            "ticket-auto-close",
+            partial(handlers.close_expired, pool, rules=rules, batch=AUTO_CLOSE_BATCH),
+            batch_size=AUTO_CLOSE_BATCH,
+            interval_s=settings.auto_close_interval_s,
+        )
 
     app = build_service_app(
         settings,

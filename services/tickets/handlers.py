@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -141,14 +142,25 @@ async def _insert(conn: Connection, new: NewTicket, *, recorded_by_name: str | N
     return ticket
 
 
-async def accept(pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
-    """A consultant accepts a waiting ticket into work."""
-    actor = actor_of(principal)
+async def _change(
+    pool: asyncpg.Pool,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    step: Callable[[Ticket, Actor, datetime], Change],
+) -> Ticket:
+    """Lock the ticket (404 outside the caller's organization), take the step, store it."""
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
-        return await _store(conn, domain.accept(ticket, actor, now=datetime.now(UTC)))
+        return await _store(conn, step(ticket, actor_of(principal), datetime.now(UTC)))
+
+
+async def accept(pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
+    """A consultant accepts a waiting ticket into work."""
+    return await _change(
+        pool, principal, ticket_id, lambda ticket, actor, now: domain.accept(ticket, actor, now=now)
+    )
 
 
 async def accept_next(pool: asyncpg.Pool, *, principal: Principal) -> Ticket | None:
@@ -168,12 +180,12 @@ async def resolve(
     pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, resolution: Resolution
 ) -> Ticket:
     """A consultant resolves a ticket in work."""
-    actor = actor_of(principal)
-    async with pool.acquire() as conn, conn.transaction():
-        ticket = await repository.get_ticket(
-            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
-        )
-        return await _store(conn, domain.resolve(ticket, actor, resolution, now=datetime.now(UTC)))
+    return await _change(
+        pool,
+        principal,
+        ticket_id,
+        lambda ticket, actor, now: domain.resolve(ticket, actor, resolution, now=now),
+    )
 
 
 async def reopen(
@@ -185,25 +197,26 @@ async def reopen(
     rules: LifecycleRules,
 ) -> Ticket:
     """The customer reopens a resolved ticket within the window."""
-    actor = actor_of(principal)
-    async with pool.acquire() as conn, conn.transaction():
-        ticket = await repository.get_ticket(
-            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
-        )
-        change = domain.reopen(ticket, actor, reason=reason, now=datetime.now(UTC), rules=rules)
-        return await _store(conn, change)
+    return await _change(
+        pool,
+        principal,
+        ticket_id,
+        lambda ticket, actor, now: domain.reopen(
+            ticket, actor, reason=reason, now=now, rules=rules
+        ),
+    )
 
 
 async def close(
     pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, rules: LifecycleRules
 ) -> Ticket:
     """The customer (or a consultant) confirms a resolved ticket is done."""
-    actor = actor_of(principal)
-    async with pool.acquire() as conn, conn.transaction():
-        ticket = await repository.get_ticket(
-            conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
-        )
-        return await _store(conn, domain.close(ticket, actor, now=datetime.now(UTC), rules=rules))
+    return await _change(
+        pool,
+        principal,
+        ticket_id,
+        lambda ticket, actor, now: domain.close(ticket, actor, now=now, rules=rules),
+    )
 
 
 async def close_expired(pool: asyncpg.Pool, *, rules: LifecycleRules, batch: int = 100) -> int:
