@@ -111,7 +111,8 @@ class TicketReopened(EventModel):
     reopened_by: Person
     reopened_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=20000)
-    consultant_id: uuid.UUID | None = None
+    consultant: Person | None = None
+    """The consultant who resolved it and takes it up again."""
 
 
 class TicketClosed(EventModel):
@@ -123,6 +124,8 @@ class TicketClosed(EventModel):
     ticket_id: uuid.UUID
     number: int = Field(ge=1)
     org_id: uuid.UUID
+    requester: Person
+    subject: str = Field(min_length=1, max_length=200)
     closed_at: AwareDatetime
     closed_by: uuid.UUID | None = None
     """The person who closed it; None when it closed itself after the reopening window."""
@@ -137,6 +140,8 @@ class TicketRefused(EventModel):
     ticket_id: uuid.UUID
     number: int = Field(ge=1)
     org_id: uuid.UUID
+    requester: Person
+    subject: str = Field(min_length=1, max_length=200)
     refused_at: AwareDatetime
     reasons: tuple[RuleHit, ...]
     policy_version: str

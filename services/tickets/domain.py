@@ -399,7 +399,7 @@ def reopen(
         reopened_by=actor.person,
         reopened_at=now,
         reason=reason.strip(),
-        consultant_id=ticket.assignee.user_id if ticket.assignee else None,
+        consultant=ticket.assignee,
     )
     transition = Transition(
         "reopened",
@@ -430,6 +430,8 @@ def close(ticket: Ticket, actor: Actor | None, *, now: datetime, rules: Lifecycl
         ticket_id=ticket.id,
         number=ticket.number,
         org_id=ticket.org_id,
+        requester=ticket.requester,
+        subject=ticket.subject,
         closed_at=now,
         closed_by=actor.person.user_id if actor else None,
     )
@@ -498,6 +500,8 @@ def record_decision(
                     ticket_id=ticket.id,
                     number=ticket.number,
                     org_id=ticket.org_id,
+                    requester=ticket.requester,
+                    subject=ticket.subject,
                     refused_at=now,
                     reasons=classified.reasons,
                     policy_version=classified.policy_version,

@@ -168,7 +168,7 @@ def test_customer_reopens_within_the_window_and_the_same_consultant_takes_it_up(
     assert change.ticket.resolution is None
     assert change.ticket.reopen_count == 1
     assert isinstance(change.event, TicketReopened)
-    assert change.event.consultant_id == MARKO.user_id
+    assert change.event.consultant == MARKO
     assert change.event.reason == "Napaka se ponavlja."
 
 
