@@ -38,6 +38,10 @@ class CapturedEmail:
         body = self.message.get_body(("plain",))
         return str(body.get_content()) if body is not None else ""
 
+    def html(self) -> str:
+        body = self.message.get_body(("html",))
+        return str(body.get_content()) if body is not None else ""
+
 
 class _Handler:
     def __init__(self, directory: Path, on_mail: Callable[[CapturedEmail], None] | None) -> None:

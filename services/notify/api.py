@@ -16,13 +16,18 @@ from services.runtime.identity import CurrentPrincipal
 
 class EmailOut(BaseModel):
     id: uuid.UUID
+    kind: str
+    """The event it tells about (TicketAccepted, PasswordResetRequested, ...)."""
     recipient: str
     subject: str
     body: str
     ticket_id: uuid.UUID | None
     status: str
+    """`pending` (not yet accepted by the mail server; retried), `sent`, or `failed` for good."""
+    attempts: int
     created_at: datetime
     sent_at: datetime | None
+    failed_at: datetime | None
 
 
 HIDDEN_BODY = "(This e-mail carries a password link and is not shown here.)"
@@ -51,13 +56,16 @@ async def list_emails(
     return [
         EmailOut(
             id=e.id,
+            kind=e.event_type,
             recipient=e.recipient,
             subject=e.subject,
             body=HIDDEN_BODY if e.sensitive else e.body,
             ticket_id=e.ticket_id,
             status=e.status,
+            attempts=e.attempts,
             created_at=e.created_at,
             sent_at=e.sent_at,
+            failed_at=e.failed_at,
         )
         for e in emails
     ]

@@ -23,6 +23,7 @@ class EmailIntent:
     language: str
     subject: str
     body: str
+    html: str
     sensitive: bool = False
 
 
@@ -32,11 +33,14 @@ class Email:
     recipient: str
     subject: str
     body: str
+    html: str
     ticket_id: uuid.UUID | None
+    event_type: str
     status: str
     attempts: int
     created_at: datetime
     sent_at: datetime | None
+    failed_at: datetime | None
     sensitive: bool = False
 
 
@@ -46,11 +50,14 @@ def _email(r: asyncpg.Record) -> Email:
         r["recipient"],
         r["subject"],
         r["body"],
+        r["html_body"],
         r["ticket_id"],
+        r["event_type"],
         r["status"],
         r["attempts"],
         r["created_at"],
         r["sent_at"],
+        r["failed_at"],
         r["sensitive"],
     )
 
@@ -59,8 +66,9 @@ async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
     """Record an e-mail to send; False when one with the same dedupe key exists already."""
     inserted = await conn.fetchval(
         """INSERT INTO emails (id, dedupe_key, event_id, event_type, org_id, ticket_id,
-                               recipient_id, recipient, language, subject, body, sensitive)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                               recipient_id, recipient, language, subject, body, sensitive,
+                               html_body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (dedupe_key) DO NOTHING RETURNING true""",
         uuid.uuid4(),
         intent.dedupe_key,
@@ -74,6 +82,7 @@ async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
         intent.subject,
         intent.body,
         intent.sensitive,
+        intent.html,
     )
     return bool(inserted)
 
@@ -95,7 +104,8 @@ async def mark_sent(conn: Connection, *, email_id: uuid.UUID) -> None:
     """Mark the e-mail sent; a sensitive one's body (a password link) is erased."""
     await conn.execute(
         """UPDATE emails SET status = 'sent', sent_at = now(), attempts = attempts + 1,
-                  body = CASE WHEN sensitive THEN $2 ELSE body END
+                  body = CASE WHEN sensitive THEN $2 ELSE body END,
+                  html_body = CASE WHEN sensitive THEN '' ELSE html_body END
             WHERE id = $1""",
         email_id,
         REDACTED_BODY,
@@ -105,6 +115,7 @@ async def mark_sent(conn: Connection, *, email_id: uuid.UUID) -> None:
 async def mark_failed(
     conn: Connection, *, email_id: uuid.UUID, error: str, retry_in_s: float
 ) -> None:
+    """Record a failed attempt; the e-mail is tried again after `retry_in_s`."""
     await conn.execute(
         """UPDATE emails SET attempts = attempts + 1, last_error = $2,
                   next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1""",
@@ -136,3 +147,72 @@ async def emails_for(
         offset,
     )
     return [_email(r) for r in rows]
+
+
+async def mark_failed_for_good(conn: Connection, *, email_id: uuid.UUID, error: str) -> None:
+    """Record that the e-mail cannot be delivered; it is not tried again (a sensitive body is
+    erased all the same)."""
+    await conn.execute(
+        """UPDATE emails SET status = 'failed', failed_at = now(), attempts = attempts + 1,
+                  last_error = $2,
+                  body = CASE WHEN sensitive THEN $3 ELSE body END,
+                  html_body = CASE WHEN sensitive THEN '' ELSE html_body END
+            WHERE id = $1""",
+        email_id,
+        error[:2000],
+        REDACTED_BODY,
+    )
+
+
+# --- recipients (from accounts.events) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: uuid.UUID
+    email: str
+    language: str
+    active: bool
+
+
+async def remember_recipient(
+    conn: Connection, *, user_id: uuid.UUID, email: str, language: str, version: int
+) -> None:
+    """Remember a new user (a repeated UserCreated changes nothing)."""
+    await conn.execute(
+        """INSERT INTO recipients (user_id, email, language, version) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (user_id) DO NOTHING""",
+        user_id,
+        email,
+        language,
+        version,
+    )
+
+
+async def update_recipient(
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    version: int,
+    language: str | None = None,
+    active: bool | None = None,
+) -> bool:
+    """Apply a newer change of language or active flag; False when not newer or unknown."""
+    applied = await conn.fetchval(
+        """UPDATE recipients SET language = coalesce($3, language), active = coalesce($4, active),
+                  version = $2
+            WHERE user_id = $1 AND version < $2 RETURNING true""",
+        user_id,
+        version,
+        language,
+        active,
+    )
+    return bool(applied)
+
+
+async def get_recipient(conn: Connection, *, user_id: uuid.UUID) -> Recipient | None:
+    """What notify knows of a user, if anything."""
+    row = await conn.fetchrow("SELECT * FROM recipients WHERE user_id = $1", user_id)
+    if row is None:
+        return None
+    return Recipient(row["user_id"], row["email"], row["language"], row["active"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -17,6 +18,7 @@ import structlog
 from services.notify import repository
 from services.notify.repository import Email
 from services.notify.settings import NotifySettings
+from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
 
@@ -44,23 +46,54 @@ class SmtpSender:
                 try:
                     await asyncio.to_thread(self._send, email)
                 except Exception as error:
-                    delay = min(
-                        self._settings.sender_max_backoff_s, 2.0 ** min(email.attempts + 1, 12)
-                    )
-                    log.warning(
-                        "e-mail not sent, will retry",
-                        to=email.recipient,
-                        error=repr(error),
-                        retry_in_s=delay,
-                    )
-                    await repository.mark_failed(
-                        conn, email_id=email.id, error=repr(error), retry_in_s=delay
-                    )
+                    await self._record_failure(conn, email, error)
                     continue
                 await repository.mark_sent(conn, email_id=email.id)
             sent += 1
             log.info("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
         return sent
+
+    async def _record_failure(self, conn: Connection, email: Email, error: Exception) -> None:
+        attempts = email.attempts + 1
+        if is_permanent(error) or attempts >= self._settings.sender_max_attempts:
+            log.error(
+                "e-mail cannot be delivered; not trying again",
+                to=email.recipient,
+                email_id=str(email.id),
+                attempts=attempts,
+                error=repr(error),
+            )
+            await repository.mark_failed_for_good(conn, email_id=email.id, error=repr(error))
+            return
+        delay = min(self._settings.sender_max_backoff_s, 2.0 ** min(attempts, 12))
+        log.warning(
+            "e-mail not sent, will retry",
+            to=email.recipient,
+            attempts=attempts,
+            error=repr(error),
+            retry_in_s=delay,
+        )
+        await repository.mark_failed(conn, email_id=email.id, error=repr(error), retry_in_s=delay)
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self._settings
+        if settings.smtp_security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host,
+                settings.smtp_port,
+                timeout=settings.smtp_timeout_s,
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
+            )
+            if settings.smtp_security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+            smtp.login(settings.smtp_username, password)
+        return smtp
 
     def _send(self, email: Email) -> None:
         message = EmailMessage()
@@ -71,11 +104,9 @@ class SmtpSender:
         if email.ticket_id:
             message["X-Ticket-ID"] = str(email.ticket_id)
         message.set_content(email.body)
-        smtp = smtplib.SMTP(
-            self._settings.smtp_host,
-            self._settings.smtp_port,
-            timeout=self._settings.smtp_timeout_s,
-        )
+        if email.html:
+            message.add_alternative(email.html, subtype="html")
+        smtp = self._connect()
         try:
             smtp.send_message(message)
         finally:
@@ -86,3 +117,13 @@ class SmtpSender:
             except (smtplib.SMTPException, OSError) as error:
                 log.info("SMTP QUIT failed", error=repr(error))
                 smtp.close()
+
+
+def is_permanent(error: Exception) -> bool:
+    """True when the server refused this e-mail for good (5xx for its recipient or content).
+    Connection problems, 4xx answers and our own configuration (sign-in, sender) are retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return False

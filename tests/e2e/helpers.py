@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -10,7 +11,7 @@ import httpx
 
 from devstack.smtp import CapturedEmail
 from devstack.stack import Stack
-from tests.support import eventually
+from tests.support import committed_offset, eventually, fetch
 
 
 async def submit_ticket(
@@ -158,3 +159,31 @@ async def sign_in(
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def outbox_envelope(dsn: str, event_type: str, ticket_id: str) -> dict[str, Any]:
+    """The one envelope of this type about this ticket, as the service stored it."""
+    rows = await fetch(
+        dsn,
+        "SELECT envelope::text AS e FROM outbox WHERE event_type = $1 AND message_key = $2",
+        event_type,
+        ticket_id,
+    )
+    assert len(rows) == 1
+    envelope: dict[str, Any] = json.loads(rows[0]["e"])
+    return envelope
+
+
+async def wait_committed_past(
+    stack: Stack, group: str, topic: str, partition: int, offset: int
+) -> None:
+    """Wait until the consumer group committed past this record."""
+    assert stack.endpoints is not None
+    bootstrap = stack.endpoints.kafka_bootstrap
+
+    async def probe() -> bool:
+        return await committed_offset(bootstrap, group, topic, partition) > offset
+
+    await eventually(
+        probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
+    )

@@ -20,36 +20,13 @@ from tests.e2e.helpers import (
     mails_about,
     new_correlation_id,
     one_mail_about,
+    outbox_envelope,
     submit_ticket,
+    wait_committed_past,
 )
-from tests.support import committed_offset, eventually, fetch, produce, read_topic
+from tests.support import eventually, fetch, produce, read_topic
 
 pytestmark = pytest.mark.stack
-
-
-async def _outbox_envelope(dsn: str, event_type: str, ticket_id: str) -> dict:
-    rows = await fetch(
-        dsn,
-        "SELECT envelope::text AS e FROM outbox WHERE event_type = $1 AND message_key = $2",
-        event_type,
-        ticket_id,
-    )
-    assert len(rows) == 1
-    return json.loads(rows[0]["e"])
-
-
-async def _wait_committed_past(
-    stack: Stack, group: str, topic: str, partition: int, offset: int
-) -> None:
-    assert stack.endpoints is not None
-    bootstrap = stack.endpoints.kafka_bootstrap
-
-    async def probe() -> bool:
-        return await committed_offset(bootstrap, group, topic, partition) > offset
-
-    await eventually(
-        probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
-    )
 
 
 async def test_the_same_event_delivered_twice_has_one_effect(
@@ -57,7 +34,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
 ) -> None:
     created = await submit_ticket(gateway, customer)
     await one_mail_about(stack, created["id"])
-    envelope = await _outbox_envelope(admin_dsn_for("tickets"), "TicketCreated", created["id"])
+    envelope = await outbox_envelope(admin_dsn_for("tickets"), "TicketCreated", created["id"])
     assert stack.endpoints is not None
 
     partition, offset = await produce(
@@ -67,7 +44,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(
         key=created["id"].encode(),
         headers=[("event_type", b"TicketCreated")],
     )
-    await _wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
+    await wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
 
     decisions = await fetch(
         admin_dsn_for("billing"),

@@ -21,7 +21,7 @@ EXPECTED_TABLES = {
         "directory_users",
     },
     "billing": {"decisions"},
-    "notify": {"emails"},
+    "notify": {"emails", "recipients"},
 }
 
 
