@@ -1,11 +1,13 @@
-"""Events the billing-policy service publishes (topic `billing.events`, key = ticket id)."""
+"""Events the billing-policy service publishes (topic `billing.events`; key = ticket id, or the
+organization id for statements)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import ClassVar
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 
 from contracts.common import Decision, DecisionStage, EventModel, RuleHit
 
@@ -28,3 +30,31 @@ class TicketClassified(EventModel):
     policy_version: str
     decided_at: AwareDatetime
     deferred_until: AwareDatetime | None = None
+    overridden_by: uuid.UUID | None = None
+    """Set when a consultant overrode the policy's decision; `justification` says why."""
+    justification: str | None = Field(default=None, max_length=2000)
+
+
+class StatementLine(EventModel):
+    """One paid ticket on a monthly statement."""
+
+    ticket_id: uuid.UUID
+    number: int = Field(ge=1)
+    subject: str
+    resolved_at: AwareDatetime
+    minutes: int = Field(ge=0)
+    codes: tuple[str, ...]
+
+
+class StatementIssued(EventModel):
+    """An organization's paid help in one month, for the ERP to invoice (key = organization id)."""
+
+    EVENT_TYPE: ClassVar[str] = "StatementIssued"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    org_id: uuid.UUID
+    month: date
+    """The first day of the month."""
+    lines: tuple[StatementLine, ...]
+    total_minutes: int = Field(ge=0)
+    policy_versions: tuple[str, ...]

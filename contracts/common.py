@@ -41,3 +41,6 @@ class RuleHit(EventModel):
     code: str = Field(pattern=r"^[RPF]-[A-Z-]+$")
     effect: Literal["refused", "paid", "free", "deferred"]
     explanation: str = Field(min_length=1, max_length=1000)
+    """In English."""
+    explanation_sl: str | None = Field(default=None, min_length=1, max_length=1000)
+    """The same in Slovenian (absent in decisions made before policy 2026.11.1)."""

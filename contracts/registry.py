@@ -13,8 +13,9 @@ from contracts.accounts import (
     UserLanguageChanged,
     UserReactivated,
 )
-from contracts.billing import TicketClassified
+from contracts.billing import StatementIssued, TicketClassified
 from contracts.common import EventModel
+from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -40,6 +41,9 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         TicketRefused,
         TicketMessagePosted,
         TicketClassified,
+        StatementIssued,
+        OrganizationStandingChanged,
+        OnboardingRecorded,
         OrganizationCreated,
         UserCreated,
         UserDeactivated,

@@ -75,6 +75,8 @@ class TicketResolved(EventModel):
     data_correction: bool = False
     training: bool = False
     doc_reference: str | None = Field(default=None, max_length=500)
+    other_remote_service: bool = False
+    """A remote service not tied to how the program works (P-OTHER-REMOTE)."""
     # Always filled by the tickets service; absent only in events stored before they were added.
     number: int | None = Field(default=None, ge=1)
     requester: Person | None = None

@@ -7,9 +7,18 @@ from typing import Final
 TICKETS_EVENTS: Final = "tickets.events"
 BILLING_EVENTS: Final = "billing.events"
 ACCOUNTS_EVENTS: Final = "accounts.events"
+ERP_EVENTS: Final = "erp.events"
+TRAINING_EVENTS: Final = "training.events"
 DEAD_LETTER: Final = "ticketing.dead-letter"
 
-ALL_TOPICS: Final = (TICKETS_EVENTS, BILLING_EVENTS, ACCOUNTS_EVENTS, DEAD_LETTER)
+ALL_TOPICS: Final = (
+    TICKETS_EVENTS,
+    BILLING_EVENTS,
+    ACCOUNTS_EVENTS,
+    ERP_EVENTS,
+    TRAINING_EVENTS,
+    DEAD_LETTER,
+)
 
 TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "TicketCreated": TICKETS_EVENTS,
@@ -21,6 +30,9 @@ TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "TicketRefused": TICKETS_EVENTS,
     "TicketMessagePosted": TICKETS_EVENTS,
     "TicketClassified": BILLING_EVENTS,
+    "StatementIssued": BILLING_EVENTS,
+    "OrganizationStandingChanged": ERP_EVENTS,
+    "OnboardingRecorded": TRAINING_EVENTS,
     "OrganizationCreated": ACCOUNTS_EVENTS,
     "UserCreated": ACCOUNTS_EVENTS,
     "UserDeactivated": ACCOUNTS_EVENTS,

@@ -100,6 +100,7 @@ class Resolution:
     data_correction: bool = False
     training: bool = False
     doc_reference: str | None = None
+    other_remote_service: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,7 @@ def resolve(ticket: Ticket, actor: Actor, resolution: Resolution, *, now: dateti
         data_correction=resolution.data_correction,
         training=resolution.training,
         doc_reference=resolution.doc_reference,
+        other_remote_service=resolution.other_remote_service,
         number=ticket.number,
         requester=ticket.requester,
         subject=ticket.subject,
