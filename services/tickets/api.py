@@ -72,6 +72,7 @@ class ResolveIn(BaseModel):
     data_correction: bool = False
     training: bool = False
     doc_reference: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+    other_remote_service: bool = False
 
 
 class ReopenIn(BaseModel):
@@ -103,6 +104,7 @@ class ResolutionOut(BaseModel):
     data_correction: bool
     training: bool
     doc_reference: str | None
+    other_remote_service: bool
 
 
 class TicketOut(BaseModel):
@@ -478,6 +480,7 @@ async def resolve(
         data_correction=body.data_correction,
         training=body.training,
         doc_reference=body.doc_reference,
+        other_remote_service=body.other_remote_service,
     )
     with _ticket_errors():
         ticket = await handlers.resolve(
