@@ -25,6 +25,7 @@ from devstack.infra import (
 )
 from devstack.processes import ChildProcess
 from devstack.smtp import CapturedEmail, SmtpCapture
+from devstack.training import announce_demo_onboarding
 from services.runtime.kafka import ensure_topics
 
 SERVICES = ("auth", "tickets", "billing", "notify")
@@ -104,6 +105,9 @@ class Stack:
         for process in self.processes.values():
             process.start()
         await asyncio.gather(*(self.wait_ready(n, since=started) for n in self.processes))
+        await announce_demo_onboarding(
+            self.endpoints.kafka_bootstrap, self.database_urls["billing"]
+        )
 
     def _service_env(self, name: str, smtp_port: int) -> dict[str, str]:
         assert self.endpoints is not None

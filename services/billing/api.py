@@ -2,51 +2,320 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Decision, DecisionStage, RuleHit
-from services.billing import repository
+from services.billing import handlers, repository
+from services.billing.policy import RULES, Arrangement, Onboarding, PolicyParameters, Standing
 from services.runtime.app import Pool
-from services.runtime.identity import CurrentPrincipal
+from services.runtime.identity import CurrentPrincipal, Principal
+
+
+def _policy(request: Request) -> PolicyParameters:
+    params: PolicyParameters = request.app.state.policy
+    return params
+
+
+Policy = Annotated[PolicyParameters, Depends(_policy)]
 
 
 class DecisionOut(BaseModel):
     ticket_id: uuid.UUID
+    version: int
     stage: DecisionStage
     decision: Decision
     reasons: list[RuleHit]
     policy_version: str
     deferred_until: datetime | None
     decided_at: datetime
+    overridden_by: uuid.UUID | None
+    justification: str | None
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    decision: Decision
+    justification: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+class StandingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    has_unpaid_obligations: bool
+    as_of: AwareDatetime | None = None
+
+
+class OnboardingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: uuid.UUID
+    program: Annotated[str, Field(min_length=1, max_length=100)]
+    kind: Literal["onboarding", "seminar"] = "onboarding"
+    completed_on: date
+    organization_setup_done: bool
+
+
+class ArrangementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    agreed_by: Annotated[str, Field(min_length=1, max_length=200)]
+    note: Annotated[str | None, Field(max_length=2000)] = None
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> ArrangementIn:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("'valid_until' must be after 'valid_from'")
+        return self
+
+
+class StatementLineOut(BaseModel):
+    ticket_id: uuid.UUID
+    number: int
+    subject: str
+    resolved_at: datetime
+    minutes: int
+    reasons: list[RuleHit]
+    policy_version: str
+
+
+class StatementOut(BaseModel):
+    org_id: uuid.UUID
+    month: str
+    lines: list[StatementLineOut]
+    total_minutes: int
+    issued: bool | None = None
 
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
+
+
+def _out(d: repository.StoredDecision) -> DecisionOut:
+    return DecisionOut(
+        ticket_id=d.ticket_id,
+        version=d.version,
+        stage=d.stage,
+        decision=d.decision,
+        reasons=list(d.reasons),
+        policy_version=d.policy_version,
+        deferred_until=d.deferred_until,
+        decided_at=d.decided_at,
+        overridden_by=d.overridden_by,
+        justification=d.justification,
+    )
+
+
+def _require_vendor_admin(principal: Principal) -> None:
+    if "vendor_admin" not in principal.roles:
+        raise HTTPException(403, "Only vendor administrators record policy inputs.")
+
+
+@router.get("/rules")
+async def rules(principal: CurrentPrincipal, policy: Policy) -> dict[str, Any]:
+    """The policy in force: its version, parameters and rule codes."""
+    return {
+        "policy_version": policy.version,
+        "parameters": {
+            "timezone": policy.timezone,
+            "working_hours": f"{policy.work_start:%H:%M}-{policy.work_end:%H:%M}",
+            "working_weekdays": sorted(policy.working_weekdays),
+            "short_help_minutes": policy.short_help_minutes,
+            "new_program_window_days": policy.new_program_window_days,
+            "repeat_similarity": policy.repeat_similarity,
+        },
+        "rules": {code: (rule.__doc__ or "").split("\n")[0] for code, rule in RULES.items()},
+    }
 
 
 @router.get("/tickets/{ticket_id}/decisions", response_model=list[DecisionOut])
 async def ticket_decisions(
     ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool
 ) -> list[DecisionOut]:
-    """The policy decisions about one ticket of the caller's organization, with their reasons."""
+    """Every decision about one ticket of the caller's organization, oldest first, with reasons."""
     async with pool.acquire() as conn:
         found = await repository.decisions_for_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope
         )
     if not found:
         raise HTTPException(404, "No decision about this ticket (yet).")
-    return [
-        DecisionOut(
-            ticket_id=d.ticket_id,
-            stage=d.stage,
-            decision=d.decision,
-            reasons=list(d.reasons),
-            policy_version=d.policy_version,
-            deferred_until=d.deferred_until,
-            decided_at=d.decided_at,
+    return [_out(d) for d in found]
+
+
+@router.post("/tickets/{ticket_id}/override", status_code=201, response_model=DecisionOut)
+async def override_decision(
+    ticket_id: uuid.UUID, body: OverrideIn, principal: CurrentPrincipal, pool: Pool
+) -> DecisionOut:
+    """A consultant replaces the decision, with a written justification (published)."""
+    try:
+        stored = await handlers.override(
+            pool,
+            principal=principal,
+            ticket_id=ticket_id,
+            decision=body.decision,
+            justification=body.justification,
         )
-        for d in found
-    ]
+    except handlers.NotAllowedError as error:
+        raise HTTPException(403, str(error)) from None
+    except repository.NotFoundError:
+        raise HTTPException(404, "No decision about this ticket (yet).") from None
+    return _out(stored)
+
+
+@router.post("/organizations/{org_id}/standing", status_code=201)
+async def record_standing(
+    org_id: uuid.UUID, body: StandingIn, principal: CurrentPrincipal, pool: Pool
+) -> dict[str, str]:
+    """Record the organization's account standing (as the ERP would)."""
+    _require_vendor_admin(principal)
+    async with pool.acquire() as conn:
+        await repository.record_standing(
+            conn,
+            org_id=org_id,
+            standing=Standing(body.has_unpaid_obligations, body.as_of or datetime.now(UTC)),
+            source=f"admin:{principal.user_id}",
+        )
+    return {"status": "recorded"}
+
+
+@router.post("/organizations/{org_id}/onboarding", status_code=201)
+async def record_onboarding(
+    org_id: uuid.UUID, body: OnboardingIn, principal: CurrentPrincipal, pool: Pool
+) -> dict[str, str]:
+    """Record that a person was onboarded for a program (as the training system would)."""
+    _require_vendor_admin(principal)
+    async with pool.acquire() as conn:
+        await repository.record_onboarding(
+            conn,
+            org_id=org_id,
+            record=Onboarding(
+                body.user_id,
+                body.program,
+                body.kind,
+                body.completed_on,
+                body.organization_setup_done,
+            ),
+            source=f"admin:{principal.user_id}",
+        )
+    return {"status": "recorded"}
+
+
+@router.post("/organizations/{org_id}/arrangements", status_code=201)
+async def record_arrangement(
+    org_id: uuid.UUID, body: ArrangementIn, principal: CurrentPrincipal, pool: Pool
+) -> dict[str, str]:
+    """Record an arrangement for help outside working hours (period, who agreed)."""
+    _require_vendor_admin(principal)
+    async with pool.acquire() as conn:
+        await repository.record_arrangement(
+            conn,
+            org_id=org_id,
+            arrangement=Arrangement(body.valid_from, body.valid_until, body.agreed_by),
+            note=body.note,
+            recorded_by=principal.user_id,
+        )
+    return {"status": "recorded"}
+
+
+@router.get("/organizations/{org_id}/inputs")
+async def inputs_history(
+    org_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool
+) -> dict[str, list[dict[str, Any]]]:
+    """Every policy input recorded for the organization, newest first (vendor staff)."""
+    if not principal.is_staff:
+        raise HTTPException(403, "Only vendor staff see policy inputs.")
+    async with pool.acquire() as conn:
+        return await repository.inputs_history(conn, org_id=org_id)
+
+
+def _month(value: str) -> date:
+    try:
+        parsed = datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        raise HTTPException(422, "The month is written as YYYY-MM, e.g. 2026-11.") from None
+    return date(parsed.year, parsed.month, 1)
+
+
+def _statement_out(found: handlers.Statement, issued: bool | None = None) -> StatementOut:
+    return StatementOut(
+        org_id=found.org_id,
+        month=f"{found.month:%Y-%m}",
+        lines=[
+            StatementLineOut(
+                ticket_id=line.ticket_id,
+                number=line.number,
+                subject=line.subject,
+                resolved_at=line.resolved_at,
+                minutes=line.minutes,
+                reasons=list(line.reasons),
+                policy_version=line.policy_version,
+            )
+            for line in found.lines
+        ],
+        total_minutes=found.total_minutes,
+        issued=issued,
+    )
+
+
+def _csv(found: handlers.Statement) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["org_id", "month", "ticket_number", "ticket_id", "subject", "resolved_at",
+                     "minutes", "rule_codes", "policy_version"])  # fmt: skip
+    for line in found.lines:
+        writer.writerow(
+            [
+                found.org_id,
+                f"{found.month:%Y-%m}",
+                line.number,
+                line.ticket_id,
+                line.subject,
+                line.resolved_at.isoformat(),
+                line.minutes,
+                " ".join(r.code for r in line.reasons),
+                line.policy_version,
+            ]
+        )
+    return out.getvalue()
+
+
+@router.get("/statements/{org_id}/{month}", response_model=StatementOut)
+async def get_statement(
+    org_id: uuid.UUID,
+    month: str,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    *,
+    policy: Policy,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> StatementOut | Response:
+    """The organization's paid help in a month (YYYY-MM): JSON, or CSV for the ERP."""
+    if principal.org_scope is not None and principal.org_scope != org_id:
+        raise HTTPException(404, "No such organization.")
+    async with pool.acquire() as conn:
+        found = await handlers.statement(conn, org_id=org_id, month=_month(month), params=policy)
+    if format == "csv":
+        return Response(_csv(found), media_type="text/csv; charset=utf-8")
+    return _statement_out(found)
+
+
+@router.post("/statements/{org_id}/{month}/issue", response_model=StatementOut)
+async def issue_statement(
+    org_id: uuid.UUID, month: str, principal: CurrentPrincipal, pool: Pool, policy: Policy
+) -> StatementOut:
+    """Publish the month's statement to the ERP (`StatementIssued`), once."""
+    try:
+        found, issued = await handlers.issue_statement(
+            pool, principal=principal, org_id=org_id, month=_month(month), params=policy
+        )
+    except handlers.NotAllowedError as error:
+        raise HTTPException(403, str(error)) from None
+    return _statement_out(found, issued)

@@ -15,10 +15,13 @@ from services.runtime.app import build_service_app
 
 def create_app(settings: BillingSettings | None = None) -> FastAPI:
     settings = settings or BillingSettings()
-    return build_service_app(
+    params = PolicyParameters()
+    app = build_service_app(
         settings,
         title="Billing-policy service",
         migrations=Path(__file__).parent / "migrations",
         routers=[router],
-        consumers=[build_consumer(PolicyParameters())],
+        consumers=[build_consumer(params)],
     )
+    app.state.policy = params
+    return app

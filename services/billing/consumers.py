@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from functools import partial
 
-from contracts.tickets import TicketCreated
-from contracts.topics import TICKETS_EVENTS
+from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
+from contracts.tickets import TicketCreated, TicketResolved
+from contracts.topics import ERP_EVENTS, TICKETS_EVENTS, TRAINING_EVENTS
 from services.billing import handlers
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import EventConsumer
 
 
 def build_consumer(params: PolicyParameters) -> EventConsumer:
-    """The `billing` consumer group: new tickets to classify."""
-    consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS])
+    """The `billing` consumer group: tickets to classify, and the policy inputs."""
+    consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS, ERP_EVENTS, TRAINING_EVENTS])
     consumer.handles(TicketCreated)(partial(handlers.classify_new_ticket, params=params))
+    consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
+    consumer.handles(OrganizationStandingChanged)(handlers.on_standing_changed)
+    consumer.handles(OnboardingRecorded)(handlers.on_onboarding_recorded)
     return consumer

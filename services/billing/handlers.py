@@ -1,57 +1,321 @@
-"""Use cases of the billing service."""
+"""Use cases of the billing service: decisions from ticket events, policy inputs, overrides,
+statements."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+import uuid
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+import asyncpg
 import structlog
 
-from contracts.billing import TicketClassified
-from contracts.tickets import TicketCreated
+from contracts.billing import StatementIssued, StatementLine, TicketClassified
+from contracts.common import Decision
+from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
+from contracts.tickets import TicketCreated, TicketResolved
 from services.billing import repository
-from services.billing.policy import PolicyParameters, TicketFacts, provisional_decision
+from services.billing.policy import (
+    Onboarding,
+    PolicyDecision,
+    PolicyInputs,
+    PolicyParameters,
+    Standing,
+    TicketFacts,
+    WorkFacts,
+    final_decision,
+    provisional_decision,
+)
 from services.runtime.consumer import HandlerContext
+from services.runtime.context import current_correlation_id
+from services.runtime.db import Connection
+from services.runtime.identity import Principal
+from services.runtime.outbox import emit
 
 log = structlog.get_logger(__name__)
 
-PROVISIONAL_VERSION = 1  # aggregate version of a ticket's provisional decision; final is 2
+SOURCE = "billing"
+
+
+def _classified(stored: repository.StoredDecision) -> TicketClassified:
+    return TicketClassified(
+        ticket_id=stored.ticket_id,
+        org_id=stored.org_id,
+        stage=stored.stage,
+        decision=stored.decision,
+        reasons=stored.reasons,
+        policy_version=stored.policy_version,
+        decided_at=stored.decided_at,
+        deferred_until=stored.deferred_until,
+        overridden_by=stored.overridden_by,
+        justification=stored.justification,
+    )
+
+
+async def _inputs(
+    conn: Connection, ticket: repository.BillingTicket, params: PolicyParameters, now: datetime
+) -> PolicyInputs:
+    known = await repository.inputs_known_at(conn, org_id=ticket.org_id, at=now)
+    earlier = await repository.most_similar_earlier(
+        conn, ticket=ticket, threshold=params.repeat_similarity
+    )
+    return dataclasses.replace(known, earlier=earlier)
+
+
+async def _decide(
+    ctx: HandlerContext,
+    ticket: repository.BillingTicket,
+    outcome: PolicyDecision,
+    *,
+    stage: str,
+    inputs: PolicyInputs,
+    now: datetime,
+) -> None:
+    version = await repository.next_decision_version(ctx.conn, ticket_id=ticket.ticket_id)
+    stored = repository.StoredDecision(
+        ticket_id=ticket.ticket_id,
+        stage=stage,  # type: ignore[arg-type]
+        org_id=ticket.org_id,
+        decision=outcome.decision,
+        reasons=outcome.reasons,
+        policy_version=outcome.policy_version,
+        deferred_until=outcome.deferred_until,
+        decided_at=now,
+        version=version,
+        inputs=dataclasses.asdict(inputs),
+    )
+    if not await repository.insert_decision(
+        ctx.conn, decision=stored, source_event_id=ctx.envelope.event_id
+    ):
+        log.info("decision made from this event before", stage=stage)
+        return
+    await ctx.emit(
+        _classified(stored),
+        aggregate_id=stored.ticket_id,
+        aggregate_version=version,
+        org_id=stored.org_id,
+    )
+    log.info(
+        "ticket classified",
+        stage=stage,
+        decision=stored.decision,
+        codes=[r.code for r in stored.reasons],
+        version=version,
+    )
 
 
 async def classify_new_ticket(
     ctx: HandlerContext, created: TicketCreated, params: PolicyParameters
 ) -> None:
-    """Make the provisional decision for a new ticket and publish it."""
-    outcome = provisional_decision(
-        TicketFacts(channel=created.channel, submitted_at=created.submitted_at), params
+    """Remember the ticket and make its provisional decision."""
+    ticket = repository.BillingTicket(
+        created.ticket_id,
+        created.org_id,
+        created.number,
+        created.subject,
+        created.body,
+        TicketFacts(
+            channel=created.channel,
+            submitted_at=created.submitted_at,
+            requester_id=created.requester.user_id,
+            topic=created.topic,
+            program=created.program,
+        ),
     )
-    stored = repository.StoredDecision(
-        ticket_id=created.ticket_id,
-        stage="provisional",
-        org_id=created.org_id,
-        decision=outcome.decision,
-        reasons=outcome.reasons,
-        policy_version=outcome.policy_version,
-        deferred_until=outcome.deferred_until,
-        decided_at=datetime.now(UTC),
+    await repository.remember_ticket(ctx.conn, ticket=ticket)
+    ticket = await repository.get_ticket(
+        ctx.conn, ticket_id=ticket.ticket_id, org_id=None, for_update=True
     )
-    if not await repository.insert_decision(
-        ctx.conn, decision=stored, source_event_id=ctx.envelope.event_id
-    ):
+    if await repository.decisions_for_ticket(ctx.conn, ticket_id=ticket.ticket_id, org_id=None):
         log.info("ticket already has a provisional decision")
         return
-    await ctx.emit(
-        TicketClassified(
-            ticket_id=stored.ticket_id,
-            org_id=stored.org_id,
-            stage=stored.stage,
-            decision=stored.decision,
-            reasons=stored.reasons,
-            policy_version=stored.policy_version,
-            decided_at=stored.decided_at,
-            deferred_until=stored.deferred_until,
+    now = datetime.now(UTC)
+    inputs = await _inputs(ctx.conn, ticket, params, now)
+    outcome = provisional_decision(ticket.facts, params, inputs)
+    await _decide(ctx, ticket, outcome, stage="provisional", inputs=inputs, now=now)
+
+
+async def classify_resolved_ticket(
+    ctx: HandlerContext, resolved: TicketResolved, params: PolicyParameters
+) -> None:
+    """Record the work done and make the final decision (again after each resolution)."""
+    try:
+        ticket = await repository.get_ticket(
+            ctx.conn, ticket_id=resolved.ticket_id, org_id=resolved.org_id, for_update=True
+        )
+    except repository.NotFoundError:
+        raise LookupError(f"resolved ticket {resolved.ticket_id} was never announced") from None
+    await repository.record_resolution(
+        ctx.conn,
+        ticket_id=ticket.ticket_id,
+        work=WorkFacts(
+            resolved_at=resolved.resolved_at,
+            minutes=resolved.time_spent_minutes,
+            remote_session=resolved.remote_session,
+            data_correction=resolved.data_correction,
+            training=resolved.training,
+            doc_reference=resolved.doc_reference,
+            other_remote_service=resolved.other_remote_service,
         ),
-        aggregate_id=stored.ticket_id,
-        aggregate_version=PROVISIONAL_VERSION,
-        org_id=stored.org_id,
+        source_event_id=ctx.envelope.event_id,
     )
-    log.info("ticket classified", decision=stored.decision, codes=[r.code for r in stored.reasons])
+    work = await repository.work_on(ctx.conn, ticket_id=ticket.ticket_id)
+    assert work is not None
+    now = datetime.now(UTC)
+    inputs = await _inputs(ctx.conn, ticket, params, now)
+    outcome = final_decision(ticket.facts, work, params, inputs)
+    await _decide(ctx, ticket, outcome, stage="final", inputs=inputs, now=now)
+
+
+async def on_standing_changed(ctx: HandlerContext, event: OrganizationStandingChanged) -> None:
+    """The ERP's account standing of an organization (R-ARREARS)."""
+    await repository.record_standing(
+        ctx.conn,
+        org_id=event.org_id,
+        standing=Standing(event.has_unpaid_obligations, event.as_of),
+        source="erp",
+        source_event_id=ctx.envelope.event_id,
+    )
+
+
+async def on_onboarding_recorded(ctx: HandlerContext, event: OnboardingRecorded) -> None:
+    """The training system's record of a person onboarded for a program."""
+    await repository.record_onboarding(
+        ctx.conn,
+        org_id=event.org_id,
+        record=Onboarding(
+            event.user_id,
+            event.program,
+            event.kind,
+            event.completed_on,
+            event.organization_setup_done,
+        ),
+        source="training",
+        source_event_id=ctx.envelope.event_id,
+    )
+
+
+class NotAllowedError(PermissionError):
+    """The caller's role may not do this."""
+
+
+async def override(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    decision: Decision,
+    justification: str,
+) -> repository.StoredDecision:
+    """A consultant replaces the policy's decision, with a written justification; recorded and
+    published like any decision (the tickets service shows it, notify tells the customer)."""
+    if not principal.is_staff:
+        raise NotAllowedError("Only consultants override a decision.")
+    now = datetime.now(UTC)
+    async with pool.acquire() as conn, conn.transaction():
+        ticket = await repository.get_ticket(
+            conn, ticket_id=ticket_id, org_id=None, for_update=True
+        )
+        history = await repository.decisions_for_ticket(conn, ticket_id=ticket_id, org_id=None)
+        if not history:
+            raise repository.NotFoundError(str(ticket_id))
+        latest = history[-1]
+        stored = dataclasses.replace(
+            latest,
+            stage="final",
+            decision=decision,
+            decided_at=now,
+            deferred_until=None,
+            version=latest.version + 1,
+            overridden_by=principal.user_id,
+            justification=justification,
+        )
+        await repository.insert_decision(conn, decision=stored, source_event_id=uuid.uuid4())
+        await emit(
+            conn,
+            _classified(stored),
+            source=SOURCE,
+            aggregate_id=ticket.ticket_id,
+            aggregate_version=stored.version,
+            org_id=ticket.org_id,
+            correlation_id=current_correlation_id(),
+        )
+    log.info("decision overridden", ticket_id=str(ticket_id), decision=decision)
+    return stored
+
+
+@dataclasses.dataclass(frozen=True)
+class Statement:
+    org_id: uuid.UUID
+    month: date
+    lines: list[repository.StatementRow]
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(line.minutes for line in self.lines)
+
+
+def month_bounds(month: date, zone: str) -> tuple[datetime, datetime]:
+    """The month as local (Ljubljana) midnight to midnight."""
+    tz = ZoneInfo(zone)
+    start = datetime(month.year, month.month, 1, tzinfo=tz)
+    nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return start, datetime(nxt.year, nxt.month, 1, tzinfo=tz)
+
+
+async def statement(
+    conn: Connection, *, org_id: uuid.UUID, month: date, params: PolicyParameters
+) -> Statement:
+    """The organization's paid tickets resolved in the month, with minutes and reasons."""
+    start, end = month_bounds(month, params.timezone)
+    lines = await repository.paid_in_month(conn, org_id=org_id, start=start, end=end)
+    return Statement(org_id, month, lines)
+
+
+async def issue_statement(
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    org_id: uuid.UUID,
+    month: date,
+    params: PolicyParameters,
+) -> tuple[Statement, bool]:
+    """Publish the month's statement for the ERP once; (statement, whether it was issued now)."""
+    if "vendor_admin" not in principal.roles:
+        raise NotAllowedError("Only vendor administrators issue statements.")
+    async with pool.acquire() as conn, conn.transaction():
+        found = await statement(conn, org_id=org_id, month=month, params=params)
+        if not await repository.mark_statement_issued(
+            conn, org_id=org_id, month=month, issued_by=principal.user_id
+        ):
+            return found, False
+        await emit(
+            conn,
+            StatementIssued(
+                org_id=org_id,
+                month=month,
+                lines=tuple(
+                    StatementLine(
+                        ticket_id=line.ticket_id,
+                        number=line.number,
+                        subject=line.subject,
+                        resolved_at=line.resolved_at,
+                        minutes=line.minutes,
+                        codes=tuple(r.code for r in line.reasons),
+                    )
+                    for line in found.lines
+                ),
+                total_minutes=found.total_minutes,
+                policy_versions=tuple(sorted({line.policy_version for line in found.lines})),
+            ),
+            source=SOURCE,
+            aggregate_id=org_id,
+            aggregate_version=month.year * 100 + month.month,
+            org_id=org_id,
+            correlation_id=current_correlation_id(),
+        )
+    log.info(
+        "statement issued", org_id=str(org_id), month=month.isoformat(), lines=len(found.lines)
+    )
+    return found, True

@@ -1,15 +1,20 @@
-"""The support policy (PRODUCT.md): pure decisions with the rules that produced them.
+"""The vendor's support policy (seed 001, PRODUCT.md): pure rules, each with a reason in words.
 
-This is the provisional decision of the foundation: P-CHANNEL and the working-hours rule. The full
-rule set (refusals, onboarding, final decisions at resolution) arrives with the policy issue.
+Every rule is a function of what is known about the ticket (and, at resolution, about the work) and
+returns a `RuleHit` or None. Decisions combine them: a refusal rule wins over a paid rule, a paid
+rule over a free rule; at resolution a ticket that meets no free rule is paid, and says so.
+Thresholds and windows are parameters of a named, versioned policy (`PolicyParameters`).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
+from typing import Literal
 
-from contracts.common import Channel, Decision, RuleHit
+from contracts.common import Channel, Decision, RuleHit, Topic
 from services.billing.working_time import WorkingCalendar
 
 
@@ -17,11 +22,18 @@ from services.billing.working_time import WorkingCalendar
 class PolicyParameters:
     """Named, versioned policy inputs; a change of any value gets a new `version`."""
 
-    version: str = "2026.11-provisional.1"
+    version: str = "2026.11.1"
     timezone: str = "Europe/Ljubljana"
     work_start: time = time(8, 0)
     work_end: time = time(16, 0)
     working_weekdays: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
+    short_help_minutes: int = 15
+    """F-SHORT-USAGE up to this many minutes; P-COMPLEX beyond."""
+    new_program_window_days: int = 90
+    """F-NEW-PROGRAM: how long after onboarding (or a seminar) a program counts as new."""
+    repeat_similarity: float = 0.35
+    """P-REPEAT: trigram similarity of the texts from which an earlier ticket is "the same"."""
+    regulation_topics: frozenset[str] = frozenset({"legislation", "business_organization"})
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar(
@@ -32,12 +44,85 @@ class PolicyParameters:
         )
 
 
+# --- what the rules look at -------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class TicketFacts:
     """What is known about a ticket when it is created."""
 
     channel: Channel
     submitted_at: datetime
+    requester_id: uuid.UUID | None = None
+    topic: Topic = "other"
+    program: str | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The organization's account standing from the ERP, as of a moment."""
+
+    has_unpaid_obligations: bool
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    """A person onboarded (or at a seminar) for a program, from the training system."""
+
+    user_id: uuid.UUID
+    program: str
+    kind: Literal["onboarding", "seminar"]
+    completed_on: date
+    organization_setup_done: bool
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """A prior arrangement for help outside working hours."""
+
+    valid_from: datetime
+    valid_until: datetime
+    agreed_by: str
+
+    def covers(self, moment: datetime) -> bool:
+        return self.valid_from <= moment < self.valid_until
+
+
+@dataclass(frozen=True)
+class EarlierTicket:
+    """The same organization's earlier ticket that looks like the same question."""
+
+    ticket_id: uuid.UUID
+    number: int
+    subject: str
+    similarity: float
+    same_requester: bool
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    """What other systems told us about the organization and the person (as known at the time)."""
+
+    standing: Standing | None = None
+    onboarding: tuple[Onboarding, ...] = ()
+    """All the organization's records; empty when the training system has sent none."""
+    arrangements: tuple[Arrangement, ...] = ()
+    earlier: EarlierTicket | None = None
+    """The most similar earlier ticket, if any reaches the threshold."""
+
+
+@dataclass(frozen=True)
+class WorkFacts:
+    """What the consultant recorded at resolution."""
+
+    resolved_at: datetime
+    minutes: int
+    remote_session: bool = False
+    data_correction: bool = False
+    training: bool = False
+    doc_reference: str | None = None
+    other_remote_service: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,44 +133,384 @@ class PolicyDecision:
     deferred_until: datetime | None = None
 
 
-def provisional_decision(facts: TicketFacts, params: PolicyParameters) -> PolicyDecision:
-    """Decide, at creation, whether help is expected to be free or paid, and why."""
-    reasons: list[RuleHit] = []
-    deferred_until = None
+def _hit(code: str, effect: str, english: str, slovenian: str) -> RuleHit:
+    return RuleHit(code=code, effect=effect, explanation=english, explanation_sl=slovenian)
+
+
+def _person_onboarded(facts: TicketFacts, inputs: PolicyInputs) -> tuple[Onboarding, ...]:
+    if facts.program is None or facts.requester_id is None:
+        return ()
+    wanted = facts.program.casefold()
+    return tuple(
+        o
+        for o in inputs.onboarding
+        if o.user_id == facts.requester_id and o.program.casefold() == wanted
+    )
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+
+def rule_arrears(inputs: PolicyInputs) -> RuleHit | None:
+    """R-ARREARS: the organization has unpaid obligations."""
+    if inputs.standing is None or not inputs.standing.has_unpaid_obligations:
+        return None
+    return _hit(
+        "R-ARREARS",
+        "refused",
+        "Your organization has overdue unpaid obligations; help resumes once they are settled.",
+        "Vaše podjetje ima neporavnane zapadle obveznosti; pomoč bo spet mogoča, ko bodo "
+        "poravnane.",
+    )
+
+
+def rule_not_onboarded(facts: TicketFacts, inputs: PolicyInputs) -> RuleHit | None:
+    """R-NOT-ONBOARDED: the person was not onboarded for the program the question is about.
+
+    Judged only when the question names a program and the training system has records of the
+    organization; with no records at all nothing is known about anyone's onboarding, and
+    P-NO-SETUP makes the help paid instead of refusing it on missing data."""
+    if facts.program is None or not inputs.onboarding or _person_onboarded(facts, inputs):
+        return None
+    return _hit(
+        "R-NOT-ONBOARDED",
+        "refused",
+        f"The person who asked was not onboarded by us for {facts.program}.",
+        f"Oseba, ki je oddala zahtevek, pri nas ni bila uvedena v program {facts.program}.",
+    )
+
+
+def rule_outside_hours_at_submission(
+    facts: TicketFacts, params: PolicyParameters, inputs: PolicyInputs | None = None
+) -> tuple[RuleHit | None, datetime | None]:
+    """R-OUTSIDE-HOURS at submission: not a refusal; the ticket waits for the next working
+    period (returned as the second value), unless an arrangement covers the moment."""
     calendar = params.calendar()
-    if not calendar.is_working_time(facts.submitted_at):
-        deferred_until = calendar.next_working_start(facts.submitted_at)
-        reasons.append(
-            RuleHit(
-                code="R-OUTSIDE-HOURS",
-                effect="deferred",
-                explanation=(
-                    "Submitted outside working hours (Mon-Fri "
-                    f"{params.work_start:%H:%M}-{params.work_end:%H:%M}, {params.timezone}, "
-                    "public holidays excluded); it waits for the next working period "
-                    f"starting {deferred_until.isoformat()}."
-                ),
-            )
+    if calendar.is_working_time(facts.submitted_at):
+        return None, None
+    if inputs is not None and any(a.covers(facts.submitted_at) for a in inputs.arrangements):
+        return None, None
+    start = calendar.next_working_start(facts.submitted_at)
+    local = start.astimezone(calendar.zone)
+    return (
+        _hit(
+            "R-OUTSIDE-HOURS",
+            "deferred",
+            "Submitted outside working hours (Mon-Fri "
+            f"{params.work_start:%H:%M}-{params.work_end:%H:%M}, {params.timezone}, public "
+            f"holidays excluded); it waits for the next working period starting "
+            f"{start.isoformat()}.",
+            f"Oddan izven delovnega časa (pon.-pet. {params.work_start:%H.%M}-"
+            f"{params.work_end:%H.%M}, razen praznikov); na vrsti bo {local.day}. {local.month}. "
+            f"{local.year} ob {local:%H.%M}.",
+        ),
+        start,
+    )
+
+
+def rule_outside_hours_at_resolution(
+    work: WorkFacts, inputs: PolicyInputs, params: PolicyParameters
+) -> RuleHit | None:
+    """R-OUTSIDE-HOURS at resolution: help given outside working hours without an arrangement
+    made in advance is refused."""
+    if params.calendar().is_working_time(work.resolved_at):
+        return None
+    if any(a.covers(work.resolved_at) for a in inputs.arrangements):
+        return None
+    return _hit(
+        "R-OUTSIDE-HOURS",
+        "refused",
+        "Help was given outside working hours without an arrangement made in advance.",
+        "Pomoč je bila dana izven delovnega časa brez predhodnega dogovora.",
+    )
+
+
+# --- paid ---------------------------------------------------------------------------------------
+
+
+def rule_channel(facts: TicketFacts) -> RuleHit | None:
+    """P-CHANNEL: not submitted through the portal."""
+    if facts.channel == "portal":
+        return None
+    how = {"phone": ("by phone", "po telefonu"), "email": ("by e-mail", "po e-pošti")}
+    english, slovenian = how.get(facts.channel, (facts.channel, facts.channel))
+    return _hit(
+        "P-CHANNEL",
+        "paid",
+        f"Submitted {english}, not through the portal.",
+        f"Zahtevek je bil oddan {slovenian}, ne prek portala.",
+    )
+
+
+def rule_no_setup(facts: TicketFacts, inputs: PolicyInputs) -> RuleHit | None:
+    """P-NO-SETUP: the organization had no onboarding, or its settings are not configured."""
+    if not inputs.onboarding:
+        return _hit(
+            "P-NO-SETUP",
+            "paid",
+            "We have no record of onboarding for your organization.",
+            "Za vaše podjetje nimamo evidentiranega uvajanja.",
         )
-    if facts.channel != "portal":
-        reasons.append(
-            RuleHit(
-                code="P-CHANNEL",
-                effect="paid",
-                explanation=f"Submitted by {facts.channel}, not through the portal.",
-            )
+    if not any(o.organization_setup_done for o in inputs.onboarding):
+        return _hit(
+            "P-NO-SETUP",
+            "paid",
+            "Your organization's program settings were not configured at onboarding.",
+            "Nastavitve programa v vašem podjetju ob uvajanju niso bile urejene.",
         )
-        decision: Decision = "paid"
-    else:
-        reasons.append(
-            RuleHit(
-                code="F-SHORT-USAGE",
-                effect="free",
-                explanation=(
-                    "Submitted through the portal and no paid rule applies so far; "
-                    "the final decision at resolution depends on the time spent and the help given."
-                ),
-            )
+    return None
+
+
+def rule_in_docs(work: WorkFacts) -> RuleHit | None:
+    """P-IN-DOCS: the answer is in the online help or the e-newsletter (the article is named)."""
+    if not work.doc_reference:
+        return None
+    return _hit(
+        "P-IN-DOCS",
+        "paid",
+        f"The answer is in the documentation: {work.doc_reference}.",
+        f"Odgovor je v dokumentaciji: {work.doc_reference}.",
+    )
+
+
+def rule_complex(work: WorkFacts, params: PolicyParameters) -> RuleHit | None:
+    """P-COMPLEX: longer than the short-help limit, or training was needed."""
+    if work.training:
+        return _hit(
+            "P-COMPLEX",
+            "paid",
+            "The answer needed training.",
+            "Za odgovor je bilo potrebno izobraževanje.",
         )
-        decision = "free"
-    return PolicyDecision(decision, tuple(reasons), params.version, deferred_until)
+    if work.minutes > params.short_help_minutes:
+        return _hit(
+            "P-COMPLEX",
+            "paid",
+            f"The answer took {work.minutes} minutes, more than {params.short_help_minutes}.",
+            f"Odgovor je vzel {work.minutes} minut, več kot {params.short_help_minutes}.",
+        )
+    return None
+
+
+def rule_legislation(facts: TicketFacts, params: PolicyParameters) -> RuleHit | None:
+    """P-LEGISLATION: any help about legislation or about organizing the business."""
+    if facts.topic not in params.regulation_topics:
+        return None
+    return _hit(
+        "P-LEGISLATION",
+        "paid",
+        "The question is about legislation or about organizing the business.",
+        "Vprašanje se nanaša na zakonodajo ali na organizacijo poslovanja.",
+    )
+
+
+def rule_data_fix(facts: TicketFacts, work: WorkFacts | None) -> RuleHit | None:
+    """P-DATA-FIX: the request requires correcting data (asked for, or done at resolution)."""
+    if not (facts.topic == "data_correction" or (work is not None and work.data_correction)):
+        return None
+    return _hit(
+        "P-DATA-FIX",
+        "paid",
+        "The request requires correcting data.",
+        "Zahtevek zahteva popravek podatkov.",
+    )
+
+
+def rule_remote(work: WorkFacts) -> RuleHit | None:
+    """P-REMOTE: a remote connection was needed."""
+    if not work.remote_session:
+        return None
+    return _hit(
+        "P-REMOTE",
+        "paid",
+        "The request required a remote connection.",
+        "Za rešitev je bila potrebna povezava na daljavo.",
+    )
+
+
+def rule_repeat(inputs: PolicyInputs) -> RuleHit | None:
+    """P-REPEAT: the same question or error again, visible in the organization's earlier tickets."""
+    earlier = inputs.earlier
+    if earlier is None:
+        return None
+    who = "you" if earlier.same_requester else "your organization"
+    kdo = "ste" if earlier.same_requester else "je vaše podjetje"
+    return _hit(
+        "P-REPEAT",
+        "paid",
+        f"The same question was answered before in ticket no. {earlier.number} "
+        f'("{earlier.subject}"), which {who} received clear instructions in.',
+        f"Enako vprašanje {kdo} že zastavili v zahtevku št. {earlier.number} "
+        f"(»{earlier.subject}«), kjer so bila dana jasna navodila.",
+    )
+
+
+def rule_other_remote(work: WorkFacts) -> RuleHit | None:
+    """P-OTHER-REMOTE: another remote service, not tied to how the program works."""
+    if not work.other_remote_service:
+        return None
+    return _hit(
+        "P-OTHER-REMOTE",
+        "paid",
+        "It was a remote service not tied to how the program works.",
+        "Šlo je za storitev na daljavo, ki ni vezana na delovanje programa.",
+    )
+
+
+# --- free ---------------------------------------------------------------------------------------
+
+
+def rule_short_usage(
+    facts: TicketFacts, work: WorkFacts | None, params: PolicyParameters
+) -> RuleHit | None:
+    """F-SHORT-USAGE: short help about using the programs (not regulations or business
+    organization); at submission, expected while no paid rule applies."""
+    if facts.topic in params.regulation_topics:
+        return None
+    if work is None:
+        return _hit(
+            "F-SHORT-USAGE",
+            "free",
+            "A question about using the programs, through the portal; the final decision at "
+            f"resolution depends on the time spent (free up to {params.short_help_minutes} "
+            "minutes) and the kind of help.",
+            "Vprašanje o uporabi programov, oddano prek portala; končna odločitev ob rešitvi je "
+            f"odvisna od porabljenega časa (brezplačno do {params.short_help_minutes} minut) in "
+            "vrste pomoči.",
+        )
+    if work.minutes > params.short_help_minutes:
+        return None
+    return _hit(
+        "F-SHORT-USAGE",
+        "free",
+        f"Short help about using the programs ({work.minutes} minutes).",
+        f"Kratka pomoč pri uporabi programov ({work.minutes} minut).",
+    )
+
+
+def rule_new_program(
+    facts: TicketFacts, inputs: PolicyInputs, params: PolicyParameters
+) -> RuleHit | None:
+    """F-NEW-PROGRAM: the person is starting with a program they were onboarded for (or attended
+    a seminar about) within the new-program window."""
+    since = facts.submitted_at.date() - timedelta(days=params.new_program_window_days)
+    recent = [o for o in _person_onboarded(facts, inputs) if o.completed_on >= since]
+    if not recent:
+        return None
+    latest = max(recent, key=lambda o: o.completed_on)
+    what = "onboarding" if latest.kind == "onboarding" else "a seminar"
+    kaj = "uvajanju" if latest.kind == "onboarding" else "seminarju"
+    return _hit(
+        "F-NEW-PROGRAM",
+        "free",
+        f"You are starting with {facts.program}: {what} on {latest.completed_on.isoformat()}.",
+        f"Začenjate delo s programom {facts.program}: po {kaj} "
+        f"{latest.completed_on.day}. {latest.completed_on.month}. {latest.completed_on.year}.",
+    )
+
+
+NO_FREE_RULE = _hit(
+    "P-NO-FREE-RULE",
+    "paid",
+    "No free-help rule applies to the help given.",
+    "Za dano pomoč ne velja nobeno pravilo brezplačne pomoči.",
+)
+
+
+# --- decisions ----------------------------------------------------------------------------------
+
+
+def combine(
+    refused: list[RuleHit | None],
+    paid: list[RuleHit | None],
+    free: list[RuleHit | None],
+    *,
+    final: bool,
+) -> tuple[Decision, list[RuleHit]]:
+    """Refused > paid > free; the decision names every rule of the winning kind. At resolution,
+    help that meets no free rule is paid and says so (P-NO-FREE-RULE); with today's rules a paid
+    rule always explains it first (F-SHORT-USAGE fails only where P-COMPLEX or P-LEGISLATION
+    applies), so this is the guard for parameter sets that separate them."""
+    refusals = [h for h in refused if h]
+    if refusals:
+        return "refused", refusals
+    paying = [h for h in paid if h]
+    if paying:
+        return "paid", paying
+    freeing = [h for h in free if h]
+    if freeing:
+        return "free", freeing
+    return "paid", [NO_FREE_RULE] if final else []
+
+
+def provisional_decision(
+    facts: TicketFacts, params: PolicyParameters, inputs: PolicyInputs | None = None
+) -> PolicyDecision:
+    """Decide, at creation, whether help is expected to be free, paid or refused, and why."""
+    inputs = inputs or PolicyInputs()
+    deferral, deferred_until = rule_outside_hours_at_submission(facts, params, inputs)
+    decision, reasons = combine(
+        [rule_arrears(inputs), rule_not_onboarded(facts, inputs)],
+        [
+            rule_channel(facts),
+            rule_no_setup(facts, inputs),
+            rule_legislation(facts, params),
+            rule_data_fix(facts, None),
+            rule_repeat(inputs),
+        ],
+        [rule_new_program(facts, inputs, params), rule_short_usage(facts, None, params)],
+        final=False,
+    )
+    if not reasons:  # e.g. a question about regulations through the portal has no free rule
+        decision, reasons = "paid", [NO_FREE_RULE]
+    if deferral is not None and decision != "refused":
+        reasons = [deferral, *reasons]
+    return PolicyDecision(
+        decision, tuple(reasons), params.version, deferred_until if decision != "refused" else None
+    )
+
+
+def final_decision(
+    facts: TicketFacts, work: WorkFacts, params: PolicyParameters, inputs: PolicyInputs
+) -> PolicyDecision:
+    """Decide, at resolution, with the time spent and what the work involved."""
+    decision, reasons = combine(
+        [
+            rule_arrears(inputs),
+            rule_not_onboarded(facts, inputs),
+            rule_outside_hours_at_resolution(work, inputs, params),
+        ],
+        [
+            rule_channel(facts),
+            rule_no_setup(facts, inputs),
+            rule_in_docs(work),
+            rule_complex(work, params),
+            rule_legislation(facts, params),
+            rule_data_fix(facts, work),
+            rule_remote(work),
+            rule_repeat(inputs),
+            rule_other_remote(work),
+        ],
+        [rule_short_usage(facts, work, params), rule_new_program(facts, inputs, params)],
+        final=True,
+    )
+    return PolicyDecision(decision, tuple(reasons), params.version)
+
+
+RULES: dict[str, Callable[..., RuleHit | None]] = {
+    "R-ARREARS": rule_arrears,
+    "R-NOT-ONBOARDED": rule_not_onboarded,
+    "R-OUTSIDE-HOURS": rule_outside_hours_at_resolution,
+    "P-CHANNEL": rule_channel,
+    "P-NO-SETUP": rule_no_setup,
+    "P-IN-DOCS": rule_in_docs,
+    "P-COMPLEX": rule_complex,
+    "P-LEGISLATION": rule_legislation,
+    "P-DATA-FIX": rule_data_fix,
+    "P-REMOTE": rule_remote,
+    "P-REPEAT": rule_repeat,
+    "P-OTHER-REMOTE": rule_other_remote,
+    "F-SHORT-USAGE": rule_short_usage,
+    "F-NEW-PROGRAM": rule_new_program,
+}
+"""Every rule of PRODUCT.md by its code (the documentation and the tests list them from here)."""

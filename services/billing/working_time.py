@@ -6,43 +6,14 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-
-def easter_sunday(year: int) -> date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * leap) // 451
-    month, day = divmod(h + leap - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+import holidays
 
 
 @cache
 def slovenian_public_holidays(year: int) -> frozenset[date]:
-    """Work-free public holidays in Slovenia (Zakon o praznikih in dela prostih dnevih)."""
-    easter = easter_sunday(year)
-    fixed = [
-        (1, 1),
-        (1, 2),
-        (2, 8),
-        (4, 27),
-        (5, 1),
-        (5, 2),
-        (6, 25),
-        (8, 15),
-        (10, 31),
-        (11, 1),
-        (12, 25),
-        (12, 26),
-    ]
-    days = {date(year, m, d) for m, d in fixed}
-    days |= {easter, easter + timedelta(days=1), easter + timedelta(days=49)}  # + Pentecost
-    return frozenset(days)
+    """Work-free public holidays in Slovenia, from the `holidays` library (which follows the
+    Zakon o praznikih in dela prostih dnevih, Easter and Pentecost included)."""
+    return frozenset(holidays.country_holidays("SI", years=year).keys())
 
 
 class WorkingCalendar:

@@ -132,10 +132,16 @@ def _link(portal_url: str, ticket_id: uuid.UUID) -> str:
     return f"{portal_url.rstrip('/')}/tickets/{ticket_id}"
 
 
+def _reason(r: RuleHit, lang: Language) -> str:
+    """The policy's own words when it gave them in both languages (they name specifics: minutes,
+    the earlier ticket, the article); otherwise this service's text for the code."""
+    if r.explanation_sl is not None:
+        return r.explanation_sl if lang == "sl" else r.explanation
+    return _RULE[lang].get(r.code, r.explanation)
+
+
 def _reasons(reasons: tuple[RuleHit, ...], lang: Language) -> str:
-    return "\n".join(
-        f"{_BULLET}{r.code}: {_RULE[lang].get(r.code, r.explanation)}" for r in reasons
-    )
+    return "\n".join(f"{_BULLET}{r.code}: {_reason(r, lang)}" for r in reasons)
 
 
 def ticket_received(

@@ -187,3 +187,14 @@ async def wait_committed_past(
     await eventually(
         probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
     )
+
+
+async def new_customer(
+    gateway: httpx.AsyncClient, stack: Stack, admin: dict[str, str], *, language: str = "sl"
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A customer of a new organization, signed in: (the user, authorization headers)."""
+    org = await create_organization(gateway, admin)
+    person = await create_user(gateway, admin, org_id=org, language=language)
+    password = f"geslo {uuid.uuid4().hex[:8]}"
+    await set_password(gateway, stack, person["email"], password)
+    return person, bearer(await sign_in(gateway, person["email"], password))

@@ -71,12 +71,19 @@ async def test_the_customer_hears_of_every_step_in_their_language_and_the_consul
     )
     await _post(gateway, customer, f"/api/tickets/{tid}/messages", {"body": "HP LaserJet."})
     await _post(gateway, consultant, f"/api/tickets/{tid}/resolve", ANSWER)
-    english = await _ticket_mails(stack, email, tid, 4)
+    # received, accepted, the consultant's message, resolved, and the final decision: the new
+    # organization has no onboarding on record, so help is paid (P-NO-SETUP).
+    english = await _ticket_mails(stack, email, tid, 5)
 
-    assert [m.subject.split(" ")[0] for m in english] == ["We", "Request", "New", "Request"]
-    assert "is being worked on" in english[1].subject
-    assert "Which printer?" in english[2].text()
-    assert "Nastavitve tiskalnika smo popravili." in english[3].text()
+    def one(mails: list[CapturedEmail], words: str) -> CapturedEmail:
+        [found] = [m for m in mails if words in m.subject]
+        return found
+
+    assert one(english, "We received your request")
+    assert "Which printer?" in one(english, "New message about request").text()
+    assert "Nastavitve tiskalnika smo popravili." in one(english, "is resolved").text()
+    assert "P-NO-SETUP" in one(english, "is paid").text()
+    assert one(english, "is being worked on")
     assert all("Hello" in m.text() and '<html lang="en">' in m.html() for m in english)
 
     # The customer switches to Slovenian: what follows comes in Slovenian.
@@ -98,15 +105,17 @@ async def test_the_customer_hears_of_every_step_in_their_language_and_the_consul
     [reopened] = await _ticket_mails(stack, CONSULTANT.email, tid, 1)
     await _post(gateway, consultant, f"/api/tickets/{tid}/resolve", ANSWER)
     await _post(gateway, customer, f"/api/tickets/{tid}/close")
-    mails = await _ticket_mails(stack, email, tid, 6)
+    mails = await _ticket_mails(stack, email, tid, 8)
+    slovenian = mails[5:]
 
     assert reopened.subject.startswith("Stranka je ponovno odprla zahtevek št.")
     assert "Spet ne tiska." in reopened.text()
-    assert mails[4].subject.startswith("Zahtevek št.") and "je rešen" in mails[4].subject
-    assert mails[5].subject.startswith("Zahtevek št.") and "je zaključen" in mails[5].subject
+    assert one(slovenian, "je rešen").subject.startswith("Zahtevek št.")
+    assert one(slovenian, "je zaključen").subject.startswith("Zahtevek št.")
+    assert one(slovenian, "je plačljiva")
     assert "Interno." not in "".join(m.text() for m in mails)
     await asyncio.sleep(1.0)  # an extra e-mail would have arrived by now
-    assert len([m for m in mails_to(stack, email) if m.ticket_id == tid]) == 6
+    assert len([m for m in mails_to(stack, email) if m.ticket_id == tid]) == 8
 
     history = (await gateway.get(f"/api/notify/emails?ticket_id={tid}", headers=customer)).json()
     assert {h["kind"] for h in history} == {

@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     create_organization,
     create_user,
     decided_ticket,
+    new_customer,
     set_password,
     sign_in,
     submit_ticket,
@@ -67,10 +68,7 @@ async def _events_of(stack: Stack, ticket_id: str, wanted: int) -> list[dict[str
 
 
 async def _outsider(gateway: httpx.AsyncClient, stack: Stack, admin: dict[str, str]) -> Any:
-    org = await create_organization(gateway, admin)
-    person = await create_user(gateway, admin, org_id=org)
-    await set_password(gateway, stack, person["email"], "geslo druge stranke")
-    return bearer(await sign_in(gateway, person["email"], "geslo druge stranke"))
+    return (await new_customer(gateway, stack, admin))[1]
 
 
 async def test_full_life_cycle_with_a_customer_and_a_consultant(

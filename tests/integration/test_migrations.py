@@ -20,7 +20,15 @@ EXPECTED_TABLES = {
         "directory_organizations",
         "directory_users",
     },
-    "billing": {"decisions"},
+    "billing": {
+        "decisions",
+        "tickets",
+        "resolutions",
+        "standing_history",
+        "onboarding_records",
+        "arrangements",
+        "statements_issued",
+    },
     "notify": {"emails", "recipients"},
 }
 

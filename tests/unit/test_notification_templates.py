@@ -245,3 +245,19 @@ def test_a_resolution_without_requester_cannot_be_rendered() -> None:
     early = RESOLVED.model_copy(update={"requester": None})
     with pytest.raises(ValueError, match="not e-mailed"):
         templates.ticket_resolved(early, portal_url=PORTAL, language="sl")
+
+
+def test_the_policys_own_bilingual_reasons_are_used_when_given() -> None:
+    hit = RuleHit(
+        code="P-REPEAT",
+        effect="paid",
+        explanation="The same question was answered before in ticket no. 1017.",
+        explanation_sl="Enako vprašanje ste že zastavili v zahtevku št. 1017.",
+    )
+    event = decision("final", "paid").model_copy(update={"reasons": (hit,)})
+
+    sl = templates.policy_decision(event, portal_url=PORTAL, language="sl")
+    en = templates.policy_decision(event, portal_url=PORTAL, language="en")
+
+    assert "P-REPEAT: Enako vprašanje ste že zastavili v zahtevku št. 1017." in sl.body
+    assert "P-REPEAT: The same question was answered before in ticket no. 1017." in en.body

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.billing.policy import (
+    Onboarding,
     PolicyDecision,
+    PolicyInputs,
     PolicyParameters,
     TicketFacts,
     provisional_decision,
 )
-from services.billing.working_time import (
-    WorkingCalendar,
-    easter_sunday,
-    slovenian_public_holidays,
-)
+from services.billing.working_time import WorkingCalendar, slovenian_public_holidays
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
 PARAMS = PolicyParameters()
@@ -27,8 +26,15 @@ def local(year: int, month: int, day: int, hour: int, minute: int = 0) -> dateti
     return datetime(year, month, day, hour, minute, tzinfo=LJUBLJANA)
 
 
+# An organization that had onboarding and configured settings (so P-NO-SETUP does not apply).
+SET_UP = PolicyInputs(
+    onboarding=(Onboarding(uuid.uuid4(), "Plače", "onboarding", date(2025, 1, 10), True),)
+)
+
+
 def decide(channel: str, submitted_at: datetime) -> PolicyDecision:
-    return provisional_decision(TicketFacts(channel, submitted_at), PARAMS)  # type: ignore[arg-type]
+    facts = TicketFacts(channel, submitted_at, topic="program_usage")  # type: ignore[arg-type]
+    return provisional_decision(facts, PARAMS, SET_UP)
 
 
 def codes(decision: PolicyDecision) -> list[str]:
@@ -60,7 +66,7 @@ def test_phone_or_email_ticket_is_paid_even_when_submitted_in_working_hours(chan
     assert decision.decision == "paid"
     assert codes(decision) == ["P-CHANNEL"]
     assert decision.reasons[0].effect == "paid"
-    assert channel in decision.reasons[0].explanation
+    assert {"phone": "by phone", "email": "by e-mail"}[channel] in decision.reasons[0].explanation
     assert decision.deferred_until is None
 
 
@@ -159,14 +165,6 @@ def test_a_different_policy_version_is_reported_as_given() -> None:
     decision = provisional_decision(TicketFacts("portal", TUESDAY_10), params)
 
     assert decision.policy_version == "2027.01-test"
-
-
-@pytest.mark.parametrize(
-    ("year", "expected"),
-    [(2026, date(2026, 4, 5)), (2027, date(2027, 3, 28)), (2024, date(2024, 3, 31))],
-)
-def test_easter_sunday(year: int, expected: date) -> None:
-    assert easter_sunday(year) == expected
 
 
 def test_easter_monday_is_not_a_working_day(calendar: WorkingCalendar) -> None:

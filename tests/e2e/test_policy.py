@@ -1,0 +1,338 @@
+"""The support policy over the broker on real infrastructure: provisional and final decisions,
+inputs from the ERP and the training system, overrides, statements, and re-delivery."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from contracts.envelope import new_envelope
+from contracts.policy_inputs import OrganizationStandingChanged
+from contracts.topics import BILLING_EVENTS, ERP_EVENTS, TICKETS_EVENTS
+from devstack.stack import Stack
+from tests.e2e.helpers import (
+    decided_ticket,
+    new_customer,
+    outbox_envelope,
+    submit_ticket,
+    wait_committed_past,
+)
+from tests.support import eventually, produce, read_topic
+
+
+async def _set_up_organization(
+    gateway: httpx.AsyncClient, admin: dict[str, str], person: dict[str, Any]
+) -> None:
+    """Onboarding for the person's program, and an arrangement covering today (so the final
+    decision does not depend on the hour the tests run at)."""
+    org, now = person["org_id"], datetime.now(UTC)
+    onboarding = await gateway.post(
+        f"/api/billing/organizations/{org}/onboarding",
+        json={
+            "user_id": person["user_id"],
+            "program": "Plače",
+            "completed_on": "2025-01-15",
+            "organization_setup_done": True,
+        },
+        headers=admin,
+    )
+    arrangement = await gateway.post(
+        f"/api/billing/organizations/{org}/arrangements",
+        json={
+            "valid_from": (now - timedelta(days=1)).isoformat(),
+            "valid_until": (now + timedelta(days=1)).isoformat(),
+            "agreed_by": "direktorica Petra Zupan",
+            "note": "Zaključek leta: pomoč tudi zvečer.",
+        },
+        headers=admin,
+    )
+    assert (onboarding.status_code, arrangement.status_code) == (201, 201), arrangement.text
+
+
+async def _decisions(
+    gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str, count: int
+) -> list[dict[str, Any]]:
+    async def probe() -> list[dict[str, Any]]:
+        response = await gateway.get(f"/api/billing/tickets/{ticket_id}/decisions", headers=headers)
+        found: list[dict[str, Any]] = response.json() if response.status_code == 200 else []
+        return found if len(found) >= count else []
+
+    return await eventually(probe, what=f"{count} decisions about {ticket_id}")
+
+
+async def _resolve(
+    gateway: httpx.AsyncClient, consultant: dict[str, str], ticket_id: str, **work: Any
+) -> None:
+    accepted = await gateway.post(f"/api/tickets/{ticket_id}/accept", headers=consultant)
+    assert accepted.status_code == 200, accepted.text
+    resolved = await gateway.post(
+        f"/api/tickets/{ticket_id}/resolve",
+        json={"resolution": "Pomagali smo na daljavo.", **work},
+        headers=consultant,
+    )
+    assert resolved.status_code == 200, resolved.text
+
+
+async def test_provisional_then_final_decision_with_reasons_in_both_languages(
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    consultant: dict[str, str],
+) -> None:
+    person, customer = await new_customer(gateway, stack, vendor_admin)
+    await _set_up_organization(gateway, vendor_admin, person)
+    ticket = await submit_ticket(
+        gateway, customer, subject="Uvoz ur v plače", program="Plače", topic="program_usage"
+    )
+    tid = ticket["id"]
+    [provisional] = await _decisions(gateway, customer, tid, 1)
+
+    assert (provisional["stage"], provisional["decision"], provisional["version"]) == (
+        "provisional",
+        "free",
+        1,
+    )
+    assert provisional["reasons"][-1]["code"] == "F-SHORT-USAGE"
+    assert provisional["policy_version"] == "2026.11.1"
+
+    await _resolve(gateway, consultant, tid, time_spent_minutes=25, remote_session=True)
+    final = (await _decisions(gateway, customer, tid, 2))[1]
+
+    assert (final["stage"], final["decision"], final["version"]) == ("final", "paid", 2)
+    assert [r["code"] for r in final["reasons"]] == ["P-COMPLEX", "P-REMOTE"]
+    assert "25 minut" in final["reasons"][0]["explanation_sl"]
+    assert "25 minutes" in final["reasons"][0]["explanation"]
+
+    async def recorded_on_ticket() -> Any:
+        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
+        return seen if seen["decision"]["stage"] == "final" else None
+
+    seen = await eventually(recorded_on_ticket, what="the final decision on the ticket")
+    assert seen["decision"]["decision"] == "paid"
+
+
+async def test_redelivered_ticket_events_make_no_second_decision_or_statement_line(
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    consultant: dict[str, str],
+    admin_dsn_for: Any,
+) -> None:
+    person, customer = await new_customer(gateway, stack, vendor_admin)
+    await _set_up_organization(gateway, vendor_admin, person)
+    ticket = await submit_ticket(gateway, customer, subject="Dvakrat dostavljeno", program="Plače")
+    tid = ticket["id"]
+    await decided_ticket(gateway, customer, tid)
+    await _resolve(gateway, consultant, tid, time_spent_minutes=40)
+    await _decisions(gateway, customer, tid, 2)
+    assert stack.endpoints is not None
+    for event_type in ("TicketCreated", "TicketResolved"):
+        envelope = await outbox_envelope(admin_dsn_for("tickets"), event_type, tid)
+        partition, offset = await produce(
+            stack.endpoints.kafka_bootstrap,
+            TICKETS_EVENTS,
+            json.dumps(envelope).encode(),
+            key=tid.encode(),
+            headers=[("event_type", event_type.encode())],
+        )
+    await wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
+
+    decisions = (
+        await gateway.get(f"/api/billing/tickets/{tid}/decisions", headers=customer)
+    ).json()
+    assert [d["version"] for d in decisions] == [1, 2]
+    month = f"{datetime.now(UTC):%Y-%m}"
+    statement = (
+        await gateway.get(f"/api/billing/statements/{person['org_id']}/{month}", headers=customer)
+    ).json()
+    assert [line["ticket_id"] for line in statement["lines"]] == [tid]
+    assert statement["lines"][0]["minutes"] == 40
+    assert statement["total_minutes"] == 40
+
+
+async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    consultant: dict[str, str],
+    customer: dict[str, str],
+) -> None:
+    person, them = await new_customer(gateway, stack, vendor_admin)
+    await _set_up_organization(gateway, vendor_admin, person)
+    paid = await submit_ticket(
+        gateway,
+        them,
+        subject="Zakonodaja: regres",
+        body="Kdaj moramo po zakonu izplačati regres za letni dopust?",
+        topic="legislation",
+    )
+    free = await submit_ticket(
+        gateway,
+        them,
+        subject="Kratko vprašanje",
+        body="Kje v meniju najdem rekapitulacijo obračuna?",
+        program="Plače",
+    )
+    for ticket, minutes in ((paid, 10), (free, 5)):
+        await decided_ticket(gateway, them, ticket["id"])
+        await _resolve(gateway, consultant, ticket["id"], time_spent_minutes=minutes)
+        await _decisions(gateway, them, ticket["id"], 2)
+    org, month = person["org_id"], f"{datetime.now(UTC):%Y-%m}"
+    path = f"/api/billing/statements/{org}/{month}"
+
+    statement = (await gateway.get(path, headers=them)).json()
+    as_csv = await gateway.get(f"{path}?format=csv", headers=them)
+    first = await gateway.post(f"{path}/issue", headers=vendor_admin)
+    second = await gateway.post(f"{path}/issue", headers=vendor_admin)
+
+    assert [(line["number"], line["minutes"]) for line in statement["lines"]] == [
+        (paid["number"], 10)
+    ]
+    assert [r["code"] for r in statement["lines"][0]["reasons"]] == ["P-LEGISLATION"]
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [(r["ticket_number"], r["minutes"], r["rule_codes"]) for r in rows] == [
+        (str(paid["number"]), "10", "P-LEGISLATION")
+    ]
+    assert (first.json()["issued"], second.json()["issued"]) == (True, False)
+    assert (await gateway.get(path, headers=customer)).status_code == 404  # another organization
+    assert (await gateway.post(f"{path}/issue", headers=them)).status_code == 403
+    assert (
+        await gateway.get(f"/api/billing/statements/{org}/2026-13", headers=them)
+    ).status_code == 422
+
+    assert stack.endpoints is not None
+    bootstrap = stack.endpoints.kafka_bootstrap
+
+    async def issued() -> list[dict[str, Any]]:
+        records = await read_topic(bootstrap, BILLING_EVENTS)
+        return [
+            json.loads(r.value)
+            for r in records
+            if r.key == org.encode() and json.loads(r.value)["event_type"] == "StatementIssued"
+        ]
+
+    [event] = await eventually(issued, what="StatementIssued on billing.events")
+    assert event["payload"]["total_minutes"] == 10
+    assert event["payload"]["month"] == f"{month}-01"
+
+
+async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the_waiting_list(
+    stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str]
+) -> None:
+    person, customer = await new_customer(gateway, stack, vendor_admin)
+    standing = OrganizationStandingChanged(
+        org_id=person["org_id"], has_unpaid_obligations=True, as_of=datetime.now(UTC)
+    )
+    envelope = new_envelope(
+        standing,
+        event_type=standing.EVENT_TYPE,
+        event_version=standing.EVENT_VERSION,
+        source="erp",
+        aggregate_id=person["org_id"],
+        aggregate_version=1,
+        org_id=uuid.UUID(person["org_id"]),
+        correlation_id=f"test-{uuid.uuid4()}",
+    )
+    assert stack.endpoints is not None
+    partition, offset = await produce(
+        stack.endpoints.kafka_bootstrap,
+        ERP_EVENTS,
+        envelope.model_dump_json().encode(),
+        key=person["org_id"].encode(),
+        headers=[],
+    )
+    await wait_committed_past(stack, "billing", ERP_EVENTS, partition, offset)
+
+    ticket = await submit_ticket(gateway, customer, subject="Pomoč pri zaključku")
+    [decision] = await _decisions(gateway, customer, ticket["id"], 1)
+    assert (decision["decision"], [r["code"] for r in decision["reasons"]]) == (
+        "refused",
+        ["R-ARREARS"],
+    )
+
+    async def refused() -> Any:
+        seen = (await gateway.get(f"/api/tickets/{ticket['id']}", headers=customer)).json()
+        return seen if seen["status"] == "refused" else None
+
+    await eventually(refused, what="the ticket refused")
+    history = (
+        await gateway.get(
+            f"/api/billing/organizations/{person['org_id']}/inputs", headers=vendor_admin
+        )
+    ).json()
+    assert history["standing"][0]["has_unpaid_obligations"] is True
+    assert history["standing"][0]["source"] == "erp"
+
+
+async def test_a_consultant_overrides_a_decision_with_a_justification(
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    consultant: dict[str, str],
+) -> None:
+    _, customer = await new_customer(gateway, stack, vendor_admin)
+    ticket = await submit_ticket(gateway, customer, subject="Brez uvajanja")
+    tid = ticket["id"]
+    [provisional] = await _decisions(gateway, customer, tid, 1)
+    assert provisional["decision"] == "paid"  # no onboarding on record: P-NO-SETUP
+
+    too_short = await gateway.post(
+        f"/api/billing/tickets/{tid}/override",
+        json={"decision": "free", "justification": "ok"},
+        headers=consultant,
+    )
+    by_customer = await gateway.post(
+        f"/api/billing/tickets/{tid}/override",
+        json={"decision": "free", "justification": "Sama si odobrim brezplačno pomoč."},
+        headers=customer,
+    )
+    done = await gateway.post(
+        f"/api/billing/tickets/{tid}/override",
+        json={"decision": "free", "justification": "Uvajanje je bilo opravljeno, zapis manjka."},
+        headers=consultant,
+    )
+
+    assert (too_short.status_code, by_customer.status_code, done.status_code) == (422, 403, 201)
+    decisions = await _decisions(gateway, customer, tid, 2)
+    assert decisions[1]["decision"] == "free"
+    assert decisions[1]["justification"] == "Uvajanje je bilo opravljeno, zapis manjka."
+    assert decisions[1]["overridden_by"] is not None
+
+    async def on_ticket() -> Any:
+        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
+        return seen if seen["decision"]["decision"] == "free" else None
+
+    await eventually(on_ticket, what="the override on the ticket")
+
+
+async def test_policy_inputs_are_for_vendor_staff_and_checked(
+    gateway: httpx.AsyncClient, customer: dict[str, str], vendor_admin: dict[str, str]
+) -> None:
+    org = str(uuid.uuid4())
+    by_customer = await gateway.post(
+        f"/api/billing/organizations/{org}/standing",
+        json={"has_unpaid_obligations": True},
+        headers=customer,
+    )
+    backwards = await gateway.post(
+        f"/api/billing/organizations/{org}/arrangements",
+        json={
+            "valid_from": "2026-12-02T08:00:00+01:00",
+            "valid_until": "2026-12-01T08:00:00+01:00",
+            "agreed_by": "x",
+        },
+        headers=vendor_admin,
+    )
+    rules = (await gateway.get("/api/billing/rules", headers=customer)).json()
+
+    assert by_customer.status_code == 403
+    assert backwards.status_code == 422
+    assert len(rules["rules"]) == 14
+    assert rules["parameters"]["short_help_minutes"] == 15

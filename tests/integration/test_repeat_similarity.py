@@ -1,0 +1,145 @@
+"""P-REPEAT on real PostgreSQL (pg_trgm) with realistic Slovenian questions: the same question
+asked again is found among the organization's earlier resolved tickets; a different question
+about the same program, another organization's ticket, or an unresolved one is not."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.billing import repository
+from services.billing.policy import PolicyParameters, TicketFacts, WorkFacts
+from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+
+BILLING_MIGRATIONS = Path(__file__).parents[2] / "services" / "billing" / "migrations"
+THRESHOLD = PolicyParameters().repeat_similarity
+ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
+ANA, MAJA = uuid.uuid4(), uuid.uuid4()
+T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+_numbers = iter(range(1, 1000))
+
+
+@pytest.fixture
+async def billing_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
+    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "billing": BILLING_MIGRATIONS})
+    return scratch_pool
+
+
+async def _ticket(
+    pool: asyncpg.Pool,
+    subject: str,
+    body: str,
+    *,
+    org: uuid.UUID = ORG,
+    requester: uuid.UUID = ANA,
+    days_later: int = 0,
+    resolved: bool = True,
+) -> repository.BillingTicket:
+    ticket = repository.BillingTicket(
+        uuid.uuid4(),
+        org,
+        next(_numbers),
+        subject,
+        body,
+        TicketFacts("portal", T0 + timedelta(days=days_later), requester, "program_usage", "Plače"),
+    )
+    async with pool.acquire() as conn:
+        await repository.remember_ticket(conn, ticket=ticket)
+        if resolved:
+            await repository.record_resolution(
+                conn,
+                ticket_id=ticket.ticket_id,
+                work=WorkFacts(
+                    resolved_at=ticket.facts.submitted_at + timedelta(hours=2), minutes=10
+                ),
+                source_event_id=uuid.uuid4(),
+            )
+    return ticket
+
+
+async def _similar(pool: asyncpg.Pool, ticket: repository.BillingTicket) -> object:
+    async with pool.acquire() as conn:
+        return await repository.most_similar_earlier(conn, ticket=ticket, threshold=THRESHOLD)
+
+
+async def test_the_same_question_asked_again_cites_the_earlier_ticket(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    earlier = await _ticket(
+        billing_pool,
+        "Obračun plač se ne zaključi",
+        'Pri zaključevanju obračuna plač za oktober program javi napako "Manjka davčna številka" '
+        "za dva zaposlena, čeprav sta obe številki vpisani.",
+    )
+    await _ticket(
+        billing_pool,
+        "Obračun plač za december",
+        "Kako vnesem božičnico v obračun plač za december?",
+    )
+    again = await _ticket(
+        billing_pool,
+        "Napaka pri obračunu plač: manjka davčna številka",
+        "Program pri obračunu plač za november spet javi, da manjka davčna številka za "
+        "zaposlenega, številka pa je vpisana.",
+        days_later=30,
+        resolved=False,
+    )
+
+    found = await _similar(billing_pool, again)
+
+    assert isinstance(found, repository.EarlierTicket)
+    assert (found.ticket_id, found.same_requester) == (earlier.ticket_id, True)
+    assert found.similarity >= THRESHOLD
+
+
+async def test_a_different_question_about_the_same_program_is_not_a_repeat(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    await _ticket(
+        billing_pool,
+        "Obračun plač za december",
+        "Kako vnesem božičnico v obračun plač za december?",
+    )
+    other = await _ticket(
+        billing_pool,
+        "Tiskanje plačilnih list",
+        "Kako natisnem plačilne liste vseh zaposlenih naenkrat?",
+        days_later=3,
+        resolved=False,
+    )
+
+    assert await _similar(billing_pool, other) is None
+
+
+async def test_only_the_same_organizations_earlier_resolved_tickets_count(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    text = (
+        "Izvoz REK-1 obrazca ne uspe",
+        "Pri izvozu REK-1 obrazca za eDavke program javi napako pri podpisu datoteke.",
+    )
+    await _ticket(billing_pool, *text, org=OTHER_ORG)  # another organization
+    await _ticket(billing_pool, *text, resolved=False)  # not answered yet: no instructions given
+    later = await _ticket(billing_pool, *text, days_later=2, resolved=False)
+
+    assert await _similar(billing_pool, later) is None
+
+
+async def test_a_colleagues_earlier_ticket_counts_after_the_requesters_own(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    text = (
+        "Uvoz bančnega izpiska",
+        "Uvoz bančnega izpiska v formatu camt.053 se ustavi z napako pri branju datoteke.",
+    )
+    colleague = await _ticket(billing_pool, *text, requester=MAJA)
+    again = await _ticket(billing_pool, *text, days_later=5, resolved=False)
+
+    found = await _similar(billing_pool, again)
+
+    assert isinstance(found, repository.EarlierTicket)
+    assert (found.ticket_id, found.same_requester) == (colleague.ticket_id, False)
