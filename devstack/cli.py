@@ -3,6 +3,10 @@
 ticketing dev                 the whole system on this machine, until Ctrl-C
 ticketing topics create       create the topics on a broker (operations, before services start)
 ticketing schemas DIR         export the event contracts as JSON Schema
+ticketing serve SERVICE       run one service (the container image's entry point)
+ticketing migrate SERVICE     apply a service's database migrations (the init container)
+ticketing docs [DIR]          write the OpenAPI and AsyncAPI documents (docs/api)
+ticketing manifests [DIR]     write the generated Kubernetes base (deploy/base)
 """
 
 from __future__ import annotations
@@ -14,13 +18,20 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contracts.__main__ import export_schemas
 from contracts.topics import ALL_TOPICS
-from devstack.smtp import CapturedEmail
-from devstack.stack import DEMO_PASSWORD, SERVICES, Stack, StackConfig
+from devstack.docs import write_docs
 from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG, VENDOR_ADMIN
+from services.runtime.catalog import CATALOG
+from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
 from services.runtime.kafka import ensure_topics
+from services.runtime.logging import configure_logging
+
+if TYPE_CHECKING:  # the local stack needs the dev extras; `serve` and `migrate` do not
+    from devstack.smtp import CapturedEmail
+    from devstack.stack import Stack
 
 
 def _say(line: str) -> None:
@@ -36,6 +47,8 @@ def _mail_line(mail: CapturedEmail) -> None:
 
 
 def _usage(stack: Stack) -> str:
+    from devstack.stack import DEMO_PASSWORD
+
     gw = stack.gateway_url
     login = (
         f"curl -s -X POST {gw}/api/auth/login -H 'content-type: application/json' "
@@ -71,6 +84,8 @@ async def _dev(args: argparse.Namespace) -> int:
     state_dir: Path = args.state_dir.resolve()
     # The embedded broker keeps nothing on disk, so neither does the database: every start is fresh.
     shutil.rmtree(state_dir, ignore_errors=True)
+    from devstack.stack import SERVICES, Stack, StackConfig
+
     ports = {name: args.port + 1 + i for i, name in enumerate(SERVICES)}
     stack = Stack(
         StackConfig(
@@ -115,6 +130,37 @@ async def _topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Run one service (what the container image does)."""
+    import uvicorn
+
+    entry = CATALOG[args.service]
+    uvicorn.run(
+        entry.factory,
+        factory=True,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+        log_config=None,  # the service configures structlog itself
+    )
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    """Apply a service's pending migrations and exit (the Kubernetes init container)."""
+    entry = CATALOG[args.service]
+    settings = entry.settings()
+    configure_logging(entry.name, fmt=settings.log_format, level=settings.log_level)
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
+    try:
+        applied = await migrate(pool, {"runtime": RUNTIME_MIGRATIONS, entry.name: entry.migrations})
+    finally:
+        await pool.close()
+    _say(f"{entry.name}: {len(applied)} migration(s) applied")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ticketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -139,12 +185,39 @@ def main(argv: list[str] | None = None) -> int:
     topics.add_argument("--partitions", type=int, default=6)
     schemas = commands.add_parser("schemas", help="export the event JSON Schemas")
     schemas.add_argument("directory", type=Path)
+    serve = commands.add_parser("serve", help="run one service (the container's entry point)")
+    serve.add_argument("service", choices=sorted(CATALOG))
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container listens on all
+    serve.add_argument("--port", type=int, default=8080)
+    migrate_ = commands.add_parser("migrate", help="apply a service's database migrations")
+    migrate_.add_argument("service", choices=sorted(CATALOG))
+    docs = commands.add_parser("docs", help="write the OpenAPI and AsyncAPI documents")
+    docs.add_argument("directory", type=Path, nargs="?", default=Path("docs/api"))
+    manifests = commands.add_parser("manifests", help="write the Kubernetes base (deploy/base)")
+    manifests.add_argument("directory", type=Path, nargs="?", default=Path("deploy/base"))
     args = parser.parse_args(argv)
     if args.command == "dev":
         return asyncio.run(_dev(args))
     if args.command == "topics":
         return asyncio.run(_topics(args))
-    for path in export_schemas(args.directory):
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(args))
+    return _write_files(args)
+
+
+def _write_files(args: argparse.Namespace) -> int:
+    """`docs`, `manifests` and `schemas`: generated files, one path per line."""
+    if args.command == "docs":
+        paths = write_docs(args.directory)
+    elif args.command == "manifests":
+        from devstack.manifests import write_manifests  # needs PyYAML (dev and test extras)
+
+        paths = write_manifests(args.directory)
+    else:
+        paths = export_schemas(args.directory)
+    for path in paths:
         _say(str(path))
     return 0
 

@@ -12,7 +12,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
-from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
+from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
 from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
 from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
 from services.runtime.kafka import create_broker
@@ -47,7 +47,13 @@ def build_service_app(
             max_size=settings.db_pool_max_size,
             command_timeout=settings.db_command_timeout_s,
         )
-        await migrate(pool, {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations})
+        migration_sets = {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations}
+        if settings.migrate_on_start:
+            await migrate(pool, migration_sets)
+        elif pending := await pending_migrations(pool, migration_sets):
+            await pool.close()
+            names = ", ".join(f"{m.scope}/{m.version:03d}_{m.name}" for m in pending)
+            raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
         for hook in on_startup:
             await hook(pool)
         broker = create_broker(settings)

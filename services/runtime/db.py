@@ -112,3 +112,17 @@ async def migrate(pool: asyncpg.Pool, sets: dict[str, Path]) -> list[Migration]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext('ticketing.migrations'))")
     return applied_now
+
+
+async def pending_migrations(pool: asyncpg.Pool, sets: dict[str, Path]) -> list[Migration]:
+    """The migrations not applied yet (nothing is changed); all of them on an empty database."""
+    async with pool.acquire() as conn:
+        exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        rows = await conn.fetch("SELECT scope, version FROM schema_migrations") if exists else []
+    done = {(r["scope"], r["version"]) for r in rows}
+    return [
+        migration
+        for scope, directory in sets.items()
+        for migration in load_migrations(scope, directory)
+        if (scope, migration.version) not in done
+    ]

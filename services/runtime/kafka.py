@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterable
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLScram512
 
 from services.runtime.settings import ServiceSettings
 
@@ -20,6 +22,7 @@ def create_broker(settings: ServiceSettings) -> KafkaBroker:
     idempotent-producer support (the embedded broker has none)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=kafka_security(settings),
         client_id=settings.service_name,
         acks="all",
         enable_idempotence=False,
@@ -29,6 +32,26 @@ def create_broker(settings: ServiceSettings) -> KafkaBroker:
         logger=logging.getLogger("faststream"),
         log_level=logging.DEBUG,
     )
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """SCRAM-SHA-512 sign-in and/or TLS, as configured; None for a plain local broker."""
+    context = (
+        ssl.create_default_context(cafile=settings.kafka_tls_ca_file)
+        if settings.kafka_tls_ca_file
+        else None
+    )
+    if settings.kafka_sasl_username:
+        password = settings.kafka_sasl_password
+        return SASLScram512(
+            settings.kafka_sasl_username,
+            password.get_secret_value() if password else "",
+            ssl_context=context,
+            use_ssl=context is not None,
+        )
+    if context is not None:
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    return None
 
 
 async def ensure_topics(

@@ -16,9 +16,18 @@ class ServiceSettings(BaseSettings):
     service_name: str
     database_url: SecretStr = Field(description="postgresql://role:password@host:port/database")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_sasl_username: str | None = None
+    """With a user name, the service signs in to Kafka with SCRAM-SHA-512 (Strimzi `KafkaUser`)."""
+    kafka_sasl_password: SecretStr | None = None
+    kafka_tls_ca_file: str | None = None
+    """With a CA file, the connection to Kafka is TLS, verified against it."""
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, ge=1)
     db_command_timeout_s: float = Field(default=10.0, gt=0)
+    migrate_on_start: bool = True
+    """Apply pending migrations at start-up (under an advisory lock). Kubernetes runs
+    `ticketing migrate <service>` in an init container instead and sets this to false: the
+    service then refuses to start while a migration is pending."""
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
     kafka_request_timeout_ms: int = Field(default=15_000, ge=1000)

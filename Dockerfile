@@ -1,0 +1,31 @@
+# One image for every service: `docker build -t ticketing .`, then
+#   docker run ticketing serve tickets        (or auth, billing, notify)
+#   docker run ticketing migrate tickets      (the Kubernetes init container)
+# Configuration comes from <PREFIX>_* environment variables (see README and deploy/README.md).
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir -p contracts services devstack && touch contracts/__init__.py services/__init__.py \
+        devstack/__init__.py \
+    && pip install . && pip uninstall -y ticketing
+COPY contracts ./contracts
+COPY services ./services
+COPY devstack ./devstack
+RUN pip install --no-deps . && python -m compileall -q /opt/venv
+
+FROM python:3.11-slim-bookworm
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+COPY --from=build /opt/venv /opt/venv
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["ticketing"]
+CMD ["--help"]
