@@ -272,22 +272,25 @@ async def most_similar_earlier(
 ) -> EarlierTicket | None:
     """P-REPEAT: the same organization's earlier, resolved ticket whose text is most similar
     (pg_trgm similarity of subject + description at least `threshold`); the same requester's
-    first."""
-    row = await conn.fetchrow(
-        """SELECT t.ticket_id, t.number, t.subject, t.requester_id = $3 AS same_requester,
-                  similarity(t.search_text, lower($4)) AS sim
-             FROM tickets t
-            WHERE t.org_id = $1 AND t.ticket_id <> $2 AND t.submitted_at < $5
-              AND EXISTS (SELECT 1 FROM resolutions r WHERE r.ticket_id = t.ticket_id)
-              AND similarity(t.search_text, lower($4)) >= $6
-            ORDER BY same_requester DESC, sim DESC LIMIT 1""",
-        ticket.org_id,
-        ticket.ticket_id,
-        ticket.facts.requester_id,
-        f"{ticket.subject} {ticket.body}",
-        ticket.facts.submitted_at,
-        threshold,
-    )
+    first. The `%` operator (similarity >= the transaction's threshold) uses the trigram index."""
+    async with conn.transaction():
+        await conn.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', $1, true)", str(threshold)
+        )
+        row = await conn.fetchrow(
+            """SELECT t.ticket_id, t.number, t.subject, t.requester_id = $3 AS same_requester,
+                      similarity(t.search_text, lower($4)) AS sim
+                 FROM tickets t
+                WHERE t.org_id = $1 AND t.ticket_id <> $2 AND t.submitted_at < $5
+                  AND EXISTS (SELECT 1 FROM resolutions r WHERE r.ticket_id = t.ticket_id)
+                  AND t.search_text % lower($4)
+                ORDER BY same_requester DESC, sim DESC LIMIT 1""",
+            ticket.org_id,
+            ticket.ticket_id,
+            ticket.facts.requester_id,
+            f"{ticket.subject} {ticket.body}",
+            ticket.facts.submitted_at,
+        )
     if row is None:
         return None
     return EarlierTicket(

@@ -267,6 +267,15 @@ def created_event(ticket: Ticket) -> TicketCreated:
     )
 
 
+_PAST: Final[dict[Action, str]] = {
+    "accept": "accepted",
+    "resolve": "resolved",
+    "close": "closed",
+    "reopen": "reopened",
+    "refuse": "refused",
+}
+
+
 def _move(ticket: Ticket, action: Action) -> TicketStatus:
     target = TRANSITIONS.get((ticket.status, action))
     if target is None:
@@ -277,15 +286,6 @@ def _move(ticket: Ticket, action: Action) -> TicketStatus:
             f"it can be {_PAST[action]} only while {where}."
         )
     return target
-
-
-_PAST: Final[dict[Action, str]] = {
-    "accept": "accepted",
-    "resolve": "resolved",
-    "close": "closed",
-    "reopen": "reopened",
-    "refuse": "refused",
-}
 
 
 def _require_staff(actor: Actor, what: str) -> None:
