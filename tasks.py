@@ -5,6 +5,13 @@
     python3 tasks.py test    run every test
     python3 tasks.py lint    ruff and mypy
 
+    python3 tasks.py test --at WHEN [pytest arguments]
+        run the tests as if it were WHEN: every process (pytest, the services, PostgreSQL) on
+        one clock shifted by libfaketime (Debian's `faketime`, installed with apt-get when
+        missing). WHEN is ISO 8601, Ljubljana time unless it has an offset
+        (2026-12-25T10:00, 2027-10-31T02:30+01:00), or the next "<weekday> HH:MM"
+        (sunday 14:00). `-m calendar` selects the tests that depend on the calendar.
+
 Each creates `.venv` and installs the project into it when pyproject.toml changed since the last
 install, then runs the command inside that environment.
 """
@@ -13,10 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -41,6 +51,52 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+LJUBLJANA = ZoneInfo("Europe/Ljubljana")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def moment(when: str, now: datetime) -> datetime:
+    """WHEN as an aware moment: ISO 8601 (Ljubljana unless it has an offset) or the next
+    "<weekday> HH:MM" in Ljubljana after `now`."""
+    words = when.strip().lower().split()
+    if len(words) == 2 and words[0] in WEEKDAYS:
+        hour, minute = (int(part) for part in words[1].split(":"))
+        local = now.astimezone(LJUBLJANA)
+        day = local.date()
+        while True:
+            candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=LJUBLJANA)
+            if day.weekday() == WEEKDAYS.index(words[0]) and candidate > local:
+                return candidate
+            day += timedelta(days=1)
+    parsed = datetime.fromisoformat(when)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=LJUBLJANA)
+
+
+def ensure_faketime() -> str:
+    """The `faketime` command (Debian's libfaketime), installed with apt-get when missing."""
+    found = shutil.which("faketime")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if apt and os.geteuid() == 0:
+        print("installing faketime (libfaketime) with apt-get ...", flush=True)
+        subprocess.run([apt, "install", "-y", "-qq", "faketime"], check=True)
+        found = shutil.which("faketime")
+    if not found:
+        sys.exit("`test --at` needs libfaketime: install Debian's `faketime` package")
+    return found
+
+
+def shifted(argv: list[str], when: str) -> list[str]:
+    """`argv` under libfaketime with the whole process tree's clock moved to WHEN. An offset
+    ("+N"), not a fixed date ("@..."), so processes started at different times still agree."""
+    now = datetime.now().astimezone()  # noqa: TID251 - the offset from the real clock
+    target = moment(when, now)
+    offset = (target - now).total_seconds()
+    print(f"tests run as if it were {target.isoformat()} ({offset:+.0f} s)", flush=True)
+    return [ensure_faketime(), "-f", f"{offset:+.0f}", *argv]
+
+
 def main() -> int:
     commands = {
         "dev": [[str(BIN / "ticketing"), "dev"]],
@@ -57,6 +113,10 @@ def main() -> int:
     ensure_environment()
     extra = sys.argv[2:]
     steps = commands[sys.argv[1]]
+    if sys.argv[1] == "test" and extra[:1] == ["--at"]:
+        if len(extra) < 2:
+            sys.exit("test --at needs a moment, e.g. 'sunday 14:00' or 2026-12-25T10:00")
+        steps, extra = [shifted(steps[0], extra[1])], extra[2:]
     if len(steps) == 1 and os.name == "posix":
         # Become the command, so Ctrl-C reaches it alone and it can shut down in order.
         os.chdir(ROOT)

@@ -51,15 +51,15 @@ def new_envelope(
     aggregate_version: int,
     org_id: uuid.UUID | None,
     correlation_id: str,
+    occurred_at: datetime,
     causation_id: uuid.UUID | None = None,
-    occurred_at: datetime | None = None,
 ) -> EventEnvelope:
     """Wrap a payload in a fresh envelope with a new event id."""
     return EventEnvelope(
         event_id=uuid.uuid4(),
         event_type=event_type,
         event_version=event_version,
-        occurred_at=occurred_at or datetime.now(UTC),
+        occurred_at=occurred_at,
         source=source,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,

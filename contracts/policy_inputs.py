@@ -17,7 +17,10 @@ from contracts.common import EventModel
 
 
 class OrganizationStandingChanged(EventModel):
-    """Whether the organization has overdue unpaid obligations, as of a moment (R-ARREARS)."""
+    """Whether the organization has overdue unpaid obligations, true from `as_of` (R-ARREARS).
+
+    Billing judges a ticket by the standing in force at its submission and resolution, by
+    `as_of`, whatever order the messages arrive in."""
 
     EVENT_TYPE: ClassVar[str] = "OrganizationStandingChanged"
     EVENT_VERSION: ClassVar[int] = 1
@@ -41,3 +44,5 @@ class OnboardingRecorded(EventModel):
     kind: Literal["onboarding", "seminar"] = "onboarding"
     completed_on: date
     organization_setup_done: bool
+    as_of: AwareDatetime | None = None
+    """When the record became true; without it, the start of `completed_on` in Ljubljana."""

@@ -7,6 +7,8 @@ ticketing serve SERVICE       run one service (the container image's entry point
 ticketing migrate SERVICE     apply a service's database migrations (the init container)
 ticketing docs [DIR]          write the OpenAPI and AsyncAPI documents (docs/api)
 ticketing manifests [DIR]     write the generated Kubernetes base (deploy/base)
+ticketing clock [show|set WHEN|advance BY|reset]
+                              the dev stack's business time (docs/time.md)
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ As the consultant ({CONSULTANT.email}): GET {gw}/api/tickets/queue, then POST to
 Password reset: POST {{"email": ...}} to {gw}/api/auth/password/forgot, open the captured
 e-mail, and POST {{"token", "password", "password_repeated"}} to {gw}/api/auth/password/reset.
 
+Business time (every service at once): ticketing clock [show | set 2026-12-25T10:00 |
+advance 15d | reset] --state-dir {stack.config.state_dir}
+
 Captured e-mails (.eml): {stack.mail_dir}
 Service logs:            {stack.log_dir}/<service>.log
 Press Ctrl-C to stop everything."""
@@ -122,6 +127,35 @@ async def _dev(args: argparse.Namespace) -> int:
         await stack.stop()
         _say("stopped; no process left behind.")
     return 0
+
+
+def _clock(args: argparse.Namespace) -> int:
+    """Show or move the business time of a running `ticketing dev` (every service at once)."""
+    from devstack.clock_text import parse_duration, parse_moment
+    from services.runtime.clock import ControlledClock
+    from services.runtime.local_time import format_moment
+
+    clock = ControlledClock(args.state_dir.resolve() / "clock.json")
+    try:
+        if args.action == "set":
+            clock.set(parse_moment(_one(args.value, "set")))
+        elif args.action == "advance":
+            clock.advance(parse_duration(_one(args.value, "advance")))
+        elif args.action == "reset":
+            clock.reset()
+    except ValueError as error:
+        _say(f"ticketing clock: {error}")
+        return 2
+    now, offset = clock.now(), clock.offset()
+    _say(f"business time: {format_moment(now, 'en')} Ljubljana ({now.isoformat()})")
+    _say(f"offset from the real clock: {offset} ({offset.total_seconds():+.0f} s)")
+    return 0
+
+
+def _one(value: str | None, action: str) -> str:
+    if not value:
+        raise ValueError(f"'{action}' needs a value, e.g. 'clock set 2026-12-25T10:00'")
+    return value
 
 
 async def _topics(args: argparse.Namespace) -> int:
@@ -195,7 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("directory", type=Path, nargs="?", default=Path("docs/api"))
     manifests = commands.add_parser("manifests", help="write the Kubernetes base (deploy/base)")
     manifests.add_argument("directory", type=Path, nargs="?", default=Path("deploy/base"))
+    clock = commands.add_parser(
+        "clock",
+        help="show or move the dev stack's business time",
+        description="set WHEN: ISO 8601, local Ljubljana time unless it has an offset "
+        "(2026-12-25T10:00). advance BY: 90m, 3h, 15d, 1d2h or -1h.",
+    )
+    clock.add_argument("action", choices=["show", "set", "advance", "reset"], nargs="?")
+    clock.add_argument("value", nargs="?")
+    clock.add_argument("--state-dir", type=Path, default=Path(".devstack"))
     args = parser.parse_args(argv)
+    if args.command == "clock":
+        return _clock(args)
     if args.command == "dev":
         return asyncio.run(_dev(args))
     if args.command == "topics":

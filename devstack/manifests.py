@@ -112,6 +112,7 @@ def _config(spec: ServiceSpec) -> dict[str, Any]:
     data = {
         f"{p}_KAFKA_BOOTSTRAP_SERVERS": f"{KAFKA_CLUSTER}-kafka-bootstrap:9092",
         f"{p}_KAFKA_SASL_USERNAME": spec.name,
+        f"{p}_ENVIRONMENT": "production",  # refuses a controlled clock (docs/time.md)
         f"{p}_LOG_FORMAT": "json",
         f"{p}_MIGRATE_ON_START": "false",
         f"{p}_AUTH_JWKS_URL": "http://auth/api/auth/.well-known/jwks.json",

@@ -56,7 +56,7 @@ class _Handler:
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")  # noqa: TID251 - a file name
             path = self.directory / f"{stamp}-{next(self._counter):05d}.eml"
             path.write_bytes(content)
             captured = CapturedEmail(path, message)

@@ -26,6 +26,7 @@ from devstack.infra import (
 from devstack.processes import ChildProcess
 from devstack.smtp import CapturedEmail, SmtpCapture
 from devstack.training import announce_demo_onboarding
+from services.runtime.clock import ControlledClock
 from services.runtime.kafka import ensure_topics
 
 SERVICES = ("auth", "tickets", "billing", "notify")
@@ -42,6 +43,8 @@ class StackConfig:
     smtp_port: int | None = None
     seed_demo: bool = True
     log_format: str = "json"
+    environment: str = "development"
+    """What the services are told they run in: `development` (`ticketing dev`) or `test`."""
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,6 +68,12 @@ class Stack:
         self.processes: dict[str, ChildProcess] = {}
         self.urls: dict[str, str] = {}
         self.smtp: SmtpCapture | None = None
+        self.clock = ControlledClock(self.clock_file)
+        """Every service of the stack runs on this clock (docs/time.md); set it to move time."""
+
+    @property
+    def clock_file(self) -> Path:
+        return self.config.state_dir / "clock.json"
 
     @property
     def mail_dir(self) -> Path:
@@ -106,7 +115,7 @@ class Stack:
             process.start()
         await asyncio.gather(*(self.wait_ready(n, since=started) for n in self.processes))
         await announce_demo_onboarding(
-            self.endpoints.kafka_bootstrap, self.database_urls["billing"]
+            self.endpoints.kafka_bootstrap, self.database_urls["billing"], clock=self.clock
         )
 
     def _service_env(self, name: str, smtp_port: int) -> dict[str, str]:
@@ -117,6 +126,8 @@ class Stack:
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.endpoints.kafka_bootstrap,
             f"{prefix}_LOG_FORMAT": self.config.log_format,
             f"{prefix}_AUTH_JWKS_URL": f"{self.urls['auth']}/api/auth/.well-known/jwks.json",
+            f"{prefix}_ENVIRONMENT": self.config.environment,
+            f"{prefix}_CLOCK_FILE": str(self.clock_file),
         }
         if name == "auth":
             env["AUTH_PORTAL_URL"] = f"http://127.0.0.1:{self.config.gateway_port}"

@@ -16,12 +16,15 @@ from contracts.envelope import new_envelope
 from contracts.policy_inputs import OnboardingRecorded
 from contracts.topics import TRAINING_EVENTS
 from services.auth.demo import CUSTOMER
+from services.runtime.clock import Clock
 
 DEMO_PROGRAMS = ("Plače", "Fakturiranje", "DDV", "Računovodstvo", "Kadrovska evidenca")
 DEMO_ONBOARDED_ON = date(2025, 9, 15)
 
 
-async def announce_demo_onboarding(bootstrap: str, billing_dsn: str, *, within: float = 60) -> None:
+async def announce_demo_onboarding(
+    bootstrap: str, billing_dsn: str, *, clock: Clock, within: float = 60
+) -> None:
     """Publish the demo customer's onboarding records and wait until billing has them all."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
     await producer.start()
@@ -44,6 +47,7 @@ async def announce_demo_onboarding(bootstrap: str, billing_dsn: str, *, within: 
                 aggregate_version=1,
                 org_id=CUSTOMER.org_id,
                 correlation_id=f"devstack-onboarding-{uuid.uuid4()}",
+                occurred_at=clock.now(),
             )
             await producer.send_and_wait(
                 TRAINING_EVENTS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,8 +15,11 @@ import httpx
 import pytest
 
 from devstack.infra import Endpoints, free_port
-from devstack.stack import DEMO_PASSWORD, SERVICES, Stack, StackConfig
+from devstack.stack import SERVICES, Stack, StackConfig
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
+from services.runtime.clock import ControlledClock
+from tests.business_time import next_moment
+from tests.support import SignedIn
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +46,7 @@ async def stack() -> AsyncIterator[Stack]:
             state_dir=state,
             gateway_port=free_port(),
             log_format="json",
+            environment="test",
             extra_env={**timeouts, **slow_throttle, **quick_auto_close},
         )
     )
@@ -80,29 +84,51 @@ async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def login(gateway: httpx.AsyncClient, email: str, password: str = DEMO_PASSWORD) -> str:
-    """Sign in through the gateway; return the access token."""
-    response = await gateway.post("/api/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+@pytest.fixture(scope="session")
+def clock(stack: Stack) -> ControlledClock:
+    """The business time of every service of the stack (docs/time.md): `clock.now()`,
+    `clock.set(moment)`, `clock.advance(timedelta)`. Reset to real time after each test."""
+    return stack.clock
+
+
+@pytest.fixture(autouse=True)
+def business_time(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run a test marked `@pytest.mark.at("tuesday 10:00")` at that moment (tests/business_time.py);
+    put the stack's clock back to real time after every test that used the stack."""
+    marker = request.node.get_closest_marker("at")
+    if marker is None and "stack" not in request.fixturenames:
+        yield
+        return
+    stack_clock: ControlledClock = request.getfixturevalue("clock")
+    if marker is not None:
+        stack_clock.set(next_moment(marker.args[0], after=stack_clock.now()))
+    try:
+        yield
+    finally:
+        stack_clock.reset()
 
 
 @pytest.fixture(scope="session")
-async def customer(gateway: httpx.AsyncClient) -> dict[str, str]:
+def signed_in(gateway: httpx.AsyncClient, clock: ControlledClock) -> SignedIn:
+    return SignedIn(gateway, clock)
+
+
+@pytest.fixture
+async def customer(signed_in: SignedIn) -> dict[str, str]:
     """Authorization headers of the demo customer."""
-    return {"authorization": f"Bearer {await login(gateway, CUSTOMER.email)}"}
+    return await signed_in.headers(CUSTOMER.email)
 
 
-@pytest.fixture(scope="session")
-async def consultant(gateway: httpx.AsyncClient) -> dict[str, str]:
+@pytest.fixture
+async def consultant(signed_in: SignedIn) -> dict[str, str]:
     """Authorization headers of the demo consultant."""
-    return {"authorization": f"Bearer {await login(gateway, CONSULTANT.email)}"}
+    return await signed_in.headers(CONSULTANT.email)
 
 
-@pytest.fixture(scope="session")
-async def vendor_admin(gateway: httpx.AsyncClient) -> dict[str, str]:
+@pytest.fixture
+async def vendor_admin(signed_in: SignedIn) -> dict[str, str]:
     """Authorization headers of the demo vendor administrator."""
-    return {"authorization": f"Bearer {await login(gateway, VENDOR_ADMIN.email)}"}
+    return await signed_in.headers(VENDOR_ADMIN.email)
 
 
 @pytest.fixture

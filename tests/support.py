@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+
+from devstack.stack import DEMO_PASSWORD
+from services.runtime.clock import ControlledClock
 
 T = TypeVar("T")
 
@@ -92,3 +98,30 @@ async def fetch(dsn: str, query: str, *args: object) -> list[asyncpg.Record]:
         return list(await conn.fetch(query, *args))
     finally:
         await conn.close()
+
+
+async def login(gateway: httpx.AsyncClient, email: str, password: str = DEMO_PASSWORD) -> str:
+    """Sign in through the gateway; return the access token."""
+    response = await gateway.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@dataclass
+class SignedIn:
+    """Access tokens of the demo users, signed in again whenever business time has moved since
+    (a token issued "before" a jump ahead has expired for the services; one issued after a
+    jump back would not yet be valid)."""
+
+    gateway: httpx.AsyncClient
+    clock: ControlledClock
+    _tokens: dict[str, tuple[str, timedelta, datetime]] = field(default_factory=dict)
+
+    async def headers(self, email: str) -> dict[str, str]:
+        """Authorization headers for `email`, valid at the current business time."""
+        offset, now = self.clock.offset(), self.clock.now()
+        cached = self._tokens.get(email)
+        if cached is None or cached[1] != offset or now - cached[2] > timedelta(minutes=5):
+            cached = (await login(self.gateway, email), offset, now)
+            self._tokens[email] = cached
+        return {"authorization": f"Bearer {cached[0]}"}

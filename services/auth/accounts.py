@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import asyncpg
@@ -25,6 +25,7 @@ from services.auth.passwords import Passwords, check_new_password
 from services.auth.settings import AuthSettings
 from services.auth.throttle import ThrottlePolicy
 from services.auth.tokens import AccessTokens, SessionPolicy, new_opaque_token, token_hash
+from services.runtime.clock import Clock
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
@@ -99,8 +100,10 @@ class Accounts:
         *,
         passwords: Passwords,
         access_tokens: AccessTokens,
+        clock: Clock,
     ) -> None:
         self._pool = pool
+        self._clock = clock
         self._settings = settings
         self._passwords = passwords
         self._access = access_tokens
@@ -125,7 +128,7 @@ class Accounts:
     async def login(
         self, *, email: str, password: str, stay_signed_in: bool, client: Client
     ) -> SignedIn:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         keys = self._throttle_keys(normalize_email(email), client)
         async with self._pool.acquire() as conn:
             states = await repository.throttle_states(conn, keys=list(keys))
@@ -177,7 +180,7 @@ class Accounts:
 
     async def refresh(self, *, refresh_token: str) -> SignedIn:
         """Rotate a refresh token; a rotated one presented again revokes its whole session."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         hashed = token_hash(refresh_token)
         outcome: Literal["ok", "reused", "refused"] = "refused"
         async with self._pool.acquire() as conn, conn.transaction():
@@ -252,7 +255,7 @@ class Accounts:
     ) -> None:
         """Create a single-use link for the user and have it e-mailed (in the caller's
         transaction)."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         ttl = (
             self._settings.reset_token_ttl_s
             if purpose == "reset"
@@ -282,13 +285,14 @@ class Accounts:
             aggregate_version=user.version,
             org_id=user.org_id,
             correlation_id=current_correlation_id(),
+            occurred_at=now,
         )
 
     async def complete_reset(self, *, token: str, password: str, repeated: str) -> None:
         """Set the new password through a link; end all the user's sessions; do not sign in."""
         check_new_password(password, repeated)
         new_hash = await self._passwords.hash(password)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             link = await repository.lock_password_token(conn, token_hash=token_hash(token))
             if link is None or link.used_at is not None or link.expires_at <= now:
@@ -317,6 +321,7 @@ class Accounts:
                 aggregate_version=version,
                 org_id=user.org_id,
                 correlation_id=current_correlation_id(),
+                occurred_at=now,
             )
         log.info(
             "password set through a link",
@@ -358,7 +363,7 @@ class Accounts:
         refresh_expires_at: datetime,
         persistent: bool,
     ) -> SignedIn:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         access = await self._access.issue(principal_of(user, session_id), now=now)
         return SignedIn(
             user=user,

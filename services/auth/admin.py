@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -36,6 +37,7 @@ from services.auth.domain import (
     normalize_email,
 )
 from services.auth.legacy_import import LegacyUser
+from services.runtime.clock import Clock
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
@@ -59,6 +61,7 @@ async def _publish(
     aggregate_id: uuid.UUID,
     version: int,
     org_id: uuid.UUID,
+    now: datetime,
 ) -> None:
     await emit(
         conn,
@@ -68,6 +71,7 @@ async def _publish(
         aggregate_version=version,
         org_id=org_id,
         correlation_id=current_correlation_id(),
+        occurred_at=now,
     )
 
 
@@ -81,13 +85,15 @@ def _require_admin(actor: Principal) -> None:
         raise ForbiddenError("Only administrators may do this.")
 
 
-async def _create_organization(conn: Connection, org: Organization) -> None:
+async def _create_organization(conn: Connection, org: Organization, *, now: datetime) -> None:
     if not await repository.insert_organization(conn, org=org):
         raise ConflictError(f"An organization named {org.name!r} exists already.")
-    await publish_organization_created(conn, org)
+    await publish_organization_created(conn, org, now=now)
 
 
-async def publish_organization_created(conn: Connection, org: Organization) -> None:
+async def publish_organization_created(
+    conn: Connection, org: Organization, *, now: datetime
+) -> None:
     """Announce a stored organization (in the transaction that stored it)."""
     await _publish(
         conn,
@@ -95,16 +101,17 @@ async def publish_organization_created(conn: Connection, org: Organization) -> N
         aggregate_id=org.id,
         version=1,
         org_id=org.id,
+        now=now,
     )
 
 
-async def _create_user(conn: Connection, user: User) -> None:
+async def _create_user(conn: Connection, user: User, *, now: datetime) -> None:
     if not await repository.insert_user(conn, user=user):
         raise ConflictError(f"A user with the e-mail {user.email} exists already.")
-    await publish_user_created(conn, user)
+    await publish_user_created(conn, user, now=now)
 
 
-async def publish_user_created(conn: Connection, user: User) -> None:
+async def publish_user_created(conn: Connection, user: User, *, now: datetime) -> None:
     """Announce a stored user (in the transaction that stored them)."""
     await _publish(
         conn,
@@ -119,6 +126,7 @@ async def publish_user_created(conn: Connection, user: User) -> None:
         aggregate_id=user.id,
         version=user.version,
         org_id=user.org_id,
+        now=now,
     )
 
 
@@ -131,15 +139,16 @@ class ImportResult:
 
 
 class Administration:
-    def __init__(self, pool: asyncpg.Pool, accounts: Accounts) -> None:
+    def __init__(self, pool: asyncpg.Pool, accounts: Accounts, *, clock: Clock) -> None:
         self._pool = pool
         self._accounts = accounts
+        self._clock = clock
 
     async def create_organization(self, actor: Principal, *, name: str) -> Organization:
         _require_vendor_admin(actor)
         org = Organization(id=uuid.uuid4(), name=name, kind="customer")
         async with self._pool.acquire() as conn, conn.transaction():
-            await _create_organization(conn, org)
+            await _create_organization(conn, org, now=self._clock.now())
         log.info("organization created", org_id=str(org.id))
         return org
 
@@ -221,7 +230,7 @@ class Administration:
                 roles=roles,  # type: ignore[arg-type]
                 active=True,
             )
-            await _create_user(conn, user)
+            await _create_user(conn, user, now=self._clock.now())
             if invite:
                 await self._accounts.send_password_link(conn, user, purpose="invitation")
         log.info("user created", user_id=str(user.id), org_id=str(org.id), invited=invite)
@@ -269,7 +278,12 @@ class Administration:
             )
         for event in events:
             await _publish(
-                conn, event, aggregate_id=after.id, version=after.version, org_id=after.org_id
+                conn,
+                event,
+                aggregate_id=after.id,
+                version=after.version,
+                org_id=after.org_id,
+                now=self._clock.now(),
             )
 
     async def invite(self, actor: Principal, user_id: uuid.UUID) -> None:
@@ -304,7 +318,7 @@ class Administration:
                     org = await repository.find_organization_by_name(conn, name=row.organization)
                     if org is None:
                         org = Organization(uuid.uuid4(), row.organization, "customer")
-                        await _create_organization(conn, org)
+                        await _create_organization(conn, org, now=self._clock.now())
                         orgs_created += 1
                     orgs[key] = org
                 org = orgs[key]
@@ -325,7 +339,7 @@ class Administration:
                     frozenset({"customer"}),
                     True,
                 )
-                await _create_user(conn, user)
+                await _create_user(conn, user, now=self._clock.now())
                 if invite:
                     await self._accounts.send_password_link(conn, user, purpose="invitation")
                 users_created += 1

@@ -13,17 +13,20 @@ from services.auth.context import AuthContext
 from services.auth.demo import seed_demo
 from services.auth.settings import AuthSettings
 from services.runtime.app import build_service_app
+from services.runtime.clock import clock_for
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    ctx = AuthContext(settings)
+    clock = clock_for(settings.clock_file)
+    ctx = AuthContext(settings, clock)
 
     async def seed(pool: asyncpg.Pool) -> None:
         await seed_demo(pool, ctx)
 
     return build_service_app(
         settings,
+        clock=clock,
         title="Auth service",
         migrations=Path(__file__).parent / "migrations",
         routers=[build_router(ctx), build_admin_router(ctx)],

@@ -13,11 +13,13 @@ from services.auth.keys import KeyStore
 from services.auth.passwords import Passwords
 from services.auth.settings import AuthSettings
 from services.auth.tokens import AccessTokens
+from services.runtime.clock import Clock
 
 
 @dataclass
 class AuthContext:
     settings: AuthSettings
+    clock: Clock
     key_store: KeyStore = field(init=False)
     _accounts: Accounts | None = None
     _administration: Administration | None = None
@@ -26,7 +28,8 @@ class AuthContext:
     def __post_init__(self) -> None:
         # A retired key stays published until every token it signed has expired.
         self.key_store = KeyStore(
-            retire_after=timedelta(seconds=self.settings.access_token_ttl_s + 120)
+            retire_after=timedelta(seconds=self.settings.access_token_ttl_s + 120),
+            clock=self.clock,
         )
 
     async def start(self, pool: asyncpg.Pool) -> None:
@@ -45,8 +48,10 @@ class AuthContext:
             audience=s.jwt_audience,
             ttl=timedelta(seconds=s.access_token_ttl_s),
         )
-        self._accounts = Accounts(pool, s, passwords=passwords, access_tokens=access)
-        self._administration = Administration(pool, self._accounts)
+        self._accounts = Accounts(
+            pool, s, passwords=passwords, access_tokens=access, clock=self.clock
+        )
+        self._administration = Administration(pool, self._accounts, clock=self.clock)
         self._passwords = passwords
 
     @property

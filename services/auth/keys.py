@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from services.runtime.clock import Clock
 from services.runtime.db import Connection
 from services.runtime.identity import ALGORITHM
 
@@ -84,8 +85,9 @@ async def _insert(conn: Connection, key: SigningKey) -> None:
 class KeyStore:
     """Signing key and published keys, read from the database and cached for `cache_s`."""
 
-    def __init__(self, *, retire_after: timedelta, cache_s: float = 30) -> None:
+    def __init__(self, *, retire_after: timedelta, clock: Clock, cache_s: float = 30) -> None:
         self._retire_after = retire_after
+        self._clock = clock
         self._cache_s = cache_s
         self._pool: asyncpg.Pool | None = None
         self._keys: list[SigningKey] = []
@@ -98,7 +100,7 @@ class KeyStore:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
             if not await conn.fetchval("SELECT 1 FROM signing_keys WHERE retired_at IS NULL"):
-                key = generate_key(datetime.now(UTC))
+                key = generate_key(self._clock.now())
                 await _insert(conn, key)
                 log.info("first signing key created", kid=key.kid)
         await self._load()
@@ -106,7 +108,7 @@ class KeyStore:
     async def rotate(self) -> str:
         """Make a new key the signing key; keep the old ones published until their tokens expire."""
         assert self._pool is not None
-        now = datetime.now(UTC)
+        now = self._clock.now()
         key = generate_key(now)
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(
@@ -130,7 +132,7 @@ class KeyStore:
     async def published(self) -> list[SigningKey]:
         """Keys that still verify tokens: the active one and retired ones not yet expired."""
         await self._fresh()
-        now = datetime.now(UTC)
+        now = self._clock.now()
         return [k for k in self._keys if k.published_until is None or k.published_until > now]
 
     async def jwks(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -13,9 +13,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from contracts.common import Decision, DecisionStage, RuleHit
 from services.billing import handlers, repository
-from services.billing.policy import RULES, Arrangement, Onboarding, PolicyParameters, Standing
-from services.runtime.app import Pool
+from services.billing.policy import (
+    Arrangement,
+    Onboarding,
+    PolicyParameters,
+    Standing,
+    describe_rules,
+)
+from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal, Principal
+from services.runtime.local_time import LOCAL_ZONE, LOCAL_ZONE_NAME, local
 
 
 def _policy(request: Request) -> PolicyParameters:
@@ -51,6 +58,7 @@ class StandingIn(BaseModel):
 
     has_unpaid_obligations: bool
     as_of: AwareDatetime | None = None
+    """When the standing became true (default: now); decisions follow `as_of`, not arrival."""
 
 
 class OnboardingIn(BaseModel):
@@ -61,6 +69,8 @@ class OnboardingIn(BaseModel):
     kind: Literal["onboarding", "seminar"] = "onboarding"
     completed_on: date
     organization_setup_done: bool
+    as_of: AwareDatetime | None = None
+    """When the record became true (default: the start of `completed_on`, Ljubljana time)."""
 
 
 class ArrangementIn(BaseModel):
@@ -119,9 +129,18 @@ def _require_vendor_admin(principal: Principal) -> None:
         raise HTTPException(403, "Only vendor administrators record policy inputs.")
 
 
+class RuleOut(BaseModel):
+    code: str
+    effect: Literal["refused", "paid", "free"]
+    stages: list[Literal["provisional", "final"]]
+    description: str
+    description_sl: str
+
+
 @router.get("/rules")
 async def rules(principal: CurrentPrincipal, policy: Policy) -> dict[str, Any]:
-    """The policy in force: its version, parameters and rule codes."""
+    """The policy in force: its version, parameters and every rule, described whole in English
+    and Slovenian."""
     return {
         "policy_version": policy.version,
         "parameters": {
@@ -132,7 +151,16 @@ async def rules(principal: CurrentPrincipal, policy: Policy) -> dict[str, Any]:
             "new_program_window_days": policy.new_program_window_days,
             "repeat_similarity": policy.repeat_similarity,
         },
-        "rules": {code: (rule.__doc__ or "").split("\n")[0] for code, rule in RULES.items()},
+        "rules": [
+            RuleOut(
+                code=rule.code,
+                effect=rule.effect,
+                stages=list(rule.stages),
+                description=rule.en,
+                description_sl=rule.sl,
+            ).model_dump()
+            for rule in describe_rules(policy)
+        ],
     }
 
 
@@ -152,7 +180,11 @@ async def ticket_decisions(
 
 @router.post("/tickets/{ticket_id}/override", status_code=201, response_model=DecisionOut)
 async def override_decision(
-    ticket_id: uuid.UUID, body: OverrideIn, principal: CurrentPrincipal, pool: Pool
+    ticket_id: uuid.UUID,
+    body: OverrideIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
 ) -> DecisionOut:
     """A consultant replaces the decision, with a written justification (published)."""
     try:
@@ -162,6 +194,7 @@ async def override_decision(
             ticket_id=ticket_id,
             decision=body.decision,
             justification=body.justification,
+            now=clock.now(),
         )
     except handlers.NotAllowedError as error:
         raise HTTPException(403, str(error)) from None
@@ -172,23 +205,35 @@ async def override_decision(
 
 @router.post("/organizations/{org_id}/standing", status_code=201)
 async def record_standing(
-    org_id: uuid.UUID, body: StandingIn, principal: CurrentPrincipal, pool: Pool
+    org_id: uuid.UUID,
+    body: StandingIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
 ) -> dict[str, str]:
-    """Record the organization's account standing (as the ERP would)."""
+    """Record the organization's account standing (as the ERP would), true from `as_of`."""
     _require_vendor_admin(principal)
+    now = clock.now()
     async with pool.acquire() as conn:
         await repository.record_standing(
             conn,
             org_id=org_id,
-            standing=Standing(body.has_unpaid_obligations, body.as_of or datetime.now(UTC)),
+            standing=Standing(body.has_unpaid_obligations, body.as_of or now),
             source=f"admin:{principal.user_id}",
+            recorded_at=now,
         )
     return {"status": "recorded"}
 
 
 @router.post("/organizations/{org_id}/onboarding", status_code=201)
 async def record_onboarding(
-    org_id: uuid.UUID, body: OnboardingIn, principal: CurrentPrincipal, pool: Pool
+    org_id: uuid.UUID,
+    body: OnboardingIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    *,
+    clock: CurrentClock,
+    policy: Policy,
 ) -> dict[str, str]:
     """Record that a person was onboarded for a program (as the training system would)."""
     _require_vendor_admin(principal)
@@ -203,14 +248,20 @@ async def record_onboarding(
                 body.completed_on,
                 body.organization_setup_done,
             ),
+            as_of=handlers.onboarding_as_of(body.completed_on, body.as_of, policy),
             source=f"admin:{principal.user_id}",
+            recorded_at=clock.now(),
         )
     return {"status": "recorded"}
 
 
 @router.post("/organizations/{org_id}/arrangements", status_code=201)
 async def record_arrangement(
-    org_id: uuid.UUID, body: ArrangementIn, principal: CurrentPrincipal, pool: Pool
+    org_id: uuid.UUID,
+    body: ArrangementIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
 ) -> dict[str, str]:
     """Record an arrangement for help outside working hours (period, who agreed)."""
     _require_vendor_admin(principal)
@@ -221,6 +272,7 @@ async def record_arrangement(
             arrangement=Arrangement(body.valid_from, body.valid_until, body.agreed_by),
             note=body.note,
             recorded_by=principal.user_id,
+            recorded_at=clock.now(),
         )
     return {"status": "recorded"}
 
@@ -266,10 +318,12 @@ def _statement_out(found: handlers.Statement, issued: bool | None = None) -> Sta
 
 
 def _csv(found: handlers.Statement) -> str:
+    """The statement for the ERP; times are Ljubljana wall-clock times with their UTC offset, and
+    the `time_zone` column names the zone."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["org_id", "month", "ticket_number", "ticket_id", "subject", "resolved_at",
-                     "minutes", "rule_codes", "policy_version"])  # fmt: skip
+                     "time_zone", "minutes", "rule_codes", "policy_version"])  # fmt: skip
     for line in found.lines:
         writer.writerow(
             [
@@ -278,7 +332,8 @@ def _csv(found: handlers.Statement) -> str:
                 line.number,
                 line.ticket_id,
                 line.subject,
-                line.resolved_at.isoformat(),
+                local(line.resolved_at, LOCAL_ZONE).isoformat(),
+                LOCAL_ZONE_NAME,
                 line.minutes,
                 " ".join(r.code for r in line.reasons),
                 line.policy_version,
@@ -309,12 +364,23 @@ async def get_statement(
 
 @router.post("/statements/{org_id}/{month}/issue", response_model=StatementOut)
 async def issue_statement(
-    org_id: uuid.UUID, month: str, principal: CurrentPrincipal, pool: Pool, policy: Policy
+    org_id: uuid.UUID,
+    month: str,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    policy: Policy,
+    *,
+    clock: CurrentClock,
 ) -> StatementOut:
     """Publish the month's statement to the ERP (`StatementIssued`), once."""
     try:
         found, issued = await handlers.issue_statement(
-            pool, principal=principal, org_id=org_id, month=_month(month), params=policy
+            pool,
+            principal=principal,
+            org_id=org_id,
+            month=_month(month),
+            params=policy,
+            now=clock.now(),
         )
     except handlers.NotAllowedError as error:
         raise HTTPException(403, str(error)) from None

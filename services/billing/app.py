@@ -11,6 +11,7 @@ from services.billing.consumers import build_consumer
 from services.billing.policy import PolicyParameters
 from services.billing.settings import BillingSettings
 from services.runtime.app import build_service_app
+from services.runtime.clock import clock_for
 
 
 def create_app(settings: BillingSettings | None = None) -> FastAPI:
@@ -18,6 +19,7 @@ def create_app(settings: BillingSettings | None = None) -> FastAPI:
     params = PolicyParameters()
     app = build_service_app(
         settings,
+        clock=clock_for(settings.clock_file),
         title="Billing-policy service",
         migrations=Path(__file__).parent / "migrations",
         routers=[router],

@@ -18,5 +18,5 @@ def build_consumer(params: PolicyParameters) -> EventConsumer:
     consumer.handles(TicketCreated)(partial(handlers.classify_new_ticket, params=params))
     consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
     consumer.handles(OrganizationStandingChanged)(handlers.on_standing_changed)
-    consumer.handles(OnboardingRecorded)(handlers.on_onboarding_recorded)
+    consumer.handles(OnboardingRecorded)(partial(handlers.on_onboarding_recorded, params=params))
     return consumer

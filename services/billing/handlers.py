@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -54,9 +54,11 @@ def _classified(stored: repository.StoredDecision) -> TicketClassified:
 
 
 async def _inputs(
-    conn: Connection, ticket: repository.BillingTicket, params: PolicyParameters, now: datetime
+    conn: Connection, ticket: repository.BillingTicket, params: PolicyParameters, at: datetime
 ) -> PolicyInputs:
-    known = await repository.inputs_known_at(conn, org_id=ticket.org_id, at=now)
+    """The inputs in force at `at` (submission for the provisional decision, resolution for the
+    final one), and the earlier ticket that asked the same, if any."""
+    known = await repository.inputs_in_force(conn, org_id=ticket.org_id, at=at)
     earlier = await repository.most_similar_earlier(
         conn, ticket=ticket, threshold=params.repeat_similarity
     )
@@ -130,10 +132,9 @@ async def classify_new_ticket(
     if await repository.decisions_for_ticket(ctx.conn, ticket_id=ticket.ticket_id, org_id=None):
         log.info("ticket already has a provisional decision")
         return
-    now = datetime.now(UTC)
-    inputs = await _inputs(ctx.conn, ticket, params, now)
+    inputs = await _inputs(ctx.conn, ticket, params, ticket.facts.submitted_at)
     outcome = provisional_decision(ticket.facts, params, inputs)
-    await _decide(ctx, ticket, outcome, stage="provisional", inputs=inputs, now=now)
+    await _decide(ctx, ticket, outcome, stage="provisional", inputs=inputs, now=ctx.clock.now())
 
 
 async def classify_resolved_ticket(
@@ -162,24 +163,37 @@ async def classify_resolved_ticket(
     )
     work = await repository.work_on(ctx.conn, ticket_id=ticket.ticket_id)
     assert work is not None
-    now = datetime.now(UTC)
-    inputs = await _inputs(ctx.conn, ticket, params, now)
+    inputs = await _inputs(ctx.conn, ticket, params, work.resolved_at)
     outcome = final_decision(ticket.facts, work, params, inputs)
-    await _decide(ctx, ticket, outcome, stage="final", inputs=inputs, now=now)
+    await _decide(ctx, ticket, outcome, stage="final", inputs=inputs, now=ctx.clock.now())
 
 
 async def on_standing_changed(ctx: HandlerContext, event: OrganizationStandingChanged) -> None:
-    """The ERP's account standing of an organization (R-ARREARS)."""
+    """The ERP's account standing of an organization (R-ARREARS), true from `as_of`."""
     await repository.record_standing(
         ctx.conn,
         org_id=event.org_id,
         standing=Standing(event.has_unpaid_obligations, event.as_of),
         source="erp",
+        recorded_at=ctx.clock.now(),
         source_event_id=ctx.envelope.event_id,
     )
+    log.debug("standing recorded", org_id=str(event.org_id), as_of=event.as_of.isoformat())
 
 
-async def on_onboarding_recorded(ctx: HandlerContext, event: OnboardingRecorded) -> None:
+def onboarding_as_of(
+    completed_on: date, as_of: datetime | None, params: PolicyParameters
+) -> datetime:
+    """When an onboarding record became true: the moment the training system names, else the
+    start of the day it was completed (local time)."""
+    if as_of is not None:
+        return as_of
+    return datetime.combine(completed_on, time(0), tzinfo=ZoneInfo(params.timezone))
+
+
+async def on_onboarding_recorded(
+    ctx: HandlerContext, event: OnboardingRecorded, params: PolicyParameters
+) -> None:
     """The training system's record of a person onboarded for a program."""
     await repository.record_onboarding(
         ctx.conn,
@@ -191,7 +205,9 @@ async def on_onboarding_recorded(ctx: HandlerContext, event: OnboardingRecorded)
             event.completed_on,
             event.organization_setup_done,
         ),
+        as_of=onboarding_as_of(event.completed_on, event.as_of, params),
         source="training",
+        recorded_at=ctx.clock.now(),
         source_event_id=ctx.envelope.event_id,
     )
 
@@ -207,12 +223,12 @@ async def override(
     ticket_id: uuid.UUID,
     decision: Decision,
     justification: str,
+    now: datetime,
 ) -> repository.StoredDecision:
     """A consultant replaces the policy's decision, with a written justification; recorded and
     published like any decision (the tickets service shows it, notify tells the customer)."""
     if not principal.is_staff:
         raise NotAllowedError("Only consultants override a decision.")
-    now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=None, for_update=True
@@ -240,6 +256,7 @@ async def override(
             aggregate_version=stored.version,
             org_id=ticket.org_id,
             correlation_id=current_correlation_id(),
+            occurred_at=now,
         )
     log.info("decision overridden", ticket_id=str(ticket_id), decision=decision)
     return stored
@@ -280,6 +297,7 @@ async def issue_statement(
     org_id: uuid.UUID,
     month: date,
     params: PolicyParameters,
+    now: datetime,
 ) -> tuple[Statement, bool]:
     """Publish the month's statement for the ERP once; (statement, whether it was issued now)."""
     if "vendor_admin" not in principal.roles:
@@ -287,7 +305,7 @@ async def issue_statement(
     async with pool.acquire() as conn, conn.transaction():
         found = await statement(conn, org_id=org_id, month=month, params=params)
         if not await repository.mark_statement_issued(
-            conn, org_id=org_id, month=month, issued_by=principal.user_id
+            conn, org_id=org_id, month=month, issued_by=principal.user_id, issued_at=now
         ):
             return found, False
         await emit(
@@ -314,6 +332,7 @@ async def issue_statement(
             aggregate_version=month.year * 100 + month.month,
             org_id=org_id,
             correlation_id=current_correlation_id(),
+            occurred_at=now,
         )
     log.info(
         "statement issued", org_id=str(org_id), month=month.isoformat(), lines=len(found.lines)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from contracts.common import Channel, Decision, RuleHit, Topic
 from services.billing.working_time import WorkingCalendar
+from services.runtime.local_time import format_day, format_moment
 
 
 @dataclass(frozen=True)
@@ -191,18 +192,17 @@ def rule_outside_hours_at_submission(
     if inputs is not None and any(a.covers(facts.submitted_at) for a in inputs.arrangements):
         return None, None
     start = calendar.next_working_start(facts.submitted_at)
-    local = start.astimezone(calendar.zone)
     return (
         _hit(
             "R-OUTSIDE-HOURS",
             "deferred",
-            "Submitted outside working hours (Mon-Fri "
-            f"{params.work_start:%H:%M}-{params.work_end:%H:%M}, {params.timezone}, public "
-            f"holidays excluded); it waits for the next working period starting "
-            f"{start.isoformat()}.",
-            f"Oddan izven delovnega časa (pon.-pet. {params.work_start:%H.%M}-"
-            f"{params.work_end:%H.%M}, razen praznikov); na vrsti bo {local.day}. {local.month}. "
-            f"{local.year} ob {local:%H.%M}.",
+            "Submitted outside working hours (Monday to Friday "
+            f"{params.work_start:%H:%M}-{params.work_end:%H:%M}, Ljubljana time, public holidays "
+            "excluded); it waits for the next working period, which starts on "
+            f"{format_moment(start, 'en', calendar.zone)}.",
+            f"Oddan izven delovnega časa (od ponedeljka do petka {params.work_start:%H.%M}-"
+            f"{params.work_end:%H.%M} po ljubljanskem času, razen ob praznikih); na vrsti bo "
+            f"{format_moment(start, 'sl', calendar.zone)}.",
         ),
         start,
     )
@@ -403,9 +403,10 @@ def rule_new_program(
     return _hit(
         "F-NEW-PROGRAM",
         "free",
-        f"You are starting with {facts.program}: {what} on {latest.completed_on.isoformat()}.",
+        f"You are starting with {facts.program}: {what} on "
+        f"{format_day(latest.completed_on, 'en')}.",
         f"Začenjate delo s programom {facts.program}: po {kaj} "
-        f"{latest.completed_on.day}. {latest.completed_on.month}. {latest.completed_on.year}.",
+        f"{format_day(latest.completed_on, 'sl')}.",
     )
 
 
@@ -514,3 +515,154 @@ RULES: dict[str, Callable[..., RuleHit | None]] = {
     "F-NEW-PROGRAM": rule_new_program,
 }
 """Every rule of PRODUCT.md by its code (the documentation and the tests list them from here)."""
+
+
+@dataclass(frozen=True)
+class RuleDescription:
+    """What a rule says, whole, in both languages (for `GET /api/billing/rules`)."""
+
+    code: str
+    effect: Literal["refused", "paid", "free"]
+    stages: tuple[Literal["provisional", "final"], ...]
+    en: str
+    sl: str
+
+
+def describe_rules(params: PolicyParameters) -> list[RuleDescription]:
+    """Every rule of the policy in force, with its thresholds, in English and Slovenian."""
+    hours_en = f"{params.work_start:%H:%M}-{params.work_end:%H:%M}"
+    hours_sl = f"{params.work_start:%H.%M} in {params.work_end:%H.%M}"
+    minutes, days = params.short_help_minutes, params.new_program_window_days
+    both: tuple[Literal["provisional", "final"], ...] = ("provisional", "final")
+    final: tuple[Literal["provisional", "final"], ...] = ("final",)
+    return [
+        RuleDescription(
+            "R-ARREARS",
+            "refused",
+            both,
+            "Help is not given while the organization has overdue unpaid obligations "
+            "(the standing the ERP reports for the moment in question).",
+            "Pomoči ne nudimo, dokler ima podjetje neporavnane zapadle obveznosti (po stanju, "
+            "ki ga za ta trenutek sporoči ERP).",
+        ),
+        RuleDescription(
+            "R-NOT-ONBOARDED",
+            "refused",
+            both,
+            "Help is not given to a person whom we did not onboard for the program the "
+            "question is about.",
+            "Pomoči ne nudimo osebi, ki je pri nas nismo uvedli v program, na katerega se "
+            "nanaša vprašanje.",
+        ),
+        RuleDescription(
+            "R-OUTSIDE-HOURS",
+            "refused",
+            both,
+            f"Help is given in working hours, Monday to Friday {hours_en} Ljubljana time, "
+            "except on public holidays, unless agreed in advance. A ticket submitted outside "
+            "working hours is not refused: it waits for the next working period. Help given "
+            "outside working hours without an arrangement made in advance is refused.",
+            f"Pomoč nudimo v delovnem času, od ponedeljka do petka med {hours_sl} po "
+            "ljubljanskem času, razen ob praznikih, če ni vnaprej dogovorjeno drugače. Zahtevek, "
+            "oddan izven delovnega časa, ni zavrnjen: počaka na naslednje delovno obdobje. "
+            "Pomoč, dana izven delovnega časa brez predhodnega dogovora, je zavrnjena.",
+        ),
+        RuleDescription(
+            "P-CHANNEL",
+            "paid",
+            both,
+            "Help is paid when the request did not come through the portal (by phone or e-mail).",
+            "Pomoč je plačljiva, če zahtevek ni bil oddan prek portala (po telefonu ali e-pošti).",
+        ),
+        RuleDescription(
+            "P-NO-SETUP",
+            "paid",
+            both,
+            "Help is paid when the organization had no onboarding or its settings are not "
+            "configured (new colleagues included).",
+            "Pomoč je plačljiva, če podjetje ni imelo uvajanja ali nima urejenih nastavitev "
+            "(tudi za nove sodelavce).",
+        ),
+        RuleDescription(
+            "P-IN-DOCS",
+            "paid",
+            final,
+            "Help is paid when the answer is in the online help or in the e-newsletter; the "
+            "consultant names the article.",
+            "Pomoč je plačljiva, če je odgovor v spletni pomoči ali v e-novicah; svetovalec "
+            "navede članek.",
+        ),
+        RuleDescription(
+            "P-COMPLEX",
+            "paid",
+            final,
+            f"Help is paid when the answer takes longer than {minutes} minutes or needs "
+            "training (individual, at a seminar or by phone).",
+            f"Pomoč je plačljiva, če odgovor vzame več kot {minutes} minut ali zahteva "
+            "izobraževanje (individualno, na seminarju ali po telefonu).",
+        ),
+        RuleDescription(
+            "P-LEGISLATION",
+            "paid",
+            both,
+            "Help about legislation (regulations) or about organizing the business is paid.",
+            "Pomoč glede zakonodaje (predpisov) ali organizacije poslovanja je plačljiva.",
+        ),
+        RuleDescription(
+            "P-DATA-FIX",
+            "paid",
+            both,
+            "Help is paid when the request requires correcting data.",
+            "Pomoč je plačljiva, če zahtevek zahteva popravek podatkov.",
+        ),
+        RuleDescription(
+            "P-REMOTE",
+            "paid",
+            final,
+            "Help is paid when it requires a remote connection.",
+            "Pomoč je plačljiva, če zahteva povezavo na daljavo.",
+        ),
+        RuleDescription(
+            "P-REPEAT",
+            "paid",
+            both,
+            "Help is paid for the same error or the same question again, despite clear "
+            "earlier instructions visible in the ticket history; the decision names the "
+            "earlier ticket.",
+            "Pomoč je plačljiva pri ponovljeni enaki napaki ali enakem vprašanju kljub jasnim "
+            "predhodnim navodilom, ki so razvidna iz zgodovine zahtevkov; odločitev navede "
+            "prejšnji zahtevek.",
+        ),
+        RuleDescription(
+            "P-OTHER-REMOTE",
+            "paid",
+            final,
+            "Other remote services, not tied to how the program works, are paid.",
+            "Druge storitve na daljavo, ki niso vezane na delovanje programa, so plačljive.",
+        ),
+        RuleDescription(
+            "P-NO-FREE-RULE",
+            "paid",
+            final,
+            "At resolution, help that meets no free-help rule is paid.",
+            "Ob rešitvi je pomoč, za katero ne velja nobeno pravilo brezplačne pomoči, plačljiva.",
+        ),
+        RuleDescription(
+            "F-SHORT-USAGE",
+            "free",
+            both,
+            f"Short help of at most {minutes} minutes about using the programs (not about "
+            "regulations or organizing the business) is free.",
+            f"Kratka pomoč, največ {minutes} minut, pri uporabi programov (ne glede predpisov "
+            "ali organizacije poslovanja) je brezplačna.",
+        ),
+        RuleDescription(
+            "F-NEW-PROGRAM",
+            "free",
+            both,
+            "Help is free for users starting with a new program who had onboarding or "
+            f"attended a seminar on it in the last {days} days.",
+            "Pomoč je brezplačna za uporabnike, ki začenjajo delo z novim programom in so "
+            f"imeli uvajanje ali obiskali seminar v zadnjih {days} dneh.",
+        ),
+    ]

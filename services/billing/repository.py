@@ -146,16 +146,18 @@ async def record_standing(
     org_id: uuid.UUID,
     standing: Standing,
     source: str,
+    recorded_at: datetime,
     source_event_id: uuid.UUID | None = None,
 ) -> None:
-    """Append the organization's account standing to its history."""
+    """Append the organization's account standing (true from `standing.as_of`) to its history."""
     await conn.execute(
-        """INSERT INTO standing_history (org_id, has_unpaid_obligations, as_of, source,
-                                         source_event_id)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id) DO NOTHING""",
+        """INSERT INTO standing_history (org_id, has_unpaid_obligations, as_of, recorded_at,
+                                         source, source_event_id)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source_event_id) DO NOTHING""",
         org_id,
         standing.has_unpaid_obligations,
         standing.as_of,
+        recorded_at,
         source,
         source_event_id,
     )
@@ -166,20 +168,26 @@ async def record_onboarding(
     *,
     org_id: uuid.UUID,
     record: Onboarding,
+    as_of: datetime,
     source: str,
+    recorded_at: datetime,
     source_event_id: uuid.UUID | None = None,
 ) -> None:
-    """Append an onboarding record."""
+    """Append an onboarding record (true from `as_of`)."""
     await conn.execute(
         """INSERT INTO onboarding_records (org_id, user_id, program, kind, completed_on,
-                                           organization_setup_done, source, source_event_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_event_id) DO NOTHING""",
+                                           organization_setup_done, as_of, recorded_at, source,
+                                           source_event_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (source_event_id) DO NOTHING""",
         org_id,
         record.user_id,
         record.program,
         record.kind,
         record.completed_on,
         record.organization_setup_done,
+        as_of,
+        recorded_at,
         source,
         source_event_id,
     )
@@ -192,30 +200,35 @@ async def record_arrangement(
     arrangement: Arrangement,
     note: str | None,
     recorded_by: uuid.UUID,
+    recorded_at: datetime,
 ) -> None:
-    """Record an arrangement for help outside working hours."""
+    """Record an arrangement for help outside working hours (agreed at `recorded_at`)."""
     await conn.execute(
-        """INSERT INTO arrangements (org_id, valid_from, valid_until, agreed_by, note, recorded_by)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
+        """INSERT INTO arrangements (org_id, valid_from, valid_until, agreed_by, note, recorded_by,
+                                     recorded_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
         org_id,
         arrangement.valid_from,
         arrangement.valid_until,
         arrangement.agreed_by,
         note,
         recorded_by,
+        recorded_at,
     )
 
 
-async def inputs_known_at(conn: Connection, *, org_id: uuid.UUID, at: datetime) -> PolicyInputs:
-    """The organization's policy inputs as recorded up to `at` (what was known then)."""
+async def inputs_in_force(conn: Connection, *, org_id: uuid.UUID, at: datetime) -> PolicyInputs:
+    """The organization's policy inputs that were true at `at`, whatever order they arrived in:
+    the standing with the latest `as_of` not after `at` (of equal ones, the last to arrive), the
+    onboarding records true by then, and the arrangements agreed (recorded) by then."""
     standing = await conn.fetchrow(
-        """SELECT * FROM standing_history WHERE org_id = $1 AND recorded_at <= $2
-            ORDER BY recorded_at DESC, id DESC LIMIT 1""",
+        """SELECT * FROM standing_history WHERE org_id = $1 AND as_of <= $2
+            ORDER BY as_of DESC, id DESC LIMIT 1""",
         org_id,
         at,
     )
     onboarding = await conn.fetch(
-        "SELECT * FROM onboarding_records WHERE org_id = $1 AND recorded_at <= $2 ORDER BY id",
+        "SELECT * FROM onboarding_records WHERE org_id = $1 AND as_of <= $2 ORDER BY id",
         org_id,
         at,
     )
@@ -245,7 +258,8 @@ async def inputs_known_at(conn: Connection, *, org_id: uuid.UUID, at: datetime) 
 
 
 async def inputs_history(conn: Connection, *, org_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
-    """Every recorded input of the organization, newest first, for administrators."""
+    """Every recorded input of the organization, for administrators: standing and onboarding by
+    when they became true (`as_of`), newest first, each with its arrival (`recorded_at`)."""
 
     async def rows(query: str) -> list[dict[str, Any]]:
         return [dict(r) for r in await conn.fetch(query, org_id)]
@@ -253,12 +267,12 @@ async def inputs_history(conn: Connection, *, org_id: uuid.UUID) -> dict[str, li
     return {
         "standing": await rows(
             """SELECT has_unpaid_obligations, as_of, recorded_at, source FROM standing_history
-                WHERE org_id = $1 ORDER BY recorded_at DESC, id DESC"""
+                WHERE org_id = $1 ORDER BY as_of DESC, id DESC"""
         ),
         "onboarding": await rows(
-            """SELECT user_id, program, kind, completed_on, organization_setup_done, recorded_at,
-                      source FROM onboarding_records WHERE org_id = $1
-                ORDER BY recorded_at DESC, id DESC"""
+            """SELECT user_id, program, kind, completed_on, organization_setup_done, as_of,
+                      recorded_at, source FROM onboarding_records WHERE org_id = $1
+                ORDER BY as_of DESC, id DESC"""
         ),
         "arrangements": await rows(
             """SELECT valid_from, valid_until, agreed_by, note, recorded_at, recorded_by
@@ -433,14 +447,15 @@ async def paid_in_month(
 
 
 async def mark_statement_issued(
-    conn: Connection, *, org_id: uuid.UUID, month: date, issued_by: uuid.UUID
+    conn: Connection, *, org_id: uuid.UUID, month: date, issued_by: uuid.UUID, issued_at: datetime
 ) -> bool:
     """Record that the month's statement was issued; False when it was before."""
     inserted = await conn.fetchval(
-        """INSERT INTO statements_issued (org_id, month, issued_by) VALUES ($1, $2, $3)
-           ON CONFLICT DO NOTHING RETURNING true""",
+        """INSERT INTO statements_issued (org_id, month, issued_by, issued_at)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
         org_id,
         month,
         issued_by,
+        issued_at,
     )
     return bool(inserted)

@@ -12,6 +12,7 @@ from services.notify.consumers import build_consumer
 from services.notify.sender import SmtpSender
 from services.notify.settings import NotifySettings
 from services.runtime.app import build_service_app
+from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
 
 
@@ -29,6 +30,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
 
     return build_service_app(
         settings,
+        clock=clock_for(settings.clock_file),
         title="Notification service",
         migrations=Path(__file__).parent / "migrations",
         routers=[router],

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
 from itertools import groupby
-from zoneinfo import ZoneInfo
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Language, RuleHit
@@ -20,8 +18,7 @@ from contracts.tickets import (
     TicketReopened,
     TicketResolved,
 )
-
-LOCAL_ZONE = ZoneInfo("Europe/Ljubljana")
+from services.runtime.local_time import format_moment
 
 
 @dataclass(frozen=True)
@@ -117,17 +114,6 @@ _RULE = {
 }
 
 
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _when(moment: datetime, language: Language) -> str:
-    """A local date and time, independent of the process's locale."""
-    local = moment.astimezone(LOCAL_ZONE)
-    if language == "sl":
-        return f"{local.day}. {local.month}. {local.year} ob {local:%H.%M}"
-    return f"{local.day:02d} {_MONTHS_EN[local.month - 1]} {local.year} at {local:%H:%M}"
-
-
 def _link(portal_url: str, ticket_id: uuid.UUID) -> str:
     return f"{portal_url.rstrip('/')}/tickets/{ticket_id}"
 
@@ -167,7 +153,7 @@ def ticket_received(
             reasons,
         ]
         if event.deferred_until and not refused:
-            lines += ["", f"Z reševanjem bomo začeli {_when(event.deferred_until, lang)}."]
+            lines += ["", f"Z reševanjem bomo začeli {format_moment(event.deferred_until, lang)}."]
         lines += [
             "",
             f"Zahtevek lahko spremljate na portalu: {link}",
@@ -189,7 +175,7 @@ def ticket_received(
             reasons,
         ]
         if event.deferred_until and not refused:
-            lines += ["", f"Work on it starts {_when(event.deferred_until, lang)}."]
+            lines += ["", f"Work on it starts {format_moment(event.deferred_until, lang)}."]
         lines += ["", f"Follow it on the portal: {link}", "", "Kind regards,", "Support"]
         subject = f"We received your request no. {event.number}: {event.subject}"
     return _finish(subject, lines, lang)
@@ -201,7 +187,7 @@ def password_link(
     """The link to set a new password: after 'forgot password', or the first-login invitation."""
     lang = language or event.user.language
     url = event.reset_url.get_secret_value()
-    until = _when(event.expires_at, lang)
+    until = format_moment(event.expires_at, lang)
     name, email = event.user.display_name, event.user.email
     if lang == "sl":
         if event.purpose == "invitation":
@@ -276,7 +262,7 @@ def password_changed(
 ) -> RenderedEmail:
     """Confirmation that the password was set, and that every session was ended."""
     lang = language or event.user.language
-    when = _when(event.completed_at, lang)
+    when = format_moment(event.completed_at, lang)
     name, email = event.user.display_name, event.user.email
     if lang == "sl":
         subject = "Vaše geslo je bilo spremenjeno"
@@ -328,7 +314,7 @@ def ticket_accepted(
 ) -> RenderedEmail:
     """The ticket left the waiting list: a consultant took it into work."""
     lang = language or event.requester.language
-    when, link = _when(event.accepted_at, lang), _link(portal_url, event.ticket_id)
+    when, link = format_moment(event.accepted_at, lang), _link(portal_url, event.ticket_id)
     consultant = event.consultant.display_name
     if lang == "sl":
         subject = f"Zahtevek št. {event.number} je v reševanju: {event.subject}"
@@ -362,7 +348,7 @@ def consultant_message(
     if event.internal or event.author_role != "consultant":
         raise ValueError("only a consultant's message to the customer is e-mailed")
     lang = language or event.requester.language
-    when, link = _when(event.posted_at, lang), _link(portal_url, event.ticket_id)
+    when, link = format_moment(event.posted_at, lang), _link(portal_url, event.ticket_id)
     author = event.author.display_name
     if lang == "sl":
         subject = f"Novo sporočilo k zahtevku št. {event.number}: {event.subject}"
@@ -389,7 +375,7 @@ def ticket_resolved(
     if event.requester is None or event.number is None or event.subject is None:
         raise ValueError("a TicketResolved without requester, number and subject is not e-mailed")
     lang = language or event.requester.language
-    when, link = _when(event.resolved_at, lang), _link(portal_url, event.ticket_id)
+    when, link = format_moment(event.resolved_at, lang), _link(portal_url, event.ticket_id)
     by = event.consultant.display_name if event.consultant else None
     if lang == "sl":
         subject = f"Zahtevek št. {event.number} je rešen: {event.subject}"
@@ -437,7 +423,7 @@ def ticket_reopened(
     if event.consultant is None:
         raise ValueError("a reopened ticket without a consultant has nobody to tell")
     lang = language or event.consultant.language
-    when, link = _when(event.reopened_at, lang), _link(portal_url, event.ticket_id)
+    when, link = format_moment(event.reopened_at, lang), _link(portal_url, event.ticket_id)
     customer = event.reopened_by.display_name
     if lang == "sl":
         subject = f"Stranka je ponovno odprla zahtevek št. {event.number}: {event.subject}"
@@ -473,7 +459,7 @@ def ticket_closed(
 ) -> RenderedEmail:
     """The ticket is closed: confirmed by a person, or after the reopening window."""
     lang = language or event.requester.language
-    when, link = _when(event.closed_at, lang), _link(portal_url, event.ticket_id)
+    when, link = format_moment(event.closed_at, lang), _link(portal_url, event.ticket_id)
     automatic = event.closed_by is None
     if lang == "sl":
         subject = f"Zahtevek št. {event.number} je zaključen: {event.subject}"

@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 
+from services.runtime.clock import Clock, ControlledClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
 from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
@@ -28,6 +29,7 @@ StartupHook = Callable[[asyncpg.Pool], Awaitable[None]]
 def build_service_app(
     settings: ServiceSettings,
     *,
+    clock: Clock,
     title: str,
     migrations: Path,
     routers: Sequence[APIRouter] = (),
@@ -36,11 +38,22 @@ def build_service_app(
     background: Sequence[Callable[[asyncpg.Pool], BackgroundWorker]] = (),
     key_source: KeySource | None = None,
 ) -> FastAPI:
-    """Build the FastAPI app of one service; everything connects in the lifespan, not at import."""
+    """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
+
+    `clock` is the service's one source of business time (`services.runtime.clock`); the same
+    object goes to its handlers, consumers, workers and token checks."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
+        if isinstance(clock, ControlledClock):
+            log.warning(
+                "CONTROLLED CLOCK: business time is shifted by a file; test and dev stacks only",
+                environment=settings.environment,
+                clock_file=str(clock.path),
+                offset_s=clock.offset().total_seconds(),
+                now=clock.now().isoformat(),
+            )
         pool = await create_pool(
             settings.database_url.get_secret_value(),
             min_size=settings.db_pool_min_size,
@@ -71,6 +84,7 @@ def build_service_app(
                 pool,
                 publish,
                 source=settings.service_name,
+                clock=clock,
                 max_attempts=settings.consumer_max_attempts,
             )
             register_consumer(broker, runner, settings)
@@ -104,10 +118,12 @@ def build_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.pool = None
     app.state.broker = None
+    app.state.clock = clock
     app.state.token_verifier = TokenVerifier(
         key_source or JwksKeySource(settings.auth_jwks_url),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
+        clock=clock,
     )
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
@@ -134,3 +150,12 @@ def pool_of(request: Request) -> asyncpg.Pool:
 
 
 Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
+
+
+def clock_of(request: Request) -> Clock:
+    """FastAPI dependency: the service's clock."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+CurrentClock = Annotated[Clock, Depends(clock_of)]

@@ -22,7 +22,6 @@ import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
@@ -38,6 +37,7 @@ from contracts.common import EventModel
 from contracts.envelope import EventEnvelope
 from contracts.registry import UnknownEventTypeError, UnsupportedEventVersionError, model_for
 from contracts.topics import DEAD_LETTER
+from services.runtime.clock import Clock
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
 from services.runtime.outbox import emit
@@ -50,11 +50,13 @@ E = TypeVar("E", bound=EventModel)
 
 @dataclass
 class HandlerContext:
-    """What a handler gets besides the payload: its transaction and the event it handles."""
+    """What a handler gets besides the payload: its transaction, the event it handles, and the
+    service's clock."""
 
     conn: Connection
     envelope: EventEnvelope
     source: str
+    clock: Clock
 
     async def emit(
         self,
@@ -74,6 +76,7 @@ class HandlerContext:
             org_id=org_id,
             correlation_id=self.envelope.correlation_id,
             causation_id=self.envelope.event_id,
+            occurred_at=self.clock.now(),
         )
 
 
@@ -120,6 +123,7 @@ class ConsumerRunner:
         publish: DeadLetterPublish,
         *,
         source: str,
+        clock: Clock,
         max_attempts: int = 5,
         retry_base_delay_s: float = 0.1,
     ) -> None:
@@ -127,6 +131,7 @@ class ConsumerRunner:
         self._pool = pool
         self._publish = publish
         self._source = source
+        self._clock = clock
         self._max_attempts = max_attempts
         self._retry_base_delay_s = retry_base_delay_s
         self._unavailable_streak = 0
@@ -231,7 +236,7 @@ class ConsumerRunner:
             )
             if not first_time:
                 return False
-            await handler(HandlerContext(conn, envelope, self._source), payload)
+            await handler(HandlerContext(conn, envelope, self._source, self._clock), payload)
             failpoint("consumer.inside_transaction", match=(envelope.key, envelope.correlation_id))
         return True
 
@@ -245,7 +250,7 @@ class ConsumerRunner:
             "dlq_error": _describe(error)[:1000],
             "dlq_consumer": self.consumer.name,
             "dlq_attempts": str(attempts),
-            "dlq_failed_at": datetime.now(UTC).isoformat(),
+            "dlq_failed_at": self._clock.now().isoformat(),
             "dlq_original_topic": record.topic,
             "dlq_original_partition": str(record.partition),
             "dlq_original_offset": str(record.offset),

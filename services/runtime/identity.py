@@ -26,6 +26,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.common import Language
+from services.runtime.clock import Clock
 
 log = structlog.get_logger(__name__)
 
@@ -135,11 +136,14 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TokenVerifier:
-    """Checks access tokens: signature by a known key, algorithm, expiry, issuer, audience."""
+    """Checks access tokens: signature by a known key, algorithm, expiry, issuer, audience.
+    Expiry and issue time are judged by the service's clock, not by PyJWT's own reading of the
+    system time, so a controlled clock (docs/time.md) expires tokens too."""
 
     keys: KeySource
     issuer: str
     audience: str
+    clock: Clock
     leeway_s: float = 30
 
     async def verify(self, token: str) -> Principal:
@@ -159,10 +163,29 @@ class TokenVerifier:
             algorithms=[ALGORITHM],
             audience=self.audience,
             issuer=self.issuer,
-            leeway=self.leeway_s,
-            options={"require": list(REQUIRED_CLAIMS)},
+            options={
+                "require": list(REQUIRED_CLAIMS),
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
+        check_lifetime(claims, now=self.clock.now().timestamp(), leeway_s=self.leeway_s)
         return principal_from_claims(claims)
+
+
+def check_lifetime(claims: Mapping[str, Any], *, now: float, leeway_s: float) -> None:
+    """Raise `jwt.InvalidTokenError` unless the token is in force at `now` (Unix seconds):
+    issued (`iat`, `nbf`) no later than now and not yet expired (`exp`), within the leeway."""
+    try:
+        expires, issued = float(claims["exp"]), float(claims["iat"])
+        not_before = float(claims.get("nbf", issued))
+    except (KeyError, TypeError, ValueError) as error:
+        raise jwt.InvalidTokenError(f"malformed time claims: {error}") from error
+    if expires <= now - leeway_s:
+        raise jwt.ExpiredSignatureError("the token has expired")
+    if max(issued, not_before) > now + leeway_s:
+        raise jwt.ImmatureSignatureError("the token is not yet valid")
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
@@ -60,9 +61,11 @@ async def emit(
     aggregate_version: int,
     org_id: uuid.UUID | None,
     correlation_id: str,
+    occurred_at: datetime,
     causation_id: uuid.UUID | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in an envelope and store it in the outbox; return the envelope."""
+    """Wrap a payload in an envelope and store it in the outbox; return the envelope.
+    `occurred_at` is the moment of the state change, from the service's clock."""
     envelope = new_envelope(
         payload,
         event_type=payload.EVENT_TYPE,
@@ -73,6 +76,7 @@ async def emit(
         org_id=org_id,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        occurred_at=occurred_at,
     )
     await enqueue(conn, envelope)
     return envelope

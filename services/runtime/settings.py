@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +15,11 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     service_name: str
+    environment: Literal["production", "development", "test"] = "production"
+    """Where the service runs; `ticketing dev` says development, the tests' stack test."""
+    clock_file: Path | None = None
+    """Run on a controlled clock read from this file (docs/time.md): the test and dev stacks
+    only; a production service refuses to start with it."""
     database_url: SecretStr = Field(description="postgresql://role:password@host:port/database")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_sasl_username: str | None = None
@@ -50,3 +56,12 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "ticketing-auth"
     jwt_audience: str = "ticketing-api"
+
+    @model_validator(mode="after")
+    def _real_clock_in_production(self) -> Self:
+        if self.clock_file is not None and self.environment == "production":
+            raise ValueError(
+                "CLOCK_FILE (a controlled clock) is for the test and dev stacks only; "
+                "production always runs on the real clock"
+            )
+        return self

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
     EMAIL_PATTERN,
@@ -22,7 +22,7 @@ from contracts.common import (
     Topic,
 )
 from contracts.tickets import AuthorRole
-from services.runtime.app import Pool
+from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
 from services.tickets import handlers, repository
 from services.tickets.domain import (
@@ -49,12 +49,21 @@ class TicketIn(BaseModel):
     topic: Topic = "other"
     channel: Channel = "portal"
     requester_email: Annotated[str | None, Field(pattern=EMAIL_PATTERN, max_length=254)] = None
+    received_at: AwareDatetime | None = None
+    """When the customer phoned or wrote (phone and e-mail tickets; default: now). It is the
+    submission time for the waiting list and the policy; at most TICKETS_RECEIVED_MAX_AGE_DAYS
+    (7) days ago, never in the future."""
 
     @model_validator(mode="after")
     def _requester_only_for_recorded_tickets(self) -> TicketIn:
         if self.channel == "portal" and self.requester_email is not None:
             raise ValueError(
                 "'requester_email' is given only for tickets recorded from phone or e-mail"
+            )
+        if self.channel == "portal" and self.received_at is not None:
+            raise ValueError(
+                "a portal ticket is submitted now; 'received_at' is given only for tickets "
+                "recorded from phone or e-mail"
             )
         if self.channel != "portal" and self.requester_email is None:
             raise ValueError(
@@ -317,7 +326,7 @@ router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
 @router.post("", status_code=201, response_model=TicketOut)
 async def submit_ticket(
-    body: TicketIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+    body: TicketIn, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
     """Submit a help request on the portal, or (consultants) record one received by phone
     or e-mail for the customer with `requester_email`."""
@@ -331,6 +340,9 @@ async def submit_ticket(
             topic=body.topic,
             channel=body.channel,
             requester_email=body.requester_email,
+            received_at=body.received_at,
+            now=clock.now(),
+            rules=rules,
         )
     async with pool.acquire() as conn:
         positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
@@ -366,14 +378,20 @@ async def list_tickets(
 
 @router.get("/queue", response_model=QueuePage)
 async def waiting_list(
-    principal: CurrentPrincipal, pool: Pool, rules: Rules, limit: Limit = 50, offset: Offset = 0
+    principal: CurrentPrincipal,
+    pool: Pool,
+    rules: Rules,
+    *,
+    clock: CurrentClock,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> QueuePage:
     """The waiting list across organizations, in the order consultants take tickets."""
     if not principal.is_staff:
         raise HTTPException(403, "Only consultants see the whole waiting list.")
     async with pool.acquire() as conn:
         page, total = await repository.waiting_list(conn, limit=limit, offset=offset)
-    now = datetime.now(UTC)
+    now = clock.now()
     items = []
     for ticket, position in page:
         available = ticket.deferred_until or ticket.submitted_at
@@ -389,10 +407,12 @@ async def waiting_list(
 
 
 @router.post("/queue/next", response_model=TicketOut, responses={204: {}})
-async def take_next(principal: CurrentPrincipal, pool: Pool, rules: Rules) -> TicketOut | Response:
+async def take_next(
+    principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
+) -> TicketOut | Response:
     """Accept the first ticket of the waiting list that may be taken now; 204 when none."""
     with _ticket_errors():
-        ticket = await handlers.accept_next(pool, principal=principal)
+        ticket = await handlers.accept_next(pool, principal=principal, now=clock.now())
     return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
 
 
@@ -433,11 +453,13 @@ async def get_archived(
 
 @router.post("/import", response_model=ImportOut)
 async def import_legacy(
-    document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool
+    document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
 ) -> ImportOut:
     """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
     with _ticket_errors():
-        result = await handlers.import_legacy_tickets(pool, principal=principal, document=document)
+        result = await handlers.import_legacy_tickets(
+            pool, principal=principal, document=document, now=clock.now()
+        )
     return ImportOut(**result.__dict__)
 
 
@@ -460,17 +482,25 @@ async def get_ticket(
 
 @router.post("/{ticket_id}/accept", response_model=TicketOut)
 async def accept(
-    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules
+    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
     """A consultant accepts a waiting ticket into work; 409 if it is not waiting."""
     with _ticket_errors():
-        ticket = await handlers.accept(pool, principal=principal, ticket_id=ticket_id)
+        ticket = await handlers.accept(
+            pool, principal=principal, ticket_id=ticket_id, now=clock.now()
+        )
     return TicketOut.of(ticket, rules)
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketOut)
 async def resolve(
-    ticket_id: uuid.UUID, body: ResolveIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+    ticket_id: uuid.UUID,
+    body: ResolveIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    rules: Rules,
+    *,
+    clock: CurrentClock,
 ) -> TicketOut:
     """A consultant resolves a ticket in work, with the resolution and the work it took."""
     resolution = Resolution(
@@ -484,36 +514,53 @@ async def resolve(
     )
     with _ticket_errors():
         ticket = await handlers.resolve(
-            pool, principal=principal, ticket_id=ticket_id, resolution=resolution
+            pool, principal=principal, ticket_id=ticket_id, resolution=resolution, now=clock.now()
         )
     return TicketOut.of(ticket, rules)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketOut)
 async def reopen(
-    ticket_id: uuid.UUID, body: ReopenIn, principal: CurrentPrincipal, pool: Pool, rules: Rules
+    ticket_id: uuid.UUID,
+    body: ReopenIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    rules: Rules,
+    *,
+    clock: CurrentClock,
 ) -> TicketOut:
     """The customer reopens a resolved ticket within the reopening window."""
     with _ticket_errors():
         ticket = await handlers.reopen(
-            pool, principal=principal, ticket_id=ticket_id, reason=body.reason, rules=rules
+            pool,
+            principal=principal,
+            ticket_id=ticket_id,
+            reason=body.reason,
+            rules=rules,
+            now=clock.now(),
         )
     return TicketOut.of(ticket, rules)
 
 
 @router.post("/{ticket_id}/close", response_model=TicketOut)
 async def close(
-    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules
+    ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
     """Confirm a resolved ticket is done (it also closes itself after the window)."""
     with _ticket_errors():
-        ticket = await handlers.close(pool, principal=principal, ticket_id=ticket_id, rules=rules)
+        ticket = await handlers.close(
+            pool, principal=principal, ticket_id=ticket_id, rules=rules, now=clock.now()
+        )
     return TicketOut.of(ticket, rules)
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
 async def post_message(
-    ticket_id: uuid.UUID, body: MessageIn, principal: CurrentPrincipal, pool: Pool
+    ticket_id: uuid.UUID,
+    body: MessageIn,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
 ) -> MessageOut:
     """Write to the ticket's correspondence; consultants may add `internal` notes."""
     with _ticket_errors():
@@ -523,5 +570,6 @@ async def post_message(
             ticket_id=ticket_id,
             body=body.body,
             internal=body.internal,
+            now=clock.now(),
         )
     return MessageOut.of(message)

@@ -75,6 +75,10 @@ class LifecycleRules:
     """Documented limits of the life cycle (configurable through the service settings)."""
 
     reopen_window: timedelta = timedelta(days=14)
+    received_max_age: timedelta = timedelta(days=7)
+    """How far back a consultant may date a phone or e-mail ticket (when the customer called)."""
+    received_leeway: timedelta = timedelta(minutes=2)
+    """A "came in at" this little ahead of the server's clock is a device clock running fast."""
 
 
 @dataclass(frozen=True)
@@ -207,8 +211,12 @@ def open_ticket(
     recorded_by: uuid.UUID | None,
     recorder_is_staff: bool,
     now: datetime,
+    received_at: datetime | None = None,
+    rules: LifecycleRules | None = None,
 ) -> NewTicket:
-    """Open a ticket. Only consultants record phone or e-mail tickets, on a customer's behalf."""
+    """Open a ticket. Only consultants record phone or e-mail tickets, on a customer's behalf,
+    and may say when the customer called or wrote (`received_at`): that is its submission time
+    for the waiting list and the policy. A portal ticket is always submitted `now`."""
     if channel != "portal" and not recorder_is_staff:
         raise NotAllowedError("Only consultants record tickets received by phone or e-mail.")
     if channel == "portal" and recorder_is_staff:
@@ -217,6 +225,9 @@ def open_ticket(
         )
     if not subject.strip() or not body.strip():
         raise TicketError("A ticket needs a subject and a description.")
+    submitted_at = now
+    if received_at is not None:
+        submitted_at = _received_time(channel, received_at, now, rules or LifecycleRules())
     return NewTicket(
         id=uuid.uuid4(),
         org_id=org_id,
@@ -226,9 +237,27 @@ def open_ticket(
         subject=subject.strip(),
         body=body.strip(),
         program=program.strip() if program else None,
-        submitted_at=now,
+        submitted_at=submitted_at,
         recorded_by=recorded_by,
     )
+
+
+def _received_time(
+    channel: Channel, received_at: datetime, now: datetime, rules: LifecycleRules
+) -> datetime:
+    if channel == "portal":
+        raise TicketError(
+            "A portal ticket is submitted now; 'received_at' is for phone and e-mail."
+        )
+    if received_at > now + rules.received_leeway:
+        raise TicketError("'received_at' lies in the future; give the time the customer called.")
+    if received_at < now - rules.received_max_age:
+        days = rules.received_max_age.days
+        raise TicketError(
+            f"'received_at' is more than {days} days ago; a ticket is recorded within {days} "
+            "days of the call or e-mail."
+        )
+    return min(received_at, now)
 
 
 def opening_transition(ticket: Ticket, *, recorded_by_name: str | None = None) -> Transition:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 import structlog
@@ -19,6 +19,7 @@ from contracts.accounts import (
 )
 from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
+from services.runtime.clock import Clock
 from services.runtime.consumer import HandlerContext
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
@@ -57,7 +58,7 @@ def actor_of(principal: Principal) -> Actor:
     )
 
 
-async def _publish(conn: Connection, ticket: Ticket, event: EventModel) -> None:
+async def _publish(conn: Connection, ticket: Ticket, event: EventModel, *, now: datetime) -> None:
     await emit(
         conn,
         event,
@@ -66,13 +67,14 @@ async def _publish(conn: Connection, ticket: Ticket, event: EventModel) -> None:
         aggregate_version=ticket.version,
         org_id=ticket.org_id,
         correlation_id=current_correlation_id(),
+        occurred_at=now,
     )
 
 
 async def _store(conn: Connection, change: Change) -> Ticket:
     await repository.save_ticket(conn, ticket=change.ticket)
     await repository.add_transition(conn, ticket_id=change.ticket.id, transition=change.transition)
-    await _publish(conn, change.ticket, change.event)
+    await _publish(conn, change.ticket, change.event, now=change.transition.at)
     log.info(
         "ticket changed",
         ticket_id=str(change.ticket.id),
@@ -96,12 +98,16 @@ async def create_ticket(
     program: str | None,
     topic: Topic,
     channel: Channel,
+    now: datetime,
+    rules: LifecycleRules,
     requester_email: str | None = None,
+    received_at: datetime | None = None,
 ) -> Ticket:
     """Store a ticket, its first timeline entry and its TicketCreated event in one transaction.
 
     Customers submit for themselves; consultants record a phone or e-mail ticket for the customer
-    with `requester_email`, who must have an active portal account.
+    with `requester_email`, who must have an active portal account, and may give the time it came
+    in (`received_at`).
     """
     async with pool.acquire() as conn, conn.transaction():
         if requester_email is None:
@@ -127,18 +133,22 @@ async def create_ticket(
             channel=channel,
             recorded_by=principal.user_id if channel != "portal" else None,
             recorder_is_staff=principal.is_staff,
-            now=datetime.now(UTC),
+            now=now,
+            received_at=received_at,
+            rules=rules,
         )
-        ticket = await _insert(conn, new, recorded_by_name=principal.display_name)
+        ticket = await _insert(conn, new, recorded_by_name=principal.display_name, now=now)
     log.info("ticket created", ticket_id=str(ticket.id), number=ticket.number, channel=channel)
     return ticket
 
 
-async def _insert(conn: Connection, new: NewTicket, *, recorded_by_name: str | None) -> Ticket:
+async def _insert(
+    conn: Connection, new: NewTicket, *, recorded_by_name: str | None, now: datetime
+) -> Ticket:
     ticket = await repository.insert_ticket(conn, new=new)
     opening = domain.opening_transition(ticket, recorded_by_name=recorded_by_name)
     await repository.add_transition(conn, ticket_id=ticket.id, transition=opening)
-    await _publish(conn, ticket, domain.created_event(ticket))
+    await _publish(conn, ticket, domain.created_event(ticket), now=now)
     return ticket
 
 
@@ -146,6 +156,7 @@ async def _change(
     pool: asyncpg.Pool,
     principal: Principal,
     ticket_id: uuid.UUID,
+    now: datetime,
     step: Callable[[Ticket, Actor, datetime], Change],
 ) -> Ticket:
     """Lock the ticket (404 outside the caller's organization), take the step, store it."""
@@ -153,22 +164,27 @@ async def _change(
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
-        return await _store(conn, step(ticket, actor_of(principal), datetime.now(UTC)))
+        return await _store(conn, step(ticket, actor_of(principal), now))
 
 
-async def accept(pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID) -> Ticket:
+async def accept(
+    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, now: datetime
+) -> Ticket:
     """A consultant accepts a waiting ticket into work."""
     return await _change(
-        pool, principal, ticket_id, lambda ticket, actor, now: domain.accept(ticket, actor, now=now)
+        pool,
+        principal,
+        ticket_id,
+        now,
+        lambda ticket, actor, now: domain.accept(ticket, actor, now=now),
     )
 
 
-async def accept_next(pool: asyncpg.Pool, *, principal: Principal) -> Ticket | None:
+async def accept_next(pool: asyncpg.Pool, *, principal: Principal, now: datetime) -> Ticket | None:
     """A consultant takes the first ticket of the waiting list that may be taken now."""
     actor = actor_of(principal)
     if not actor.is_staff:
         raise domain.NotAllowedError("Only consultants accept tickets into work.")
-    now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.lock_next_waiting(conn, now=now)
         if ticket is None:
@@ -177,13 +193,19 @@ async def accept_next(pool: asyncpg.Pool, *, principal: Principal) -> Ticket | N
 
 
 async def resolve(
-    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, resolution: Resolution
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    resolution: Resolution,
+    now: datetime,
 ) -> Ticket:
     """A consultant resolves a ticket in work."""
     return await _change(
         pool,
         principal,
         ticket_id,
+        now,
         lambda ticket, actor, now: domain.resolve(ticket, actor, resolution, now=now),
     )
 
@@ -195,12 +217,14 @@ async def reopen(
     ticket_id: uuid.UUID,
     reason: str,
     rules: LifecycleRules,
+    now: datetime,
 ) -> Ticket:
     """The customer reopens a resolved ticket within the window."""
     return await _change(
         pool,
         principal,
         ticket_id,
+        now,
         lambda ticket, actor, now: domain.reopen(
             ticket, actor, reason=reason, now=now, rules=rules
         ),
@@ -208,20 +232,28 @@ async def reopen(
 
 
 async def close(
-    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, rules: LifecycleRules
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    rules: LifecycleRules,
+    now: datetime,
 ) -> Ticket:
     """The customer (or a consultant) confirms a resolved ticket is done."""
     return await _change(
         pool,
         principal,
         ticket_id,
+        now,
         lambda ticket, actor, now: domain.close(ticket, actor, now=now, rules=rules),
     )
 
 
-async def close_expired(pool: asyncpg.Pool, *, rules: LifecycleRules, batch: int = 100) -> int:
+async def close_expired(
+    pool: asyncpg.Pool, *, rules: LifecycleRules, clock: Clock, batch: int = 100
+) -> int:
     """Close resolved tickets whose reopening window ended; return how many were closed."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         due = await repository.lock_resolved_before(
             conn, resolved_before=now - rules.reopen_window, limit=batch
@@ -232,7 +264,13 @@ async def close_expired(pool: asyncpg.Pool, *, rules: LifecycleRules, batch: int
 
 
 async def post_message(
-    pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, body: str, internal: bool
+    pool: asyncpg.Pool,
+    *,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    body: str,
+    internal: bool,
+    now: datetime,
 ) -> Message:
     """Add a message (or, for consultants, an internal note) to the ticket's correspondence."""
     actor = actor_of(principal)
@@ -241,11 +279,11 @@ async def post_message(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
         updated, message, event = domain.post_message(
-            ticket, actor, body=body, internal=internal, now=datetime.now(UTC)
+            ticket, actor, body=body, internal=internal, now=now
         )
         await repository.save_ticket(conn, ticket=updated)
         await repository.add_message(conn, message=message)
-        await _publish(conn, updated, event)
+        await _publish(conn, updated, event, now=now)
     log.info("message posted", ticket_id=str(ticket_id), internal=internal, role=actor.role)
     return message
 
@@ -282,7 +320,7 @@ async def record_classification(ctx: HandlerContext, classified: TicketClassifie
     except repository.NotFoundError:
         raise LookupError(f"classified ticket {classified.ticket_id} does not exist") from None
     steps = domain.record_decision(
-        ticket, classified, decision_version=ctx.envelope.aggregate_version, now=datetime.now(UTC)
+        ticket, classified, decision_version=ctx.envelope.aggregate_version, now=ctx.clock.now()
     )
     if not steps:
         log.info("stale decision ignored", decision_version=ctx.envelope.aggregate_version)
@@ -364,7 +402,7 @@ class ImportRejectedError(TicketError):
 
 
 async def import_legacy_tickets(
-    pool: asyncpg.Pool, *, principal: Principal, document: LegacyTicketFile
+    pool: asyncpg.Pool, *, principal: Principal, document: LegacyTicketFile, now: datetime
 ) -> ImportResult:
     """Import the old portal's tickets, all or nothing; ones imported before stay as they are."""
     if "vendor_admin" not in principal.roles:
@@ -393,7 +431,7 @@ async def import_legacy_tickets(
                 continue
             user = users[entry.requester_email.lower()]
             if entry.state == "open":
-                await _import_open(conn, entry, user)
+                await _import_open(conn, entry, user, now=now)
                 live += 1
             else:
                 await repository.insert_archived(conn, ticket=_archive_entry(entry, user))
@@ -404,7 +442,7 @@ async def import_legacy_tickets(
 
 
 async def _import_open(
-    conn: Connection, entry: LegacyTicket, user: repository.DirectoryUser
+    conn: Connection, entry: LegacyTicket, user: repository.DirectoryUser, *, now: datetime
 ) -> None:
     new = NewTicket(
         id=uuid.uuid4(),
@@ -419,7 +457,7 @@ async def _import_open(
         recorded_by=None,
         legacy_reference=entry.reference,
     )
-    ticket = await _insert(conn, new, recorded_by_name=None)
+    ticket = await _insert(conn, new, recorded_by_name=None, now=now)
     for m in entry.messages:
         await repository.add_message(
             conn,

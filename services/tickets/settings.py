@@ -17,8 +17,13 @@ class TicketsSettings(ServiceSettings):
     service_name: str = "tickets"
     reopen_window_days: float = Field(default=14, gt=0, le=365)
     """How long after resolution the customer may reopen; then the ticket closes itself."""
+    received_max_age_days: float = Field(default=7, gt=0, le=90)
+    """How far back a consultant may date a phone or e-mail ticket (`received_at`)."""
     auto_close_interval_s: float = Field(default=300, gt=0)
     """How often resolved tickets past the reopening window are looked for and closed."""
 
     def lifecycle(self) -> LifecycleRules:
-        return LifecycleRules(reopen_window=timedelta(days=self.reopen_window_days))
+        return LifecycleRules(
+            reopen_window=timedelta(days=self.reopen_window_days),
+            received_max_age=timedelta(days=self.received_max_age_days),
+        )

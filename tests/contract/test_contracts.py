@@ -35,6 +35,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
 
+MOMENT = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)  # occurred_at of the envelopes built here
+
 
 def _load(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -268,6 +270,7 @@ def test_new_envelope_stores_the_payload_as_json_ready_data() -> None:
         aggregate_version=1,
         org_id=org_id,
         correlation_id="req-42",
+        occurred_at=MOMENT,
     )
 
     assert envelope.payload["ticket_id"] == str(ticket_id)
@@ -306,6 +309,7 @@ def test_new_envelope_round_trips_through_json_with_a_fresh_event_id() -> None:
             aggregate_version=2,
             org_id=payload.org_id,
             correlation_id="req-7",
+            occurred_at=MOMENT,
         )
         for _ in range(2)
     )
@@ -331,5 +335,6 @@ def test_reset_link_is_hidden_from_reprs_and_revealed_only_in_json() -> None:
         aggregate_version=2,
         org_id=requested.org_id,
         correlation_id="req-1",
+        occurred_at=MOMENT,
     )
     assert envelope.payload["reset_url"] == url

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from contracts.envelope import new_envelope
+from contracts.policy_inputs import OrganizationStandingChanged
+from contracts.topics import ERP_EVENTS
 from devstack.smtp import CapturedEmail
 from devstack.stack import Stack
-from tests.support import committed_offset, eventually, fetch
+from tests.support import committed_offset, eventually, fetch, produce
 
 
 async def submit_ticket(
@@ -198,3 +202,32 @@ async def new_customer(
     password = f"geslo {uuid.uuid4().hex[:8]}"
     await set_password(gateway, stack, person["email"], password)
     return person, bearer(await sign_in(gateway, person["email"], password))
+
+
+async def report_standing(
+    stack: Stack, org_id: str, *, arrears: bool, as_of: datetime, now: datetime
+) -> None:
+    """Publish the ERP's `OrganizationStandingChanged` and wait until billing has taken it."""
+    standing = OrganizationStandingChanged(
+        org_id=uuid.UUID(org_id), has_unpaid_obligations=arrears, as_of=as_of
+    )
+    envelope = new_envelope(
+        standing,
+        event_type=standing.EVENT_TYPE,
+        event_version=standing.EVENT_VERSION,
+        source="erp",
+        aggregate_id=org_id,
+        aggregate_version=1,
+        org_id=uuid.UUID(org_id),
+        correlation_id=new_correlation_id(),
+        occurred_at=now,
+    )
+    assert stack.endpoints is not None
+    partition, offset = await produce(
+        stack.endpoints.kafka_bootstrap,
+        ERP_EVENTS,
+        envelope.model_dump_json().encode(),
+        key=org_id.encode(),
+        headers=[],
+    )
+    await wait_committed_past(stack, "billing", ERP_EVENTS, partition, offset)

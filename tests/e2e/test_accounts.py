@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from contracts.topics import ACCOUNTS_EVENTS
 from devstack.stack import DEMO_PASSWORD, Stack
 from services.auth.demo import CUSTOMER, DEMO_ORG
+from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     bearer,
     create_organization,
@@ -101,16 +102,17 @@ async def test_the_reset_link_comes_from_configuration_not_from_the_host_header(
     assert f"{stack.gateway_url}/ponastavitev-gesla?token=" in text
 
 
+@pytest.mark.calendar
 async def test_expired_and_unknown_reset_links_are_refused_and_change_nothing(
-    gateway: httpx.AsyncClient, stack: Stack, vendor_admin: dict[str, str], admin_dsn_for
+    gateway: httpx.AsyncClient,
+    stack: Stack,
+    vendor_admin: dict[str, str],
+    admin_dsn_for,
+    clock: ControlledClock,
 ) -> None:
     user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
     token = link_token(await request_link(gateway, stack, user["email"]))
-    await fetch(
-        admin_dsn_for("auth"),
-        "UPDATE password_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1",
-        uuid.UUID(user["user_id"]),
-    )
+    clock.advance(timedelta(hours=1, seconds=1))  # a reset link lives one hour
     assert (await _reset(gateway, token, NEW_PASSWORD)).status_code == 400
     assert (await _reset(gateway, "x" * 43, NEW_PASSWORD)).status_code == 400
     rows = await fetch(
@@ -180,9 +182,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
 
 
 async def test_stay_signed_in_gives_a_long_session_and_a_lasting_cookie(
-    gateway: httpx.AsyncClient,
+    gateway: httpx.AsyncClient, clock: ControlledClock
 ) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     long = await gateway.post(
         "/api/auth/login",
         json={"email": CUSTOMER.email, "password": DEMO_PASSWORD, "stay_signed_in": True},
@@ -213,7 +215,7 @@ def _b64(data: dict[str, Any]) -> str:
 
 
 async def test_forged_expired_and_misaddressed_tokens_get_401(
-    gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+    gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for, clock: ControlledClock
 ) -> None:
     valid = customer["authorization"].removeprefix("Bearer ")
     header = jwt.get_unverified_header(valid)
@@ -223,7 +225,7 @@ async def test_forged_expired_and_misaddressed_tokens_get_401(
     )
     real_key = serialization.load_pem_private_key(row["private_pem"].encode(), password=None)
     stranger = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
+    now = clock.now()
     kid = {"kid": header["kid"]}
     forged = {
         "alg=none": f"{_b64({'alg': 'none', 'typ': 'JWT', **kid})}.{_b64(claims)}.",
@@ -256,6 +258,27 @@ async def test_forged_expired_and_misaddressed_tokens_get_401(
         for path in ("/api/tickets", "/api/auth/me", "/api/notify/emails"):
             answer = await gateway.get(path, headers={"authorization": f"Bearer {token}"})
             assert answer.status_code == 401, (name, path, answer.text)
+
+
+@pytest.mark.calendar
+async def test_an_access_token_expires_with_business_time_and_the_refresh_token_renews_it(
+    gateway: httpx.AsyncClient, clock: ControlledClock
+) -> None:
+    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)
+    assert (await gateway.get("/api/tickets", headers=bearer(tokens))).status_code == 200
+
+    clock.advance(timedelta(minutes=9))  # access tokens live 10 minutes (30 s leeway)
+    assert (await gateway.get("/api/tickets", headers=bearer(tokens))).status_code == 200
+    clock.advance(timedelta(minutes=2))
+    for path in ("/api/tickets", "/api/auth/me", "/api/billing/rules", "/api/notify/emails"):
+        assert (await gateway.get(path, headers=bearer(tokens))).status_code == 401, path
+
+    renewed = await _refresh(gateway, tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert (await gateway.get("/api/tickets", headers=bearer(renewed.json()))).status_code == 200
+
+    clock.advance(timedelta(hours=12, minutes=1))  # the session without "stay signed in" ends
+    assert (await _refresh(gateway, renewed.json()["refresh_token"])).status_code == 401
 
 
 async def test_signing_key_rotation_signs_nobody_out(

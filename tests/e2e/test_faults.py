@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from contracts.topics import BILLING_EVENTS, DEAD_LETTER, TICKETS_EVENTS
 from devstack.infra import EmbeddedInfrastructure
 from devstack.stack import Stack
+from services.runtime.clock import ControlledClock
 from services.runtime.failpoints import CRASH_EXIT_CODE
 from tests.e2e.helpers import (
     decided_ticket,
@@ -61,13 +62,13 @@ async def test_the_same_event_delivered_twice_has_one_effect(
     assert len(mails_about(stack, created["id"])) == 1
 
 
-def _envelope(event_type: str, version: int, payload: dict, key: str) -> bytes:
+def _envelope(event_type: str, version: int, payload: dict, key: str, now: datetime) -> bytes:
     return json.dumps(
         {
             "event_id": str(uuid.uuid4()),
             "event_type": event_type,
             "event_version": version,
-            "occurred_at": datetime.now(UTC).isoformat(),
+            "occurred_at": now.isoformat(),
             "source": "test",
             "aggregate_id": key,
             "aggregate_version": 1,
@@ -80,8 +81,9 @@ def _envelope(event_type: str, version: int, payload: dict, key: str) -> bytes:
 
 
 async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing(
-    stack: Stack, admin_dsn_for
+    stack: Stack, admin_dsn_for, clock: ControlledClock
 ) -> None:
+    now = clock.now()
     assert stack.endpoints is not None
     bootstrap = stack.endpoints.kafka_bootstrap
     ticket_id = str(uuid.uuid4())
@@ -95,7 +97,7 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
         "channel": "email",
         "subject": "Po poplavi",
         "body": "Besedilo",
-        "submitted_at": datetime.now(UTC).isoformat(),
+        "submitted_at": now.isoformat(),
     }
     # (expected reason, value, headers): FastStream must not decode bodies or headers itself, or
     # these would block the partition (content-type) or lose the batch (bad header bytes).
@@ -103,9 +105,13 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
         ("undecodable", b"\xff\xfe definitely not json", []),
         ("undecodable", b"not json either", [("content-type", b"application/json")]),
         ("undecodable", b"{broken", [("correlation_id", b"\xff\xfe"), ("trace", None)]),
-        ("unknown-type", _envelope("TicketTeleported", 1, {}, ticket_id), []),
-        ("unsupported-version", _envelope("TicketCreated", 99, valid_payload, ticket_id), []),
-        ("invalid-payload", _envelope("TicketCreated", 1, {"ticket_id": "nope"}, ticket_id), []),
+        ("unknown-type", _envelope("TicketTeleported", 1, {}, ticket_id, now), []),
+        ("unsupported-version", _envelope("TicketCreated", 99, valid_payload, ticket_id, now), []),
+        (
+            "invalid-payload",
+            _envelope("TicketCreated", 1, {"ticket_id": "nope"}, ticket_id, now),
+            [],
+        ),
     ]
     expected = {}
     for reason, value, headers in poison:
@@ -117,7 +123,7 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
     await produce(
         bootstrap,
         TICKETS_EVENTS,
-        _envelope("TicketCreated", 1, valid_payload, ticket_id),
+        _envelope("TicketCreated", 1, valid_payload, ticket_id, now),
         key=key,
         headers=[],
     )

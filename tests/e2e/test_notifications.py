@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts.topics import TICKETS_EVENTS
 from devstack.smtp import CapturedEmail
@@ -48,6 +49,8 @@ async def _ticket_mails(
     return await eventually(probe, what=f"{count} e-mails to {address} about {ticket_id}")
 
 
+@pytest.mark.calendar
+@pytest.mark.at("wednesday 10:00")
 async def test_the_customer_hears_of_every_step_in_their_language_and_the_consultant_of_a_reopening(
     stack: Stack,
     gateway: httpx.AsyncClient,

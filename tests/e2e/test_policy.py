@@ -7,16 +7,19 @@ import csv
 import io
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from contracts.envelope import new_envelope
 from contracts.policy_inputs import OrganizationStandingChanged
 from contracts.topics import BILLING_EVENTS, ERP_EVENTS, TICKETS_EVENTS
 from devstack.stack import Stack
+from services.billing.policy import RULES
+from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     decided_ticket,
     new_customer,
@@ -32,9 +35,8 @@ LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # statements are per local calendar mo
 async def _set_up_organization(
     gateway: httpx.AsyncClient, admin: dict[str, str], person: dict[str, Any]
 ) -> None:
-    """Onboarding for the person's program, and an arrangement covering today (so the final
-    decision does not depend on the hour the tests run at)."""
-    org, now = person["org_id"], datetime.now(UTC)
+    """Onboarding for the person's program (the tests that use it run in working hours)."""
+    org = person["org_id"]
     onboarding = await gateway.post(
         f"/api/billing/organizations/{org}/onboarding",
         json={
@@ -45,17 +47,7 @@ async def _set_up_organization(
         },
         headers=admin,
     )
-    arrangement = await gateway.post(
-        f"/api/billing/organizations/{org}/arrangements",
-        json={
-            "valid_from": (now - timedelta(days=1)).isoformat(),
-            "valid_until": (now + timedelta(days=1)).isoformat(),
-            "agreed_by": "direktorica Petra Zupan",
-            "note": "Zaključek leta: pomoč tudi zvečer.",
-        },
-        headers=admin,
-    )
-    assert (onboarding.status_code, arrangement.status_code) == (201, 201), arrangement.text
+    assert onboarding.status_code == 201, onboarding.text
 
 
 async def _decisions(
@@ -82,6 +74,8 @@ async def _resolve(
     assert resolved.status_code == 200, resolved.text
 
 
+@pytest.mark.calendar
+@pytest.mark.at("tuesday 10:00")
 async def test_provisional_then_final_decision_with_reasons_in_both_languages(
     stack: Stack,
     gateway: httpx.AsyncClient,
@@ -120,12 +114,15 @@ async def test_provisional_then_final_decision_with_reasons_in_both_languages(
     assert seen["decision"]["decision"] == "paid"
 
 
+@pytest.mark.calendar
+@pytest.mark.at("tuesday 10:00")
 async def test_redelivered_ticket_events_make_no_second_decision_or_statement_line(
     stack: Stack,
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     consultant: dict[str, str],
     admin_dsn_for: Any,
+    clock: ControlledClock,
 ) -> None:
     person, customer = await new_customer(gateway, stack, vendor_admin)
     await _set_up_organization(gateway, vendor_admin, person)
@@ -150,7 +147,7 @@ async def test_redelivered_ticket_events_make_no_second_decision_or_statement_li
         await gateway.get(f"/api/billing/tickets/{tid}/decisions", headers=customer)
     ).json()
     assert [d["version"] for d in decisions] == [1, 2]
-    month = f"{datetime.now(LJUBLJANA):%Y-%m}"
+    month = f"{clock.now().astimezone(LJUBLJANA):%Y-%m}"
     statement = (
         await gateway.get(f"/api/billing/statements/{person['org_id']}/{month}", headers=customer)
     ).json()
@@ -159,12 +156,15 @@ async def test_redelivered_ticket_events_make_no_second_decision_or_statement_li
     assert statement["total_minutes"] == 40
 
 
+@pytest.mark.calendar
+@pytest.mark.at("tuesday 10:00")
 async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
     stack: Stack,
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     consultant: dict[str, str],
     customer: dict[str, str],
+    clock: ControlledClock,
 ) -> None:
     person, them = await new_customer(gateway, stack, vendor_admin)
     await _set_up_organization(gateway, vendor_admin, person)
@@ -186,7 +186,7 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
         await decided_ticket(gateway, them, ticket["id"])
         await _resolve(gateway, consultant, ticket["id"], time_spent_minutes=minutes)
         await _decisions(gateway, them, ticket["id"], 2)
-    org, month = person["org_id"], f"{datetime.now(LJUBLJANA):%Y-%m}"
+    org, month = person["org_id"], f"{clock.now().astimezone(LJUBLJANA):%Y-%m}"
     path = f"/api/billing/statements/{org}/{month}"
 
     statement = (await gateway.get(path, headers=them)).json()
@@ -203,6 +203,9 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
     assert [(r["ticket_number"], r["minutes"], r["rule_codes"]) for r in rows] == [
         (str(paid["number"]), "10", "P-LEGISLATION")
     ]
+    assert rows[0]["time_zone"] == "Europe/Ljubljana"
+    resolved_at = datetime.fromisoformat(rows[0]["resolved_at"])
+    assert resolved_at.utcoffset() == resolved_at.astimezone(LJUBLJANA).utcoffset()
     assert (first.json()["issued"], second.json()["issued"]) == (True, False)
     assert (await gateway.get(path, headers=customer)).status_code == 404  # another organization
     assert (await gateway.post(f"{path}/issue", headers=them)).status_code == 403
@@ -227,11 +230,11 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
 
 
 async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the_waiting_list(
-    stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str]
+    stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str], clock: ControlledClock
 ) -> None:
     person, customer = await new_customer(gateway, stack, vendor_admin)
     standing = OrganizationStandingChanged(
-        org_id=person["org_id"], has_unpaid_obligations=True, as_of=datetime.now(UTC)
+        org_id=person["org_id"], has_unpaid_obligations=True, as_of=clock.now()
     )
     envelope = new_envelope(
         standing,
@@ -242,6 +245,7 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
         aggregate_version=1,
         org_id=uuid.UUID(person["org_id"]),
         correlation_id=f"test-{uuid.uuid4()}",
+        occurred_at=clock.now(),
     )
     assert stack.endpoints is not None
     partition, offset = await produce(
@@ -337,5 +341,12 @@ async def test_policy_inputs_are_for_vendor_staff_and_checked(
 
     assert by_customer.status_code == 403
     assert backwards.status_code == 422
-    assert len(rules["rules"]) == 14
+    described = {rule["code"]: rule for rule in rules["rules"]}
+    assert set(described) == {*RULES, "P-NO-FREE-RULE"}
+    for rule in described.values():  # whole sentences in both languages, never cut off
+        assert rule["description"].endswith(".") and rule["description_sl"].endswith(".")
+    assert "16:00" in described["R-OUTSIDE-HOURS"]["description"]
+    assert "prek portala" in described["P-CHANNEL"]["description_sl"]
+    assert "90 dneh" in described["F-NEW-PROGRAM"]["description_sl"]
+    assert described["P-REMOTE"]["stages"] == ["final"]
     assert rules["parameters"]["short_help_minutes"] == 15

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts.billing import TicketClassified
 from contracts.common import RuleHit
@@ -17,6 +18,7 @@ from contracts.envelope import new_envelope
 from contracts.topics import BILLING_EVENTS, TICKETS_EVENTS
 from devstack.stack import Stack
 from services.auth.demo import CONSULTANT, CUSTOMER
+from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     bearer,
     create_organization,
@@ -27,7 +29,7 @@ from tests.e2e.helpers import (
     sign_in,
     submit_ticket,
 )
-from tests.support import eventually, fetch, produce, read_topic
+from tests.support import SignedIn, eventually, fetch, produce, read_topic
 
 ANSWER = {
     "resolution": "Davčni številki sta imeli presledek na koncu; popravili smo ju.",
@@ -264,6 +266,8 @@ async def test_list_filters_by_status_program_topic_and_text(
     assert all("%" in t["subject"] + t["body"] for t in percent["items"])
 
 
+@pytest.mark.calendar
+@pytest.mark.at("tuesday 10:00")
 async def test_waiting_list_order_positions_and_taking_the_next_ticket(
     gateway: httpx.AsyncClient, customer: dict[str, str], consultant: dict[str, str]
 ) -> None:
@@ -282,14 +286,12 @@ async def test_waiting_list_order_positions_and_taking_the_next_ticket(
         datetime.fromisoformat(a) for a, _ in keys
     )
     ready = [e["ticket"]["id"] for e in queue["items"] if e["ready"]]
+    assert first["id"] in ready and second["id"] in ready  # working time: nothing deferred
 
     taken = await gateway.post("/api/tickets/queue/next", headers=consultant)
-    if ready:
-        assert taken.status_code == 200, taken.text
-        assert taken.json()["id"] == ready[0]
-        assert taken.json()["status"] == "in_progress"
-    else:  # outside working hours every new ticket waits for the next working period
-        assert taken.status_code == 204
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["id"] == ready[0]
+    assert taken.json()["status"] == "in_progress"
     assert (await gateway.post("/api/tickets/queue/next", headers=customer)).status_code == 403
 
 
@@ -311,7 +313,7 @@ async def test_consultant_records_a_ticket_only_for_a_known_customer(
 
 
 async def test_a_refusal_from_the_policy_takes_the_ticket_off_the_waiting_list(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], clock: ControlledClock
 ) -> None:
     ticket = await submit_ticket(gateway, customer, subject="Zavrnjena pomoč")
     await decided_ticket(gateway, customer, ticket["id"])
@@ -324,7 +326,7 @@ async def test_a_refusal_from_the_policy_takes_the_ticket_off_the_waiting_list(
             RuleHit(code="R-ARREARS", effect="refused", explanation="Neporavnane obveznosti."),
         ),
         policy_version="test",
-        decided_at=datetime.now(UTC),
+        decided_at=clock.now(),
     )
     refusal = new_envelope(
         classified,
@@ -335,6 +337,7 @@ async def test_a_refusal_from_the_policy_takes_the_ticket_off_the_waiting_list(
         aggregate_version=50,  # newer than any decision billing made
         org_id=uuid.UUID(ticket["org_id"]),
         correlation_id=f"test-{uuid.uuid4()}",
+        occurred_at=clock.now(),
     )
     assert stack.endpoints is not None
     await produce(
@@ -356,23 +359,25 @@ async def test_a_refusal_from_the_policy_takes_the_ticket_off_the_waiting_list(
     assert [r["code"] for r in seen["decision"]["reasons"]] == ["R-ARREARS"]
 
 
+@pytest.mark.calendar
 async def test_a_resolved_ticket_closes_itself_after_the_reopening_window(
     gateway: httpx.AsyncClient,
     customer: dict[str, str],
     consultant: dict[str, str],
-    admin_dsn_for: Any,
+    clock: ControlledClock,
+    signed_in: SignedIn,
 ) -> None:
     ticket = await submit_ticket(gateway, customer, subject="Zapre se samo")
     tid = ticket["id"]
     await _post(gateway, consultant, f"/api/tickets/{tid}/accept")
-    await _post(gateway, consultant, f"/api/tickets/{tid}/resolve", ANSWER)
-    # Let 15 days pass for this ticket.
-    await fetch(
-        admin_dsn_for("tickets"),
-        """UPDATE tickets SET resolved_at = resolved_at - interval '15 days'
-            WHERE id = $1 RETURNING id""",
-        uuid.UUID(tid),
-    )
+    resolved = await _post(gateway, consultant, f"/api/tickets/{tid}/resolve", ANSWER)
+    reopen_until = datetime.fromisoformat(resolved["reopen_until"])
+
+    clock.advance(timedelta(days=13, hours=23))  # still inside the 14-day window
+    customer = await signed_in.headers(CUSTOMER.email)
+    assert (await _detail(gateway, customer, tid))["status"] == "resolved"
+    clock.advance(reopen_until - clock.now() + timedelta(minutes=1))  # just past it
+    customer = await signed_in.headers(CUSTOMER.email)
 
     async def closed() -> Any:
         seen = await _detail(gateway, customer, tid)

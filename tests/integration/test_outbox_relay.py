@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -18,6 +19,8 @@ from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.runtime.kafka import ensure_topics
 from services.runtime.outbox import OutboxRelay, OutsideTransactionError, enqueue
 from tests.support import read_topic
+
+MOMENT = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)  # occurred_at of the envelopes built here
 
 
 @pytest.fixture
@@ -54,6 +57,7 @@ def _resolved(ticket_id: uuid.UUID, version: int):  # type: ignore[no-untyped-de
         aggregate_version=version,
         org_id=payload.org_id,
         correlation_id="relay-test",
+        occurred_at=MOMENT,
     )
 
 

@@ -125,8 +125,8 @@ CASES: dict[str, Case] = {
     ),
     "TicketAccepted": (
         lambda lang: templates.ticket_accepted(ACCEPTED, portal_url=PORTAL, language=lang),
-        ["je 24. 11. 2026 ob 10.15 v reševanje sprejel svetovalec Marko Kovač"],
-        ["consultant Marko Kovač took your help request no. 1042", "24 Nov 2026 at 10:15"],
+        ["je 24. november 2026 ob 10:15 v reševanje sprejel svetovalec Marko Kovač"],
+        ["consultant Marko Kovač took your help request no. 1042", "24 November 2026 at 10:15"],
     ),
     "TicketMessagePosted": (
         lambda lang: templates.consultant_message(MESSAGE, portal_url=PORTAL, language=lang),
@@ -135,8 +135,12 @@ CASES: dict[str, Case] = {
     ),
     "TicketResolved": (
         lambda lang: templates.ticket_resolved(RESOLVED, portal_url=PORTAL, language=lang),
-        ["je 24. 11. 2026 ob 10.15 rešil svetovalec", "Porabljen čas: 12 min.", "ponovno odprete"],
-        ["was resolved on 24 Nov 2026", "Time spent: 12 min.", "reopen the request"],
+        [
+            "je 24. november 2026 ob 10:15 rešil svetovalec",
+            "Porabljen čas: 12 min.",
+            "ponovno odprete",
+        ],
+        ["was resolved on 24 November 2026", "Time spent: 12 min.", "reopen the request"],
     ),
     "TicketReopened": (
         lambda lang: templates.ticket_reopened(REOPENED, portal_url=PORTAL, language=lang),

@@ -80,7 +80,7 @@ def test_saturday_portal_ticket_is_deferred_to_monday_morning_but_still_free() -
     assert decision.deferred_until == local(2026, 11, 30, 8)
     assert decision.deferred_until is not None
     assert decision.deferred_until.utcoffset() == LJUBLJANA.utcoffset(datetime(2026, 11, 30, 8))
-    assert "2026-11-30T08:00:00+01:00" in outside.explanation
+    assert "30 November 2026 at 08:00" in outside.explanation
 
 
 def test_saturday_phone_ticket_is_deferred_and_paid() -> None:

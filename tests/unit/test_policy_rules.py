@@ -116,7 +116,7 @@ def test_r_outside_hours_at_submission_defers_to_the_next_working_period() -> No
 
     assert hit is not None and hit.effect == "deferred"
     assert start == datetime(2026, 11, 30, 8, 0, tzinfo=LJ)
-    assert "30. 11. 2026 ob 08.00" in (hit.explanation_sl or "")
+    assert "30. november 2026 ob 08:00" in (hit.explanation_sl or "")
     assert rule_outside_hours_at_submission(FACTS, P) == (None, None)
 
 

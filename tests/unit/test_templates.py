@@ -94,7 +94,7 @@ def test_deferred_decision_says_when_work_starts_in_local_time() -> None:
     )
     email = ticket_received(event, portal_url=PORTAL)
 
-    assert "Z reševanjem bomo začeli 30. 11. 2026 ob 08.00." in email.body
+    assert "Z reševanjem bomo začeli 30. november 2026 ob 08:00." in email.body
 
 
 def test_decision_that_is_not_deferred_does_not_mention_a_start() -> None:
@@ -130,7 +130,7 @@ def test_english_requester_gets_the_email_in_english() -> None:
     assert email.body.startswith("Hello Ana Novak,")
     assert "Expected handling: paid." in email.body
     assert "P-CHANNEL: the request was not submitted through the customer portal" in email.body
-    assert "Work on it starts 30 Nov 2026 at 08:00." in email.body
+    assert "Work on it starts 30 November 2026 at 08:00." in email.body
     assert f"https://portal.example/tickets/{TICKET_ID}" in email.body
     assert "Pozdravljeni" not in email.body
     assert "plačljiva" not in email.body
@@ -155,7 +155,7 @@ def test_reset_email_in_slovenian_has_the_link_its_expiry_and_the_seeds_steps() 
     mail = password_link(_link_event("reset", "sl"))
     assert mail.subject == "Ponastavitev gesla za uporabniški portal"
     assert "https://portal.example/ponastavitev-gesla?token=abc123" in mail.body
-    assert "velja do 23. 11. 2026 ob 11.05" in mail.body  # Ljubljana time
+    assert "velja do 23. november 2026 ob 11:05" in mail.body  # Ljubljana time
     assert "ga ponovite in kliknite gumb Ponastavi" in mail.body
     assert "niste zahtevali" in mail.body
 
@@ -170,7 +170,7 @@ def test_invitation_names_the_user_name_and_is_not_about_a_request() -> None:
 def test_english_reset_email() -> None:
     mail = password_link(_link_event("reset", "en"))
     assert mail.subject == "Reset your customer portal password"
-    assert "until 23 Nov 2026 at 11:05" in mail.body
+    assert "until 23 November 2026 at 11:05" in mail.body
 
 
 def test_password_changed_email_says_every_session_ended() -> None:
@@ -181,5 +181,5 @@ def test_password_changed_email_says_every_session_ended() -> None:
     )
     mail = password_changed(event)
     assert mail.subject == "Vaše geslo je bilo spremenjeno"
-    assert "23. 11. 2026 ob 10.20" in mail.body
+    assert "23. november 2026 ob 10:20" in mail.body
     assert "odjavili iz vseh naprav" in mail.body
