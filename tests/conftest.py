@@ -41,13 +41,16 @@ async def stack() -> AsyncIterator[Stack]:
     slow_throttle = {"AUTH_THROTTLE_BASE_WAIT_S": "5"}
     # Resolved tickets past the reopening window are looked for every second, not every 5 min.
     quick_auto_close = {"TICKETS_AUTO_CLOSE_INTERVAL_S": "1"}
+    # Every record handled leaves a line (debug; the default level logs one line per batch), so
+    # a failing test can be read from the logs and a correlation id followed through them.
+    debug_logs = {f"{service.upper()}_LOG_LEVEL": "DEBUG" for service in SERVICES}
     running = Stack(
         StackConfig(
             state_dir=state,
             gateway_port=free_port(),
             log_format="json",
             environment="test",
-            extra_env={**timeouts, **slow_throttle, **quick_auto_close},
+            extra_env={**timeouts, **slow_throttle, **quick_auto_close, **debug_logs},
         )
     )
     try:

@@ -98,7 +98,7 @@ async def _decide(
         aggregate_version=version,
         org_id=stored.org_id,
     )
-    log.info(
+    log.debug(
         "ticket classified",
         stage=stage,
         decision=stored.decision,

@@ -108,6 +108,9 @@ async def record_resolution(
         work.doc_reference,
         work.other_remote_service,
     )
+    await conn.execute(
+        "UPDATE tickets SET resolved = true WHERE ticket_id = $1 AND NOT resolved", ticket_id
+    )
     return bool(inserted)
 
 
@@ -286,25 +289,33 @@ async def most_similar_earlier(
 ) -> EarlierTicket | None:
     """P-REPEAT: the same organization's earlier, resolved ticket whose text is most similar
     (pg_trgm similarity of subject + description at least `threshold`); the same requester's
-    first. The `%` operator (similarity >= the transaction's threshold) uses the trigram index."""
-    async with conn.transaction():
-        await conn.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', $1, true)", str(threshold)
-        )
-        row = await conn.fetchrow(
-            """SELECT t.ticket_id, t.number, t.subject, t.requester_id = $3 AS same_requester,
-                      similarity(t.search_text, lower($4)) AS sim
-                 FROM tickets t
-                WHERE t.org_id = $1 AND t.ticket_id <> $2 AND t.submitted_at < $5
-                  AND EXISTS (SELECT 1 FROM resolutions r WHERE r.ticket_id = t.ticket_id)
-                  AND t.search_text % lower($4)
-                ORDER BY same_requester DESC, sim DESC LIMIT 1""",
-            ticket.org_id,
-            ticket.ticket_id,
-            ticket.facts.requester_id,
-            f"{ticket.subject} {ticket.body}",
-            ticket.facts.submitted_at,
-        )
+    first. Two nearest-neighbour lookups through the trigram GiST indexes (`<->` is
+    1 - similarity), one among the requester's tickets and one among all the organization's, so
+    the cost stays flat however long the history (migration 004)."""
+    row = await conn.fetchrow(
+        """SELECT * FROM (
+             (SELECT t.ticket_id, t.number, t.subject, true AS same_requester,
+                     1 - (t.search_text <-> lower($4)) AS sim
+                FROM tickets t
+               WHERE t.org_id = $1 AND t.requester_id = $3 AND t.resolved
+                 AND t.ticket_id <> $2 AND t.submitted_at < $5
+               ORDER BY t.search_text <-> lower($4) LIMIT 1)
+             UNION ALL
+             (SELECT t.ticket_id, t.number, t.subject, t.requester_id = $3 AS same_requester,
+                     1 - (t.search_text <-> lower($4)) AS sim
+                FROM tickets t
+               WHERE t.org_id = $1 AND t.resolved AND t.ticket_id <> $2 AND t.submitted_at < $5
+               ORDER BY t.search_text <-> lower($4) LIMIT 1)
+           ) nearest
+           WHERE sim >= $6
+           ORDER BY same_requester DESC, sim DESC LIMIT 1""",
+        ticket.org_id,
+        ticket.ticket_id,
+        ticket.facts.requester_id,
+        f"{ticket.subject} {ticket.body}",
+        ticket.facts.submitted_at,
+        threshold,
+    )
     if row is None:
         return None
     return EarlierTicket(

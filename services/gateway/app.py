@@ -64,7 +64,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-        async with httpx.AsyncClient(timeout=settings.timeout_s) as client:
+        # Enough kept-alive connections for every request in flight: with httpx's default of 20,
+        # concurrent requests beyond it opened and closed a connection each.
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        async with httpx.AsyncClient(timeout=settings.timeout_s, limits=limits) as client:
             app.state.client = client
             yield
 

@@ -70,7 +70,7 @@ async def _queue(
             sensitive=sensitive,
         ),
     )
-    log.info("e-mail queued" if recorded else "e-mail already queued", to=to.email)
+    log.debug("e-mail queued" if recorded else "e-mail already queued", to=to.email)
 
 
 async def on_decision_recorded(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Annotated, Protocol
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from faststream.kafka import KafkaBroker
 
 from services.runtime.clock import Clock, ControlledClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
@@ -70,14 +74,7 @@ def build_service_app(
         for hook in on_startup:
             await hook(pool)
         broker = create_broker(settings)
-
-        async def publish(
-            topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
-        ) -> None:
-            await broker.publish(
-                value, topic, key=key, headers=headers, correlation_id=headers.get("correlation_id")
-            )
-
+        publish = _publisher(broker)
         for consumer in consumers:
             runner = ConsumerRunner(
                 consumer,
@@ -86,9 +83,14 @@ def build_service_app(
                 source=settings.service_name,
                 clock=clock,
                 max_attempts=settings.consumer_max_attempts,
+                concurrency=settings.consumer_concurrency,
             )
             register_consumer(broker, runner, settings)
-        await broker.start()
+        # The producer first (the relay and dead letters need it); the consumer groups join in
+        # the background, so the HTTP port opens and /readyz answers within a second or two
+        # instead of waiting for the group's rebalance.
+        await broker.connect()
+        joining = asyncio.create_task(_start_consumers(broker, consumers), name="consumers-start")
         relay = OutboxRelay(
             pool,
             publish,
@@ -107,6 +109,10 @@ def build_service_app(
             yield
         finally:
             log.info("service stopping: finishing in-flight work")
+            if not joining.done():
+                joining.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await joining
             for worker in workers:
                 await worker.stop()
             await relay.stop()
@@ -131,6 +137,40 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _publisher(
+    broker: KafkaBroker,
+) -> Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]:
+    """publish(topic, key, value, headers) on the broker, returning once acknowledged."""
+
+    async def publish(topic: str, key: bytes | None, value: bytes, headers: dict[str, str]) -> None:
+        await broker.publish(
+            value, topic, key=key, headers=headers, correlation_id=headers.get("correlation_id")
+        )
+
+    return publish
+
+
+async def _start_consumers(broker: KafkaBroker, consumers: Sequence[EventConsumer]) -> None:
+    """Join the consumer groups (aiokafka waits for the partitions' assignment); retried with
+    growing waits while the broker cannot be reached."""
+    started, attempt = time.monotonic(), 0
+    while True:
+        try:
+            await broker.start()
+        except Exception as error:
+            attempt += 1
+            wait = min(10.0, 0.5 * 2**attempt)
+            log.warning("consumers could not start; retrying", error=repr(error), retry_in_s=wait)
+            await asyncio.sleep(wait)
+            continue
+        log.info(
+            "consumers running",
+            consumers=[c.name for c in consumers],
+            joined_after_s=round(time.monotonic() - started, 2),
+        )
+        return
 
 
 class BackgroundWorker(Protocol):

@@ -7,8 +7,11 @@ Each service declares an `EventConsumer` (its group id, topics, and one handler 
   the partitions are rewound and the batch is read again; a handler cancelled at shutdown commits
   nothing), so a commit costs one round trip per batch, never per message, and never runs ahead of
   the work;
-- runs each handler in its own transaction together with the (consumer, event_id) inbox row, so a
-  redelivered event is recognised and skipped;
+- applies the records a handler takes in groups by message key (one key's records in one group, in
+  offset order; groups side by side on their own connections), each group in one transaction
+  together with its (consumer, event_id) inbox rows, so a redelivered event is recognised and
+  skipped; when anything in a group fails, the group is applied again one record per
+  transaction, so only the failing record is retried;
 - sends poison messages to the dead-letter topic with the reason and origin in headers: at once
   for undecodable bytes, unknown types, unsupported versions and invalid payloads; after a bounded
   number of attempts for handler failures. The partition keeps flowing;
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -113,8 +118,42 @@ class DatabaseUnavailableError(RuntimeError):
 DeadLetterPublish = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[None]]
 
 
+def group_of(key: str, groups: int) -> int:
+    """The group a message key's records are applied in (stable, so one key keeps its order)."""
+    return zlib.crc32(key.encode()) % groups
+
+
+@dataclass
+class _Work:
+    """A decoded record that one of this consumer's handlers takes."""
+
+    record: ConsumerRecord[Any, Any]
+    envelope: EventEnvelope
+    payload: EventModel
+    handler: Handler
+    correlation_id: str
+
+
+@dataclass
+class _Tally:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    fallbacks: int = 0
+
+
 class ConsumerRunner:
-    """Handles batches of records for one `EventConsumer`."""
+    """Handles batches of records for one `EventConsumer` (see the module docstring).
+
+    A batch is decoded first (poison goes to the dead-letter topic at once). The records a
+    handler takes are split by message key into `concurrency` groups: one key's records always
+    fall in the same group, in offset order, so per-key order holds while groups run side by side
+    on their own connections. Each group is applied in one transaction with one inbox insert for
+    all its event ids; if anything in it fails, that transaction is rolled back and the group's
+    records are applied again one by one, each in its own transaction with bounded retries, so a
+    failing record is isolated and only it is retried or dead-lettered.
+    """
 
     def __init__(
         self,
@@ -126,6 +165,7 @@ class ConsumerRunner:
         clock: Clock,
         max_attempts: int = 5,
         retry_base_delay_s: float = 0.1,
+        concurrency: int = 4,
     ) -> None:
         self.consumer = consumer
         self._pool = pool
@@ -134,110 +174,216 @@ class ConsumerRunner:
         self._clock = clock
         self._max_attempts = max_attempts
         self._retry_base_delay_s = retry_base_delay_s
+        self._concurrency = max(1, concurrency)
         self._unavailable_streak = 0
 
     async def handle_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Handle records in order; raise only when the batch must be read again."""
+        """Handle the batch; raise only when it must be read again (database unavailable)."""
+        started = time.monotonic()
+        tally = _Tally()
         try:
+            work = []
             for record in records:
-                structlog.contextvars.clear_contextvars()
-                structlog.contextvars.bind_contextvars(
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
+                item = await self._decode(record, tally)
+                if item is not None:
+                    work.append(item)
+            groups: list[list[_Work]] = [[] for _ in range(self._concurrency)]
+            for item in work:
+                groups[group_of(item.envelope.key, self._concurrency)].append(item)
+            # Every group finishes before the batch is judged, so a batch read again never runs
+            # beside the remains of its first reading.
+            outcomes = await asyncio.gather(
+                *(self._apply_group(g, tally) for g in groups if g), return_exceptions=True
+            )
+            failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
+            if isinstance(failure, UNAVAILABLE_ERRORS):
+                self._unavailable_streak += 1
+                delay = min(5.0, 0.25 * 2 ** min(self._unavailable_streak, 5))
+                log.warning(
+                    "database unavailable, will re-read",
                     consumer=self.consumer.name,
+                    error=repr(failure),
+                    retry_in_s=delay,
                 )
-                try:
-                    await self._handle_record(record)
-                except UNAVAILABLE_ERRORS as error:
-                    self._unavailable_streak += 1
-                    delay = min(5.0, 0.25 * 2 ** min(self._unavailable_streak, 5))
-                    log.warning(
-                        "database unavailable, will re-read", error=repr(error), retry_in_s=delay
-                    )
-                    await asyncio.sleep(delay)
-                    raise DatabaseUnavailableError(repr(error)) from error
+                await asyncio.sleep(delay)
+                raise DatabaseUnavailableError(repr(failure)) from failure
+            if failure is not None:
+                raise failure
             self._unavailable_streak = 0
         finally:
             structlog.contextvars.clear_contextvars()
+        log.info(
+            "batch handled",
+            consumer=self.consumer.name,
+            records=len(records),
+            applied=tally.applied,
+            duplicates=tally.duplicates,
+            dead_lettered=tally.dead_lettered,
+            not_for_this_consumer=tally.skipped,
+            groups_retried_one_by_one=tally.fallbacks,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
 
-    async def _handle_record(self, record: ConsumerRecord[Any, Any]) -> None:
+    def _bind(self, record: ConsumerRecord[Any, Any], **extra: str) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            consumer=self.consumer.name,
+            **extra,
+        )
+
+    async def _decode(self, record: ConsumerRecord[Any, Any], tally: _Tally) -> _Work | None:
+        """The record as work for a handler; None when it is poison (dead-lettered here) or no
+        handler of this consumer takes its type."""
         headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-        if "correlation_id" in headers:
-            structlog.contextvars.bind_contextvars(correlation_id=headers["correlation_id"])
+        self._bind(
+            record,
+            **(
+                {"correlation_id": headers["correlation_id"]} if "correlation_id" in headers else {}
+            ),
+        )
         try:
             envelope = EventEnvelope.model_validate_json(record.value or b"")
         except ValidationError as error:
             reason = "undecodable" if _is_json_error(error) else "invalid-envelope"
             await self._dead_letter(record, reason, error, attempts=0)
-            return
-        structlog.contextvars.bind_contextvars(
-            event_id=str(envelope.event_id),
-            event_type=envelope.event_type,
-            correlation_id=envelope.correlation_id,
-        )
+            tally.dead_lettered += 1
+            return None
+        self._bind_envelope(record, envelope)
         try:
             model = model_for(envelope.event_type, envelope.event_version)
-        except UnknownEventTypeError as error:
-            await self._dead_letter(record, "unknown-type", error, attempts=0)
-            return
-        except UnsupportedEventVersionError as error:
-            await self._dead_letter(record, "unsupported-version", error, attempts=0)
-            return
+        except (UnknownEventTypeError, UnsupportedEventVersionError) as error:
+            reason = (
+                "unknown-type"
+                if isinstance(error, UnknownEventTypeError)
+                else "unsupported-version"
+            )
+            await self._dead_letter(record, reason, error, attempts=0)
+            tally.dead_lettered += 1
+            return None
         try:
             payload = model.model_validate(envelope.payload)
         except ValidationError as error:
             await self._dead_letter(record, "invalid-payload", error, attempts=0)
-            return
-        if ticket_id := getattr(payload, "ticket_id", None):
-            structlog.contextvars.bind_contextvars(ticket_id=str(ticket_id))
+            tally.dead_lettered += 1
+            return None
         handler = self.consumer.handlers.get(envelope.event_type)
         if handler is None:
-            return
-        await self._run_with_retries(record, envelope, payload, handler)
+            tally.skipped += 1
+            return None
+        return _Work(record, envelope, payload, handler, envelope.correlation_id)
 
-    async def _run_with_retries(
-        self,
-        record: ConsumerRecord[Any, Any],
-        envelope: EventEnvelope,
-        payload: EventModel,
-        handler: Handler,
-    ) -> None:
+    def _bind_envelope(self, record: ConsumerRecord[Any, Any], envelope: EventEnvelope) -> None:
+        self._bind(
+            record,
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            correlation_id=envelope.correlation_id,
+        )
+        if ticket_id := envelope.payload.get("ticket_id"):
+            structlog.contextvars.bind_contextvars(ticket_id=str(ticket_id))
+
+    async def _apply_group(self, group: list[_Work], tally: _Tally) -> None:
+        """All of the group in one transaction; on any failure, one by one (see the class)."""
+        try:
+            applied, duplicates = await self._apply_together(group)
+        except UNAVAILABLE_ERRORS:
+            raise
+        except Exception as error:
+            tally.fallbacks += 1
+            log.warning(
+                "a record of the batch failed; applying its group one by one",
+                consumer=self.consumer.name,
+                records=len(group),
+                error=repr(error),
+            )
+            for item in group:
+                self._bind_envelope(item.record, item.envelope)
+                outcome = await self._run_with_retries(item)
+                if outcome == "applied":
+                    tally.applied += 1
+                elif outcome == "duplicate":
+                    tally.duplicates += 1
+                else:
+                    tally.dead_lettered += 1
+            return
+        for item in applied:
+            failpoint("consumer.after_commit", match=(item.envelope.key, item.correlation_id))
+            self._bind_envelope(item.record, item.envelope)
+            log.debug("event handled")
+        tally.applied += len(applied)
+        tally.duplicates += duplicates
+
+    async def _apply_together(self, group: list[_Work]) -> tuple[list[_Work], int]:
+        """Apply the group's new events in one transaction; (applied, duplicates)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            first_time = {
+                row["event_id"]
+                for row in await conn.fetch(
+                    """INSERT INTO inbox (consumer, event_id, event_type)
+                       SELECT $1, e.id, e.type FROM unnest($2::uuid[], $3::text[]) AS e(id, type)
+                       ON CONFLICT DO NOTHING RETURNING event_id""",
+                    self.consumer.name,
+                    [item.envelope.event_id for item in group],
+                    [item.envelope.event_type for item in group],
+                )
+            }
+            applied = []
+            for item in group:
+                if item.envelope.event_id not in first_time:
+                    continue
+                first_time.discard(item.envelope.event_id)  # the same event twice in one batch
+                self._bind_envelope(item.record, item.envelope)
+                await item.handler(
+                    HandlerContext(conn, item.envelope, self._source, self._clock), item.payload
+                )
+                failpoint(
+                    "consumer.inside_transaction", match=(item.envelope.key, item.correlation_id)
+                )
+                applied.append(item)
+        return applied, len(group) - len(applied)
+
+    async def _run_with_retries(self, item: _Work) -> str:
+        """One record in its own transaction, with bounded retries; "applied", "duplicate" or
+        "dead-lettered"."""
         for attempt in range(1, self._max_attempts + 1):
             try:
-                applied = await self._apply_once(envelope, payload, handler)
+                applied = await self._apply_once(item)
             except UNAVAILABLE_ERRORS:
                 raise
             except Exception as error:
                 if attempt == self._max_attempts:
                     log.error("handler failed, giving up", attempts=attempt, exc_info=error)
-                    await self._dead_letter(record, "handler-failed", error, attempts=attempt)
-                    return
+                    await self._dead_letter(item.record, "handler-failed", error, attempts=attempt)
+                    return "dead-lettered"
                 log.warning("handler failed, retrying", attempt=attempt, error=repr(error))
                 await asyncio.sleep(self._retry_base_delay_s * 2 ** (attempt - 1))
                 continue
             if applied:
-                failpoint("consumer.after_commit", match=(envelope.key, envelope.correlation_id))
-                log.info("event handled")
-            else:
-                log.info("duplicate event skipped")
-            return
+                failpoint("consumer.after_commit", match=(item.envelope.key, item.correlation_id))
+                log.info("event handled on its own after its group failed")
+                return "applied"
+            log.info("duplicate event skipped")
+            return "duplicate"
+        raise AssertionError("unreachable")
 
-    async def _apply_once(
-        self, envelope: EventEnvelope, payload: EventModel, handler: Handler
-    ) -> bool:
+    async def _apply_once(self, item: _Work) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             first_time = await conn.fetchval(
                 """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
                    ON CONFLICT DO NOTHING RETURNING true""",
                 self.consumer.name,
-                envelope.event_id,
-                envelope.event_type,
+                item.envelope.event_id,
+                item.envelope.event_type,
             )
             if not first_time:
                 return False
-            await handler(HandlerContext(conn, envelope, self._source, self._clock), payload)
-            failpoint("consumer.inside_transaction", match=(envelope.key, envelope.correlation_id))
+            await item.handler(
+                HandlerContext(conn, item.envelope, self._source, self._clock), item.payload
+            )
+            failpoint("consumer.inside_transaction", match=(item.envelope.key, item.correlation_id))
         return True
 
     async def _dead_letter(
@@ -324,6 +470,7 @@ def register_consumer(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=max(1000, settings.consumer_session_timeout_ms // 3),
         rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
+        group_instance_id=settings.consumer_group_instance_id,
         title=f"{runner.consumer.name}:{','.join(runner.consumer.topics)}",
         parser=_lenient_parser,
         decoder=_raw_decoder,

@@ -37,6 +37,7 @@ def configure_logging(
     )
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # a debug line costs nothing at INFO
             *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],

@@ -42,13 +42,22 @@ class ServiceSettings(BaseSettings):
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     outbox_retention_days: int = Field(default=7, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
-    consumer_batch_size: int = Field(default=100, ge=1)
+    consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
+    consumer_group_instance_id: str | None = None
+    """Static group membership (KIP-345): a restarted consumer with the same instance id gets its
+    partitions back at once instead of waiting for a rebalance. One id per replica, stable
+    across its restarts (a StatefulSet pod name); unset, membership is dynamic."""
+    consumer_concurrency: int = Field(default=4, ge=1, le=32)
+    """Groups of a batch applied side by side (by message key; each needs a pool connection)."""
     # The embedded Tansu broker answers a fetch only when this wait is over, even when data arrived
     # earlier; it bounds each hop's latency there. Apache Kafka answers as soon as data arrives.
     consumer_fetch_max_wait_ms: int = Field(default=100, ge=10, le=5000)
-    consumer_session_timeout_ms: int = Field(default=10_000, ge=1000)
-    consumer_rebalance_timeout_ms: int = Field(default=30_000, ge=1000)
+    # A restarted consumer resumes once the group has rebalanced; with these (Kafka's smallest
+    # default session timeout) that took 5 s on the embedded broker, 18 s with 10 s / 30 s
+    # (docs/decisions.md). Heartbeats run beside the handlers, so a long batch does not expire.
+    consumer_session_timeout_ms: int = Field(default=6_000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=6_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
     auth_jwks_url: str = Field(
         default="http://127.0.0.1:8001/api/auth/.well-known/jwks.json",

@@ -331,7 +331,7 @@ async def submit_ticket(
     """Submit a help request on the portal, or (consultants) record one received by phone
     or e-mail for the customer with `requester_email`."""
     with _ticket_errors():
-        ticket = await handlers.create_ticket(
+        ticket, position = await handlers.create_ticket(
             pool,
             principal=principal,
             subject=body.subject,
@@ -344,9 +344,7 @@ async def submit_ticket(
             now=clock.now(),
             rules=rules,
         )
-    async with pool.acquire() as conn:
-        positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
-    return TicketOut.of(ticket, rules, positions.get(ticket.id))
+    return TicketOut.of(ticket, rules, position)
 
 
 @router.get("", response_model=TicketPage)

@@ -102,12 +102,13 @@ async def create_ticket(
     rules: LifecycleRules,
     requester_email: str | None = None,
     received_at: datetime | None = None,
-) -> Ticket:
+) -> tuple[Ticket, int | None]:
     """Store a ticket, its first timeline entry and its TicketCreated event in one transaction.
 
     Customers submit for themselves; consultants record a phone or e-mail ticket for the customer
     with `requester_email`, who must have an active portal account, and may give the time it came
-    in (`received_at`).
+    in (`received_at`). Returns the ticket and its place on the waiting list, read on the same
+    connection.
     """
     async with pool.acquire() as conn, conn.transaction():
         if requester_email is None:
@@ -138,8 +139,9 @@ async def create_ticket(
             rules=rules,
         )
         ticket = await _insert(conn, new, recorded_by_name=principal.display_name, now=now)
+        positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
     log.info("ticket created", ticket_id=str(ticket.id), number=ticket.number, channel=channel)
-    return ticket
+    return ticket, positions.get(ticket.id)
 
 
 async def _insert(
@@ -332,7 +334,7 @@ async def record_classification(ctx: HandlerContext, classified: TicketClassifie
         await ctx.emit(
             event, aggregate_id=updated.id, aggregate_version=updated.version, org_id=updated.org_id
         )
-    log.info("decision recorded", decision=classified.decision, status=steps[-1][0].status)
+    log.debug("decision recorded", decision=classified.decision, status=steps[-1][0].status)
 
 
 # --- the accounts directory ---------------------------------------------------------------------

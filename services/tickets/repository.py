@@ -132,6 +132,29 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _list_conditions(org_id: uuid.UUID | None, filters: TicketFilter) -> tuple[str, list[object]]:
+    """The WHERE clause of a ticket list with only the filters given, so the planner can use
+    the index that fits (organization + date, organization + status + date, trigram text)."""
+    conditions: list[str] = []
+    args: list[object] = []
+
+    def add(sql: str, value: object) -> None:
+        args.append(value)
+        conditions.append(sql.replace("?", f"${len(args)}"))
+
+    if org_id is not None:
+        add("org_id = ?", org_id)
+    if filters.status is not None:
+        add("status = ?", filters.status)
+    if filters.program is not None:
+        add("lower(program) = lower(?)", filters.program)
+    if filters.topic is not None:
+        add("topic = ?", filters.topic)
+    for word in (filters.text or "").split():
+        add("(subject || ' ' || body) ILIKE ?", _like(word))
+    return " AND ".join(conditions) or "true", args
+
+
 async def list_tickets(
     conn: Connection,
     *,
@@ -140,26 +163,19 @@ async def list_tickets(
     limit: int,
     offset: int,
 ) -> tuple[list[Ticket], int]:
-    """One page of tickets, newest first, and the total count, within one organization if given."""
-    where = """($1::uuid IS NULL OR org_id = $1)
-               AND ($2::text IS NULL OR status = $2)
-               AND ($3::text IS NULL OR lower(program) = lower($3))
-               AND ($4::text IS NULL OR topic = $4)
-               AND ($5::text IS NULL OR subject ILIKE $5 OR body ILIKE $5)"""
-    args = (
-        org_id,
-        filters.status,
-        filters.program,
-        filters.topic,
-        _like(filters.text) if filters.text else None,
-    )
+    """One page of tickets, newest first, and the total count, within one organization if given.
+    Text matches when every word of it appears in the subject or the description."""
+    where, args = _list_conditions(org_id, filters)
+    n = len(args)
     rows = await conn.fetch(
         f"""SELECT * FROM tickets WHERE {where}
-            ORDER BY submitted_at DESC, id DESC LIMIT $6 OFFSET $7""",
+            ORDER BY submitted_at DESC, id DESC LIMIT ${n + 1} OFFSET ${n + 2}""",
         *args,
         limit,
         offset,
     )
+    if offset == 0 and len(rows) < limit:
+        return [_ticket(r) for r in rows], len(rows)  # the whole list is on this page
     total = await conn.fetchval(f"SELECT count(*) FROM tickets WHERE {where}", *args)
     return [_ticket(r) for r in rows], int(total)
 
@@ -272,17 +288,21 @@ async def list_messages(
     ]
 
 
-_WAITING_LIST = """SELECT id, row_number() OVER (
-                            ORDER BY coalesce(deferred_until, submitted_at), number) AS position
-                     FROM tickets WHERE status = 'waiting'"""
-
-
 async def queue_positions(
     conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
-    """Positions (1 = next) on the waiting list of those of these tickets that are waiting."""
+    """Positions (1 = next) on the waiting list of those of these tickets that are waiting: for
+    each, a count over the `tickets_waiting` index of the waiting tickets up to it, not a
+    numbering of the whole list."""
+    if not ticket_ids:
+        return {}
     rows = await conn.fetch(
-        f"SELECT id, position FROM ({_WAITING_LIST}) q WHERE id = ANY($1::uuid[])",
+        """SELECT t.id,
+                  (SELECT count(*) FROM tickets w
+                    WHERE w.status = 'waiting'
+                      AND (coalesce(w.deferred_until, w.submitted_at), w.number)
+                          <= (coalesce(t.deferred_until, t.submitted_at), t.number)) AS position
+             FROM tickets t WHERE t.id = ANY($1::uuid[]) AND t.status = 'waiting'""",
         list(ticket_ids),
     )
     return {r["id"]: int(r["position"]) for r in rows}
@@ -291,15 +311,16 @@ async def queue_positions(
 async def waiting_list(
     conn: Connection, *, limit: int, offset: int
 ) -> tuple[list[tuple[Ticket, int]], int]:
-    """One page of the waiting list in the order consultants take tickets, and its length."""
+    """One page of the waiting list in the order consultants take tickets (read along the
+    `tickets_waiting` index), and its length."""
     rows = await conn.fetch(
-        f"""SELECT t.*, q.position FROM ({_WAITING_LIST}) q JOIN tickets t USING (id)
-             ORDER BY q.position LIMIT $1 OFFSET $2""",
+        """SELECT * FROM tickets WHERE status = 'waiting'
+            ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1 OFFSET $2""",
         limit,
         offset,
     )
     total = await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'")
-    return [(_ticket(r), int(r["position"])) for r in rows], int(total)
+    return [(_ticket(r), offset + i + 1) for i, r in enumerate(rows)], int(total)
 
 
 async def lock_next_waiting(conn: Connection, *, now: datetime) -> Ticket | None:
