@@ -44,13 +44,21 @@ async def stack() -> AsyncIterator[Stack]:
     # Every record handled leaves a line (debug; the default level logs one line per batch), so
     # a failing test can be read from the logs and a correlation id followed through them.
     debug_logs = {f"{service.upper()}_LOG_LEVEL": "DEBUG" for service in SERVICES}
+    # A record whose dependency never arrives is dead-lettered after 4 s, not 5 minutes.
+    short_parking = {f"{service.upper()}_PARKED_MAX_AGE_S": "4" for service in SERVICES}
     running = Stack(
         StackConfig(
             state_dir=state,
             gateway_port=free_port(),
             log_format="json",
             environment="test",
-            extra_env={**timeouts, **slow_throttle, **quick_auto_close, **debug_logs},
+            extra_env={
+                **timeouts,
+                **slow_throttle,
+                **quick_auto_close,
+                **debug_logs,
+                **short_parking,
+            },
         )
     )
     try:

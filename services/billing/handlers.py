@@ -32,6 +32,7 @@ from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
+from services.runtime.parking import NotYetKnownError
 
 log = structlog.get_logger(__name__)
 
@@ -146,7 +147,7 @@ async def classify_resolved_ticket(
             ctx.conn, ticket_id=resolved.ticket_id, org_id=resolved.org_id, for_update=True
         )
     except repository.NotFoundError:
-        raise LookupError(f"resolved ticket {resolved.ticket_id} was never announced") from None
+        raise NotYetKnownError(f"resolved ticket {resolved.ticket_id} not announced yet") from None
     await repository.record_resolution(
         ctx.conn,
         ticket_id=ticket.ticket_id,

@@ -23,6 +23,7 @@ from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
 from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
+from services.runtime.periodic import PeriodicWorker
 from services.runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -75,8 +76,8 @@ def build_service_app(
             await hook(pool)
         broker = create_broker(settings)
         publish = _publisher(broker)
-        for consumer in consumers:
-            runner = ConsumerRunner(
+        runners = [
+            ConsumerRunner(
                 consumer,
                 pool,
                 publish,
@@ -84,7 +85,11 @@ def build_service_app(
                 clock=clock,
                 max_attempts=settings.consumer_max_attempts,
                 concurrency=settings.consumer_concurrency,
+                parked_max_age_s=settings.parked_max_age_s,
             )
+            for consumer in consumers
+        ]
+        for runner in runners:
             register_consumer(broker, runner, settings)
         # The producer first (the relay and dead letters need it); the consumer groups join in
         # the background, so the HTTP port opens and /readyz answers within a second or two
@@ -100,7 +105,10 @@ def build_service_app(
             retention_days=settings.outbox_retention_days,
         )
         relay.start()
-        workers = [make(pool) for make in background]
+        workers = [
+            *(make(pool) for make in background),
+            *_parked_workers(runners, settings.parked_retry_interval_s),
+        ]
         for worker in workers:
             worker.start()
         app.state.pool, app.state.broker = pool, broker
@@ -137,6 +145,19 @@ def build_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> list[PeriodicWorker]:
+    """One worker per consumer that applies its parked records when their time comes."""
+    return [
+        PeriodicWorker(
+            f"parked-{runner.consumer.name}",
+            runner.retry_parked,
+            batch_size=50,
+            interval_s=interval_s,
+        )
+        for runner in runners
+    ]
 
 
 def _publisher(

@@ -42,10 +42,12 @@ from contracts.common import EventModel
 from contracts.envelope import EventEnvelope
 from contracts.registry import UnknownEventTypeError, UnsupportedEventVersionError, model_for
 from contracts.topics import DEAD_LETTER
+from services.runtime import parking
 from services.runtime.clock import Clock
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
 from services.runtime.outbox import emit
+from services.runtime.parking import NotYetKnownError
 from services.runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -141,6 +143,7 @@ class _Tally:
     dead_lettered: int = 0
     skipped: int = 0
     fallbacks: int = 0
+    parked: int = 0
 
 
 class ConsumerRunner:
@@ -166,6 +169,7 @@ class ConsumerRunner:
         max_attempts: int = 5,
         retry_base_delay_s: float = 0.1,
         concurrency: int = 4,
+        parked_max_age_s: float = 300.0,
     ) -> None:
         self.consumer = consumer
         self._pool = pool
@@ -175,6 +179,7 @@ class ConsumerRunner:
         self._max_attempts = max_attempts
         self._retry_base_delay_s = retry_base_delay_s
         self._concurrency = max(1, concurrency)
+        self._parked_max_age_s = parked_max_age_s
         self._unavailable_streak = 0
 
     async def handle_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
@@ -220,6 +225,7 @@ class ConsumerRunner:
             duplicates=tally.duplicates,
             dead_lettered=tally.dead_lettered,
             not_for_this_consumer=tally.skipped,
+            parked=tally.parked,
             groups_retried_one_by_one=tally.fallbacks,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
@@ -288,26 +294,19 @@ class ConsumerRunner:
     async def _apply_group(self, group: list[_Work], tally: _Tally) -> None:
         """All of the group in one transaction; on any failure, one by one (see the class)."""
         try:
-            applied, duplicates = await self._apply_together(group)
+            applied, duplicates, parked = await self._apply_together(group)
         except UNAVAILABLE_ERRORS:
             raise
         except Exception as error:
             tally.fallbacks += 1
-            log.warning(
-                "a record of the batch failed; applying its group one by one",
-                consumer=self.consumer.name,
-                records=len(group),
-                error=repr(error),
-            )
-            for item in group:
-                self._bind_envelope(item.record, item.envelope)
-                outcome = await self._run_with_retries(item)
-                if outcome == "applied":
-                    tally.applied += 1
-                elif outcome == "duplicate":
-                    tally.duplicates += 1
-                else:
-                    tally.dead_lettered += 1
+            if not isinstance(error, NotYetKnownError):
+                log.warning(
+                    "a record of the batch failed; applying its group one by one",
+                    consumer=self.consumer.name,
+                    records=len(group),
+                    error=repr(error),
+                )
+            await self._apply_one_by_one(group, tally)
             return
         for item in applied:
             failpoint("consumer.after_commit", match=(item.envelope.key, item.correlation_id))
@@ -315,10 +314,60 @@ class ConsumerRunner:
             log.debug("event handled")
         tally.applied += len(applied)
         tally.duplicates += duplicates
+        tally.parked += parked
 
-    async def _apply_together(self, group: list[_Work]) -> tuple[list[_Work], int]:
-        """Apply the group's new events in one transaction; (applied, duplicates)."""
+    async def _apply_one_by_one(self, group: list[_Work], tally: _Tally) -> None:
+        async with self._pool.acquire() as conn:
+            waiting = await parking.parked_keys(
+                conn, consumer=self.consumer.name, keys=sorted({i.envelope.key for i in group})
+            )
+        for item in group:
+            self._bind_envelope(item.record, item.envelope)
+            if item.envelope.key in waiting:
+                await self._park(item, "behind a parked record of the same key")
+                tally.parked += 1
+                continue
+            outcome = await self._run_with_retries(item)
+            if outcome == "applied":
+                tally.applied += 1
+            elif outcome == "duplicate":
+                tally.duplicates += 1
+            elif outcome == "parked":
+                tally.parked += 1
+                waiting.add(item.envelope.key)
+            else:
+                tally.dead_lettered += 1
+
+    async def _park(self, item: _Work, reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
+            await parking.park(
+                conn,
+                consumer=self.consumer.name,
+                key=item.envelope.key,
+                event_id=item.envelope.event_id,
+                record=item.record,
+                reason=reason,
+            )
+        log.warning("record parked until what it depends on arrives", reason=reason)
+
+    async def _apply_together(self, group: list[_Work]) -> tuple[list[_Work], int, int]:
+        """Apply the group's new events in one transaction; (applied, duplicates, parked).
+        Records of a key that has records parked are parked behind them."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            waiting = await parking.parked_keys(
+                conn, consumer=self.consumer.name, keys=sorted({i.envelope.key for i in group})
+            )
+            behind = [item for item in group if item.envelope.key in waiting]
+            for item in behind:
+                await parking.park(
+                    conn,
+                    consumer=self.consumer.name,
+                    key=item.envelope.key,
+                    event_id=item.envelope.event_id,
+                    record=item.record,
+                    reason="behind a parked record of the same key",
+                )
+            group = [item for item in group if item.envelope.key not in waiting]
             first_time = {
                 row["event_id"]
                 for row in await conn.fetch(
@@ -343,16 +392,19 @@ class ConsumerRunner:
                     "consumer.inside_transaction", match=(item.envelope.key, item.correlation_id)
                 )
                 applied.append(item)
-        return applied, len(group) - len(applied)
+        return applied, len(group) - len(applied), len(behind)
 
     async def _run_with_retries(self, item: _Work) -> str:
-        """One record in its own transaction, with bounded retries; "applied", "duplicate" or
-        "dead-lettered"."""
+        """One record in its own transaction, with bounded retries; "applied", "duplicate",
+        "parked" (it depends on something not seen yet) or "dead-lettered"."""
         for attempt in range(1, self._max_attempts + 1):
             try:
                 applied = await self._apply_once(item)
             except UNAVAILABLE_ERRORS:
                 raise
+            except NotYetKnownError as error:
+                await self._park(item, str(error))
+                return "parked"
             except Exception as error:
                 if attempt == self._max_attempts:
                     log.error("handler failed, giving up", attempts=attempt, exc_info=error)
@@ -369,8 +421,10 @@ class ConsumerRunner:
             return "duplicate"
         raise AssertionError("unreachable")
 
-    async def _apply_once(self, item: _Work) -> bool:
+    async def _apply_once(self, item: _Work, *, parked_id: int | None = None) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
+            if parked_id is not None:
+                await parking.release(conn, parked_id=parked_id)
             first_time = await conn.fetchval(
                 """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
                    ON CONFLICT DO NOTHING RETURNING true""",
@@ -384,6 +438,45 @@ class ConsumerRunner:
                 HandlerContext(conn, item.envelope, self._source, self._clock), item.payload
             )
             failpoint("consumer.inside_transaction", match=(item.envelope.key, item.correlation_id))
+        return True
+
+    async def retry_parked(self, *, keys: int = 50) -> int:
+        """Try the parked keys that are due again, each key's records in order; return how
+        many keys were looked at (the parked-record worker's sweep)."""
+        due = await parking.due_keys(self._pool, consumer=self.consumer.name, limit=keys)
+        for key in due:
+            for parked in await parking.records_of(
+                self._pool, consumer=self.consumer.name, key=key, max_age_s=self._parked_max_age_s
+            ):
+                if not await self._retry_one(parked):
+                    break
+        return len(due)
+
+    async def _retry_one(self, parked: parking.ParkedRecord) -> bool:
+        """Apply one parked record; False when its key must wait longer."""
+        item = await self._decode(parked.record, _Tally())
+        if item is None:  # no handler takes it any more (it was decodable when parked)
+            async with self._pool.acquire() as conn:
+                await parking.release(conn, parked_id=parked.id)
+            return True
+        self._bind_envelope(item.record, item.envelope)
+        try:
+            await self._apply_once(item, parked_id=parked.id)
+        except UNAVAILABLE_ERRORS:
+            raise
+        except Exception as error:
+            missing = isinstance(error, NotYetKnownError)
+            if parked.expired or (not missing and parked.attempts >= self._max_attempts):
+                reason = "dependency-missing" if missing else "handler-failed"
+                await self._dead_letter(item.record, reason, error, attempts=parked.attempts)
+                async with self._pool.acquire() as conn:
+                    await parking.release(conn, parked_id=parked.id)
+                return True
+            await parking.postpone(
+                self._pool, consumer=self.consumer.name, key=parked.key, reason=str(error)
+            )
+            return False
+        log.info("parked record applied", parked_for_attempts=parked.attempts)
         return True
 
     async def _dead_letter(

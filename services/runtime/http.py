@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import UNAVAILABLE_ERRORS
+from services.runtime.parking import count_parked
 
 log = structlog.get_logger(__name__)
 
@@ -66,10 +67,12 @@ def health_router(
             "broker": await _broker_ok(broker_of()),
         }
         ready = all(checks.values())
-        body = {
+        body: dict[str, object] = {
             "status": "ready" if ready else "not ready",
             **{k: _word(v) for k, v in checks.items()},
         }
+        if checks["database"]:
+            body["parked_records"] = await _parked(pool_of())
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
@@ -88,6 +91,17 @@ async def _database_ok(pool: asyncpg.Pool | None) -> bool:
     except DATABASE_CHECK_ERRORS:
         return False
     return True
+
+
+async def _parked(pool: asyncpg.Pool | None) -> int | None:
+    """Records waiting for what they depend on (services/runtime/parking.py)."""
+    if pool is None:
+        return None
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            return await count_parked(conn)
+    except DATABASE_CHECK_ERRORS:
+        return None
 
 
 async def _broker_ok(broker: KafkaBroker | None) -> bool:

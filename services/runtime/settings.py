@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
+    parked_max_age_s: float = Field(default=300.0, gt=0)
+    """How long a record that depends on something not yet seen waits (parked) before it goes
+    to the dead-letter topic (reason `dependency-missing`)."""
+    parked_retry_interval_s: float = Field(default=1.0, gt=0)
     consumer_group_instance_id: str | None = None
     """Static group membership (KIP-345): a restarted consumer with the same instance id gets its
     partitions back at once instead of waiting for a rebalance. One id per replica, stable

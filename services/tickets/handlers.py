@@ -25,6 +25,7 @@ from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
+from services.runtime.parking import NotYetKnownError
 from services.tickets import domain, repository
 from services.tickets.domain import (
     Actor,
@@ -320,7 +321,7 @@ async def record_classification(ctx: HandlerContext, classified: TicketClassifie
             ctx.conn, ticket_id=classified.ticket_id, org_id=classified.org_id, for_update=True
         )
     except repository.NotFoundError:
-        raise LookupError(f"classified ticket {classified.ticket_id} does not exist") from None
+        raise NotYetKnownError(f"classified ticket {classified.ticket_id} not seen yet") from None
     steps = domain.record_decision(
         ticket, classified, decision_version=ctx.envelope.aggregate_version, now=ctx.clock.now()
     )

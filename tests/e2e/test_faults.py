@@ -159,8 +159,8 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
         records = await dead_letters()
         billing = by_consumer(records, "billing")
         tickets = by_consumer(records, "tickets")
-        failed = [h for h in tickets.values() if h["dlq_reason"] == "handler-failed"]
-        return records if set(billing) >= set(expected) and failed else []
+        missing = [h for h in tickets.values() if h["dlq_reason"] == "dependency-missing"]
+        return records if set(billing) >= set(expected) and missing else []
 
     records = await eventually(all_dead_lettered, timeout=45, what="dead letters for every poison")
     for consumer in ("billing", "notify"):  # both read tickets.events
@@ -169,13 +169,18 @@ async def test_poison_messages_are_dead_lettered_and_the_partition_keeps_flowing
             assert letters[origin]["dlq_reason"] == reason, (consumer, origin)
             assert letters[origin]["dlq_original_topic"] == TICKETS_EVENTS
             assert letters[origin]["dlq_error"]
-    # The tickets service knows no such ticket: its handler fails until the attempts run out.
-    [failed] = [
-        h for h in by_consumer(records, "tickets").values() if h["dlq_reason"] == "handler-failed"
+    # The tickets service knows no such ticket: billing's decision about it is parked (the
+    # partition flows on), tried again, and dead-lettered once it has waited PARKED_MAX_AGE_S.
+    [missing] = [
+        h
+        for h in by_consumer(records, "tickets").values()
+        if h["dlq_reason"] == "dependency-missing"
     ]
-    assert failed["dlq_original_topic"] == BILLING_EVENTS
-    assert failed["dlq_attempts"] == "5"
-    assert "does not exist" in failed["dlq_error"]
+    assert missing["dlq_original_topic"] == BILLING_EVENTS
+    assert "not seen yet" in missing["dlq_error"]
+    assert not await fetch(
+        admin_dsn_for("tickets"), "SELECT 1 FROM parked WHERE message_key = $1", ticket_id
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The consumer's batch handling on a real PostgreSQL: groups by key applied side by side in one
 transaction each, a failure in the middle of a batch isolated to its record, redelivery of a
-committed batch (a crash before the offset commit) applied once."""
+committed batch (a crash before the offset commit) applied once, and records that depend on
+something not yet seen parked with their key instead of holding up the partition."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from contracts.envelope import new_envelope
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, HandlerContext, group_of
 from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from services.runtime.parking import NotYetKnownError
 
 MOMENT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -141,3 +143,83 @@ async def test_two_tickets_in_one_partition_are_handled_side_by_side_each_in_ord
     assert [name for org, name in order if org == slow] == ["step-0", "step-2", "step-4"]
     assert [name for org, name in order if org == quick] == ["step-1", "step-3", "step-5"]
     assert order.index((quick, "step-5")) < order.index((slow, "step-0"))
+
+
+async def _needs_known(ctx: HandlerContext, event: OrganizationCreated) -> None:
+    """Applies "needs:<name>" only once a row `known(<name>)` exists."""
+    if event.name.startswith("needs:"):
+        wanted = event.name.removeprefix("needs:")
+        if not await ctx.conn.fetchval("SELECT 1 FROM known WHERE name = $1", wanted):
+            raise NotYetKnownError(f"{wanted} not seen yet")
+    await _store(ctx, event)
+
+
+async def _due_now(pool: asyncpg.Pool) -> None:
+    await pool.execute("UPDATE parked SET next_attempt_at = now()")
+
+
+async def test_a_record_about_something_not_yet_seen_is_parked_with_its_key_and_others_flow(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("CREATE TABLE known (name text PRIMARY KEY)")
+    waiting_key, other_key = uuid.uuid4(), uuid.uuid4()
+    records = [
+        _record(waiting_key, "needs:ticket-7", 0),
+        _record(waiting_key, "after-it", 1),  # same key: must wait behind it
+        _record(other_key, "unrelated", 2),
+    ]
+    dead = _DeadLetters()
+    runner = _runner(pool, _needs_known, dead)
+
+    await runner.handle_batch(records)
+
+    assert [r["name"] for r in await pool.fetch("SELECT name FROM seen")] == ["unrelated"]
+    parked = await pool.fetch("SELECT message_key, reason FROM parked ORDER BY id")
+    assert [(r["message_key"], r["reason"]) for r in parked] == [
+        (str(waiting_key), "ticket-7 not seen yet"),
+        (str(waiting_key), "behind a parked record of the same key"),
+    ]
+    later = _record(waiting_key, "later-still", 3)
+    await runner.handle_batch([later])  # a later batch: still behind the parked record
+    assert await pool.fetchval("SELECT count(*) FROM parked") == 3
+
+    await _due_now(pool)
+    await runner.retry_parked()  # the dependency has still not arrived
+    assert await pool.fetchval("SELECT count(*) FROM parked") == 3
+    await pool.execute("INSERT INTO known VALUES ('ticket-7')")
+    await _due_now(pool)
+    await runner.retry_parked()
+
+    rows = await pool.fetch("SELECT name FROM seen ORDER BY id")
+    assert [r["name"] for r in rows] == ["unrelated", "needs:ticket-7", "after-it", "later-still"]
+    assert await pool.fetchval("SELECT count(*) FROM parked") == 0
+    assert dead.published == []
+    await runner.handle_batch(records)  # read again: nothing twice
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 4
+
+
+async def test_a_record_parked_too_long_goes_to_the_dead_letter_topic_and_its_key_moves_on(
+    pool: asyncpg.Pool,
+) -> None:
+    await pool.execute("CREATE TABLE known (name text PRIMARY KEY)")
+    key = uuid.uuid4()
+    dead = _DeadLetters()
+    runner = ConsumerRunner(
+        _runner(pool, _needs_known, dead).consumer,
+        pool,
+        dead,
+        source="test",
+        clock=SystemClock(),
+        parked_max_age_s=0.01,
+    )
+    await runner.handle_batch([_record(key, "needs:never", 0), _record(key, "next", 1)])
+    await asyncio.sleep(0.05)
+    await _due_now(pool)
+
+    await runner.retry_parked()
+
+    assert [(h["dlq_reason"], h["dlq_original_offset"]) for h in dead.published] == [
+        ("dependency-missing", "0")
+    ]
+    assert [r["name"] for r in await pool.fetch("SELECT name FROM seen")] == ["next"]
+    assert await pool.fetchval("SELECT count(*) FROM parked") == 0
