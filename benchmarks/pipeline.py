@@ -1,9 +1,9 @@
 """Benchmark: the event pipeline against raw aiokafka/asyncpg hops, on the embedded infrastructure.
 
     apt-get install -y wrk        # once: the load generator of (e) and (g)
-    .venv/bin/python benchmarks/pipeline.py [--short] [--only a,b,c,d,e,f,g] [--keep-state]
-    # another checkout, with this one's environment: the services inherit PYTHONPATH
-    env PYTHONPATH=<checkout> .venv/bin/python <checkout>/benchmarks/pipeline.py
+    .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g] [--keep-state]
+    # another checkout with this one's environment (the services inherit PYTHONPATH):
+    cd <checkout> && env PYTHONPATH=$PWD <this>/.venv/bin/python -m benchmarks.pipeline
 
 It starts the same stack as `ticketing dev` (embedded PostgreSQL 18 + Tansu broker, the four
 services, the gateway) in a temporary directory, measures in one run, prints the figures side by
