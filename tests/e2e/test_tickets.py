@@ -73,6 +73,8 @@ async def _outsider(gateway: httpx.AsyncClient, stack: Stack, admin: dict[str, s
     return (await new_customer(gateway, stack, admin))[1]
 
 
+@pytest.mark.calendar
+@pytest.mark.at("tuesday 10:00")  # help outside hours would be refused (R-OUTSIDE-HOURS) mid-way
 async def test_full_life_cycle_with_a_customer_and_a_consultant(
     stack: Stack,
     gateway: httpx.AsyncClient,
