@@ -81,7 +81,9 @@ def _settings(port: int) -> NotifySettings:
         database_url="postgresql://unused/unused",
         smtp_port=port,
         smtp_timeout_s=2,
-        sender_max_backoff_s=0.01,
+        # Long enough that a retry never falls due inside the same sweep on a busy machine; the
+        # tests make a retry due themselves (UPDATE ... next_attempt_at = now()).
+        sender_max_backoff_s=60,
     )
 
 
