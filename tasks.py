@@ -4,6 +4,8 @@
     python3 tasks.py dev     start the whole system (embedded Postgres and broker by default)
     python3 tasks.py test    run every test
     python3 tasks.py lint    ruff and mypy
+    python3 tasks.py bench [--short] [--only a,b,...]
+                             the pipeline benchmark (benchmarks/pipeline.py; installs wrk)
 
     python3 tasks.py test --at WHEN [pytest arguments]
         run the tests as if it were WHEN: every process (pytest, the services, PostgreSQL) on
@@ -72,18 +74,18 @@ def moment(when: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=LJUBLJANA)
 
 
-def ensure_faketime() -> str:
-    """The `faketime` command (Debian's libfaketime), installed with apt-get when missing."""
-    found = shutil.which("faketime")
+def ensure_command(command: str, package: str, why: str) -> str:
+    """The path of a Debian-packaged `command`, installed with apt-get when missing."""
+    found = shutil.which(command)
     if found:
         return found
     apt = shutil.which("apt-get")
     if apt and os.geteuid() == 0:
-        print("installing faketime (libfaketime) with apt-get ...", flush=True)
-        subprocess.run([apt, "install", "-y", "-qq", "faketime"], check=True)
-        found = shutil.which("faketime")
+        print(f"installing {package} with apt-get ...", flush=True)
+        subprocess.run([apt, "install", "-y", "-qq", package], check=True)
+        found = shutil.which(command)
     if not found:
-        sys.exit("`test --at` needs libfaketime: install Debian's `faketime` package")
+        sys.exit(f"{why} needs `{command}`: install Debian's `{package}` package")
     return found
 
 
@@ -94,13 +96,14 @@ def shifted(argv: list[str], when: str) -> list[str]:
     target = moment(when, now)
     offset = (target - now).total_seconds()
     print(f"tests run as if it were {target.isoformat()} ({offset:+.0f} s)", flush=True)
-    return [ensure_faketime(), "-f", f"{offset:+.0f}", *argv]
+    return [ensure_command("faketime", "faketime", "`test --at`"), "-f", f"{offset:+.0f}", *argv]
 
 
 def main() -> int:
     commands = {
         "dev": [[str(BIN / "ticketing"), "dev"]],
         "test": [[str(BIN / "python"), "-m", "pytest"]],
+        "bench": [[str(BIN / "python"), "-m", "benchmarks.pipeline"]],
         "lint": [
             [str(BIN / "ruff"), "check", "."],
             [str(BIN / "ruff"), "format", "--check", "."],
@@ -113,6 +116,8 @@ def main() -> int:
     ensure_environment()
     extra = sys.argv[2:]
     steps = commands[sys.argv[1]]
+    if sys.argv[1] == "bench":
+        ensure_command("wrk", "wrk", "the HTTP sections of the benchmark")
     if sys.argv[1] == "test" and extra[:1] == ["--at"]:
         if len(extra) < 2:
             sys.exit("test --at needs a moment, e.g. 'sunday 14:00' or 2026-12-25T10:00")

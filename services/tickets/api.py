@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -24,6 +24,7 @@ from contracts.common import (
 from contracts.tickets import AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
+from services.runtime.paging import CursorPage, CursorParam, KeyPart, WithTotal, decode_cursor
 from services.tickets import handlers, repository
 from services.tickets.domain import (
     LifecycleRules,
@@ -226,25 +227,11 @@ class TicketDetailOut(TicketOut):
     messages: list[MessageOut]
 
 
-class TicketPage(BaseModel):
-    items: list[TicketOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class QueueEntryOut(BaseModel):
     position: int
     available_from: datetime
     ready: bool
     ticket: TicketOut
-
-
-class QueuePage(BaseModel):
-    items: list[QueueEntryOut]
-    total: int
-    limit: int
-    offset: int
 
 
 class ArchivedMessageOut(BaseModel):
@@ -279,13 +266,6 @@ class ArchivedTicketOut(BaseModel):
         )
 
 
-class ArchivePage(BaseModel):
-    items: list[ArchivedTicketOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class ImportOut(BaseModel):
     live_created: int
     archived: int
@@ -310,8 +290,11 @@ def _ticket_errors() -> Iterator[None]:
 
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 SearchText = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+def _after(cursor: str | None, *kinds: type[KeyPart]) -> tuple[Any, ...] | None:
+    return None if cursor is None else decode_cursor(cursor, *kinds)
 
 
 def _rules(request: Request) -> LifecycleRules:
@@ -347,7 +330,7 @@ async def submit_ticket(
     return TicketOut.of(ticket, rules, position)
 
 
-@router.get("", response_model=TicketPage)
+@router.get("", response_model=CursorPage[TicketOut])
 async def list_tickets(
     principal: CurrentPrincipal,
     pool: Pool,
@@ -358,23 +341,36 @@ async def list_tickets(
     topic: Topic | None = None,
     q: SearchText = None,
     limit: Limit = 20,
-    offset: Offset = 0,
-) -> TicketPage:
+    cursor: CursorParam = None,
+    with_total: WithTotal = False,
+) -> CursorPage[TicketOut]:
     """The caller's organization's tickets (all for consultants), newest first; filter by
-    status, program, topic, and text `q` in the subject or description."""
+    status, program, topic, and text `q` in the subject or description. The next page is asked
+    with `cursor` = the previous page's `next_cursor`."""
     filters = repository.TicketFilter(status=status, program=program, topic=topic, text=q)
+    after = _after(cursor, datetime, uuid.UUID)
     async with pool.acquire() as conn:
         tickets, total = await repository.list_tickets(
-            conn, org_id=principal.org_scope, filters=filters, limit=limit, offset=offset
+            conn,
+            org_id=principal.org_scope,
+            filters=filters,
+            limit=limit,
+            after=after,
+            with_total=with_total,
         )
         positions = await repository.queue_positions(
-            conn, ticket_ids=[t.id for t in tickets if t.status == "waiting"]
+            conn, ticket_ids=[t.id for t in tickets[:limit] if t.status == "waiting"]
         )
-    items = [TicketOut.of(t, rules, positions.get(t.id)) for t in tickets]
-    return TicketPage(items=items, total=total, limit=limit, offset=offset)
+    return CursorPage[TicketOut].of(
+        tickets,
+        limit=limit,
+        item=lambda t: TicketOut.of(t, rules, positions.get(t.id)),
+        key=lambda t: (t.submitted_at, t.id),
+        total=total,
+    )
 
 
-@router.get("/queue", response_model=QueuePage)
+@router.get("/queue", response_model=CursorPage[QueueEntryOut])
 async def waiting_list(
     principal: CurrentPrincipal,
     pool: Pool,
@@ -382,26 +378,36 @@ async def waiting_list(
     *,
     clock: CurrentClock,
     limit: Limit = 50,
-    offset: Offset = 0,
-) -> QueuePage:
+    cursor: CursorParam = None,
+    with_total: WithTotal = False,
+) -> CursorPage[QueueEntryOut]:
     """The waiting list across organizations, in the order consultants take tickets."""
     if not principal.is_staff:
         raise HTTPException(403, "Only consultants see the whole waiting list.")
+    after = _after(cursor, datetime, int)
     async with pool.acquire() as conn:
-        page, total = await repository.waiting_list(conn, limit=limit, offset=offset)
-    now = clock.now()
-    items = []
-    for ticket, position in page:
-        available = ticket.deferred_until or ticket.submitted_at
-        items.append(
-            QueueEntryOut(
-                position=position,
-                available_from=available,
-                ready=available <= now,
-                ticket=TicketOut.of(ticket, rules, position),
-            )
+        page, total = await repository.waiting_list(
+            conn, limit=limit, after=after, with_total=with_total
         )
-    return QueuePage(items=items, total=total, limit=limit, offset=offset)
+    now = clock.now()
+
+    def entry(row: tuple[Ticket, int]) -> QueueEntryOut:
+        ticket, position = row
+        available = ticket.deferred_until or ticket.submitted_at
+        return QueueEntryOut(
+            position=position,
+            available_from=available,
+            ready=available <= now,
+            ticket=TicketOut.of(ticket, rules, position),
+        )
+
+    return CursorPage[QueueEntryOut].of(
+        page,
+        limit=limit,
+        item=entry,
+        key=lambda row: (row[0].deferred_until or row[0].submitted_at, row[0].number),
+        total=total,
+    )
 
 
 @router.post("/queue/next", response_model=TicketOut, responses={204: {}})
@@ -414,25 +420,34 @@ async def take_next(
     return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
 
 
-@router.get("/archive", response_model=ArchivePage)
+@router.get("/archive", response_model=CursorPage[ArchivedTicketOut])
 async def list_archive(
     principal: CurrentPrincipal,
     pool: Pool,
+    *,
     q: SearchText = None,
     limit: Limit = 20,
-    offset: Offset = 0,
-) -> ArchivePage:
+    cursor: CursorParam = None,
+    with_total: WithTotal = False,
+) -> CursorPage[ArchivedTicketOut]:
     """The old portal's resolved tickets of the caller's organization, newest first;
     `q` searches subject, description, resolution, or an exact old number."""
+    after = _after(cursor, datetime, uuid.UUID)
     async with pool.acquire() as conn:
         entries, total = await repository.list_archived(
-            conn, org_id=principal.org_scope, text=q, limit=limit, offset=offset
+            conn,
+            org_id=principal.org_scope,
+            text=q,
+            limit=limit,
+            after=after,
+            with_total=with_total,
         )
-    return ArchivePage(
-        items=[ArchivedTicketOut.of(a) for a in entries],
-        total=total,
+    return CursorPage[ArchivedTicketOut].of(
+        entries,
         limit=limit,
-        offset=offset,
+        item=ArchivedTicketOut.of,
+        key=lambda a: (a.submitted_at, a.id),
+        total=total,
     )
 
 

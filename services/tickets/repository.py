@@ -161,23 +161,29 @@ async def list_tickets(
     org_id: uuid.UUID | None,
     filters: TicketFilter,
     limit: int,
-    offset: int,
-) -> tuple[list[Ticket], int]:
-    """One page of tickets, newest first, and the total count, within one organization if given.
-    Text matches when every word of it appears in the subject or the description."""
+    after: tuple[datetime, uuid.UUID] | None,
+    with_total: bool,
+) -> tuple[list[Ticket], int | None]:
+    """Up to `limit + 1` tickets, newest first, after the sort key `after` (keyset: read along
+    the index from there, nothing skipped); with the count of the whole list if asked, which is
+    the only part whose cost grows with the list. Text matches when every word of it appears
+    in the subject or the description."""
     where, args = _list_conditions(org_id, filters)
+    total = None
+    if with_total:
+        total = int(await conn.fetchval(f"SELECT count(*) FROM tickets WHERE {where}", *args))
     n = len(args)
+    if after is not None:
+        where += f" AND (submitted_at, id) < (${n + 1}, ${n + 2})"
+        args += list(after)
+        n += 2
     rows = await conn.fetch(
         f"""SELECT * FROM tickets WHERE {where}
-            ORDER BY submitted_at DESC, id DESC LIMIT ${n + 1} OFFSET ${n + 2}""",
+            ORDER BY submitted_at DESC, id DESC LIMIT ${n + 1}""",
         *args,
-        limit,
-        offset,
+        limit + 1,
     )
-    if offset == 0 and len(rows) < limit:
-        return [_ticket(r) for r in rows], len(rows)  # the whole list is on this page
-    total = await conn.fetchval(f"SELECT count(*) FROM tickets WHERE {where}", *args)
-    return [_ticket(r) for r in rows], int(total)
+    return [_ticket(r) for r in rows], total
 
 
 async def save_ticket(conn: Connection, *, ticket: Ticket) -> None:
@@ -309,18 +315,35 @@ async def queue_positions(
 
 
 async def waiting_list(
-    conn: Connection, *, limit: int, offset: int
-) -> tuple[list[tuple[Ticket, int]], int]:
-    """One page of the waiting list in the order consultants take tickets (read along the
-    `tickets_waiting` index), and its length."""
-    rows = await conn.fetch(
-        """SELECT * FROM tickets WHERE status = 'waiting'
-            ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1 OFFSET $2""",
-        limit,
-        offset,
-    )
-    total = await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'")
-    return [(_ticket(r), offset + i + 1) for i, r in enumerate(rows)], int(total)
+    conn: Connection, *, limit: int, after: tuple[datetime, int] | None, with_total: bool
+) -> tuple[list[tuple[Ticket, int]], int | None]:
+    """Up to `limit + 1` tickets of the waiting list in the order consultants take them, after
+    the sort key `after` (read along the `tickets_waiting` index), each with its position; and
+    the list's length if asked."""
+    total = None
+    if with_total:
+        total = int(await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'"))
+    if after is None:
+        rows = await conn.fetch(
+            """SELECT * FROM tickets WHERE status = 'waiting'
+                ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1""",
+            limit + 1,
+        )
+        before = 0
+    else:
+        rows = await conn.fetch(
+            """SELECT * FROM tickets WHERE status = 'waiting'
+                  AND (coalesce(deferred_until, submitted_at), number) > ($2, $3)
+                ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1""",
+            limit + 1,
+            *after,
+        )
+        before = await conn.fetchval(
+            """SELECT count(*) FROM tickets WHERE status = 'waiting'
+                  AND (coalesce(deferred_until, submitted_at), number) <= ($1, $2)""",
+            *after,
+        )
+    return [(_ticket(r), before + i + 1) for i, r in enumerate(rows)], total
 
 
 async def lock_next_waiting(conn: Connection, *, now: datetime) -> Ticket | None:
@@ -456,22 +479,35 @@ async def insert_archived(conn: Connection, *, ticket: ArchivedTicket) -> None:
 
 
 async def list_archived(
-    conn: Connection, *, org_id: uuid.UUID | None, text: str | None, limit: int, offset: int
-) -> tuple[list[ArchivedTicket], int]:
-    """One page of the archive, newest first, optionally searched in subject, text, resolution."""
+    conn: Connection,
+    *,
+    org_id: uuid.UUID | None,
+    text: str | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    with_total: bool,
+) -> tuple[list[ArchivedTicket], int | None]:
+    """Up to `limit + 1` archive entries, newest first, after the sort key `after`, optionally
+    searched in subject, text, resolution or an exact old number; the count if asked."""
     where = """($1::uuid IS NULL OR org_id = $1)
                AND ($2::text IS NULL OR subject ILIKE $2 OR body ILIKE $2 OR resolution ILIKE $2
                     OR legacy_reference = $3)"""
-    args = (org_id, _like(text) if text else None, text)
+    args: list[object] = [org_id, _like(text) if text else None, text]
+    total = None
+    if with_total:
+        total = int(
+            await conn.fetchval(f"SELECT count(*) FROM archived_tickets WHERE {where}", *args)
+        )
+    if after is not None:
+        where += " AND (submitted_at, id) < ($4, $5)"
+        args += list(after)
     rows = await conn.fetch(
         f"""SELECT * FROM archived_tickets WHERE {where}
-            ORDER BY submitted_at DESC, id DESC LIMIT $4 OFFSET $5""",
+            ORDER BY submitted_at DESC, id DESC LIMIT ${len(args) + 1}""",
         *args,
-        limit,
-        offset,
+        limit + 1,
     )
-    total = await conn.fetchval(f"SELECT count(*) FROM archived_tickets WHERE {where}", *args)
-    return [_archived(r) for r in rows], int(total)
+    return [_archived(r) for r in rows], total
 
 
 async def get_archived(

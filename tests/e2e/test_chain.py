@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -108,20 +110,47 @@ async def test_requests_without_a_valid_token_are_refused(gateway: httpx.AsyncCl
     assert forged.status_code == 401
 
 
-async def test_listing_is_paginated_newest_first(
+async def test_listing_is_paginated_newest_first_by_cursor(
     gateway: httpx.AsyncClient, customer: dict[str, str]
 ) -> None:
-    first = await submit_ticket(gateway, customer, subject="Prvi")
-    second = await submit_ticket(gateway, customer, subject="Drugi")
+    tag = f"stran{uuid.uuid4().hex[:8]}"
+    made = [await submit_ticket(gateway, customer, subject=f"{tag} {n}") for n in range(3)]
 
-    page = (await gateway.get("/api/tickets?limit=1", headers=customer)).json()
-    next_page = (await gateway.get("/api/tickets?limit=1&offset=1", headers=customer)).json()
-    too_big = await gateway.get("/api/tickets?limit=1000", headers=customer)
+    async def page(query: str) -> dict[str, Any]:
+        response = await gateway.get(f"/api/tickets?q={tag}&limit=2{query}", headers=customer)
+        assert response.status_code == 200, response.text
+        return response.json()
 
-    assert [t["id"] for t in page["items"]] == [second["id"]]
-    assert [t["id"] for t in next_page["items"]] == [first["id"]]
-    assert page["total"] >= 2
-    assert too_big.status_code == 422
+    first = await page("")
+    second = await page(f"&cursor={first['next_cursor']}")
+    counted = await page("&with_total=true")
+
+    assert [t["id"] for t in first["items"]] == [made[2]["id"], made[1]["id"]]
+    assert [t["id"] for t in second["items"]] == [made[0]["id"]]
+    assert second["next_cursor"] is None
+    assert first["total"] is None and counted["total"] == 3
+    # A ticket submitted meanwhile does not shift the pages already being read.
+    await submit_ticket(gateway, customer, subject=f"{tag} 3")
+    again = await page(f"&cursor={first['next_cursor']}")
+    assert [t["id"] for t in again["items"]] == [made[0]["id"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=1000",
+        "cursor=bm90IGEgY3Vyc29y",  # base64 of "not a cursor"
+        "cursor=WzEsMl0",  # [1,2]: the right length, the wrong kinds
+        "cursor=%2B%2B",
+        "with_total=perhaps",
+    ],
+)
+async def test_a_page_request_the_list_did_not_give_out_is_refused(
+    gateway: httpx.AsyncClient, customer: dict[str, str], query: str
+) -> None:
+    response = await gateway.get(f"/api/tickets?{query}", headers=customer)
+
+    assert response.status_code == 422, response.text
 
 
 async def test_correlation_id_travels_from_http_through_every_service_log(
