@@ -25,7 +25,7 @@ from services.runtime.identity import CurrentPrincipal, Principal
 from services.runtime.local_time import LOCAL_ZONE, LOCAL_ZONE_NAME, local
 
 
-def _policy(request: Request) -> PolicyParameters:
+async def _policy(request: Request) -> PolicyParameters:
     params: PolicyParameters = request.app.state.policy
     return params
 

@@ -1,7 +1,10 @@
 """The HTTP gateway: one address for the portal frontend, routing `/api/<service>/*` onward.
 
 `uvicorn --factory services.gateway.app:create_app`. It passes requests through unchanged except
-that every request gets an `X-Request-ID`/`X-Correlation-ID` (kept when the caller sent one).
+that every request gets an `X-Request-ID`/`X-Correlation-ID` (kept when the caller sent one) and
+an `X-Forwarded-For`. Bodies stream both ways: a large upload or download is never held whole in
+memory. The proxy is a plain ASGI callable on aiohttp's client, not a FastAPI route on httpx: the
+latter cost ~5 ms of CPU per request (docs/decisions.md, "The gateway").
 """
 
 from __future__ import annotations
@@ -12,29 +15,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-import httpx
+import aiohttp
 import structlog
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
 
 from services.runtime.logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+RESPONSE_SKIPPED = HOP_BY_HOP | {"date", "server"}  # the gateway's own server sets them
+SAFE_TO_RETRY = frozenset({"GET", "HEAD", "OPTIONS"})
+CHUNK = 64 * 1024
 
 
 class GatewaySettings(BaseSettings):
@@ -44,7 +56,8 @@ class GatewaySettings(BaseSettings):
     tickets_url: str = "http://127.0.0.1:8002"
     billing_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
+    connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
@@ -57,34 +70,199 @@ class GatewaySettings(BaseSettings):
         }
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+class Proxy:
+    """The ASGI app under `/api`: `/api/<service>/<rest>` to the service's base URL with the
+    same path and query (as the client encoded them), headers and body."""
+
+    def __init__(self, upstreams: dict[str, str]) -> None:
+        self.upstreams = {name: base.rstrip("/") for name, base in upstreams.items()}
+        self.session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.split(b"?", 1)[0].decode("latin-1")
+        service = path.split("/", 3)[2] if path.count("/") >= 2 else ""
+        base = self.upstreams.get(service)
+        correlation_id = _correlation_id(scope)
+        if base is None:
+            await _json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
+            return
+        assert self.session is not None, "the gateway's lifespan has not started"
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = URL(base + path + (f"?{query}" if query else ""), encoded=True)
+        headers = _forwarded_headers(scope, correlation_id)
+        body = await _body(receive)
+        method: str = scope["method"]
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        for attempt in (1, 2):
+            try:
+                async with self.session.request(
+                    method,
+                    target,
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
+                ) as upstream:
+                    await _relay_response(upstream, send_tracked)
+                    return
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+                # A kept-alive connection the service had just closed: a request that changes
+                # nothing is sent once more on a new one; any other might have been applied.
+                if not started and attempt == 1 and method in SAFE_TO_RETRY:
+                    continue
+                failure: Exception = error
+            except (aiohttp.ClientError, TimeoutError) as error:
+                failure = error
+            break
+        if started:  # the answer broke off midway: the client sees a cut connection
+            log.warning(
+                "upstream answer broke off",
+                service=service,
+                error=repr(failure),
+                correlation_id=correlation_id,
+            )
+            return
+        log.warning(
+            "upstream unreachable",
+            service=service,
+            error=repr(failure),
+            correlation_id=correlation_id,
+        )
+        await _json(
+            send,
+            503,
+            {"detail": f"The {service} service is unavailable; try again shortly."},
+            correlation_id,
+            extra=[(b"retry-after", b"2")],
+        )
+
+
+def _correlation_id(scope: Scope) -> str:
+    headers = dict(scope["headers"])
+    raw = headers.get(b"x-correlation-id") or headers.get(b"x-request-id") or b""
+    return raw.decode("latin-1")[:200].strip() or str(uuid.uuid4())
+
+
+def _forwarded_headers(scope: Scope, correlation_id: str) -> list[tuple[str, str]]:
+    """The client's headers without the hop-by-hop ones, with the correlation id and the
+    client's address appended to `X-Forwarded-For` (the services trust it only from the
+    addresses in FORWARDED_ALLOW_IPS)."""
+    headers: list[tuple[str, str]] = []
+    forwarded = ""
+    for key, value in scope["headers"]:
+        name = key.decode("latin-1").lower()
+        if name in HOP_BY_HOP or name in {"x-correlation-id", "x-request-id"}:
+            continue
+        if name == "x-forwarded-for":
+            forwarded = value.decode("latin-1")
+            continue
+        headers.append((name, value.decode("latin-1")))
+    headers += [("x-correlation-id", correlation_id), ("x-request-id", correlation_id)]
+    client = scope.get("client")
+    if client:
+        headers.append(("x-forwarded-for", f"{forwarded}, {client[0]}" if forwarded else client[0]))
+    elif forwarded:
+        headers.append(("x-forwarded-for", forwarded))
+    return headers
+
+
+async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
+    """The request body: bytes when it came in one message (every JSON call), otherwise a
+    stream that hands each part on as it arrives."""
+    first = await receive()
+    if first["type"] == "http.disconnect":
+        return b""
+    if not first.get("more_body", False):
+        return bytes(first.get("body", b""))
+
+    async def rest() -> AsyncIterator[bytes]:
+        yield bytes(first.get("body", b""))
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            yield bytes(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    return rest()
+
+
+async def _relay_response(upstream: aiohttp.ClientResponse, send: Send) -> None:
+    headers = [
+        (k.lower(), v)
+        for k, v in upstream.raw_headers
+        if k.decode("latin-1").lower() not in RESPONSE_SKIPPED
+    ]
+    await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
+    async for chunk in upstream.content.iter_chunked(CHUNK):
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _json(
+    send: Send,
+    status: int,
+    body: dict[str, str],
+    correlation_id: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    response = JSONResponse(body, status_code=status)
+    message: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            *response.raw_headers,
+            (b"x-correlation-id", correlation_id.encode("latin-1")),
+            (b"x-request-id", correlation_id.encode("latin-1")),
+            *(extra or []),
+        ],
+    }
+    await send(message)
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     upstreams = settings.upstreams()
+    proxy = Proxy(upstreams)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-        # Enough kept-alive connections for every request in flight: with httpx's default of 20,
-        # concurrent requests beyond it opened and closed a connection each.
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-        async with httpx.AsyncClient(timeout=settings.timeout_s, limits=limits) as client:
-            app.state.client = client
+        connector = aiohttp.TCPConnector(limit=settings.connections, limit_per_host=0)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=settings.timeout_s)
+        # No cookie jar: one user's Set-Cookie must never ride along on another's request.
+        async with aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # bodies pass through as the service encoded them
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        ) as session:
+            proxy.session = session
             yield
+            proxy.session = None
 
-    app = FastAPI(title="Gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        client: httpx.AsyncClient = request.app.state.client
+        session = proxy.session
+        assert session is not None
 
         async def ready(url: str) -> bool:
             try:
-                return (await client.get(f"{url}/readyz", timeout=3)).status_code == 200
-            except httpx.HTTPError:
+                timeout = aiohttp.ClientTimeout(total=3)
+                async with session.get(f"{url}/readyz", timeout=timeout) as response:
+                    return response.status == 200
+            except (aiohttp.ClientError, TimeoutError):
                 return False
 
         results = await asyncio.gather(*(ready(u) for u in upstreams.values()))
@@ -94,52 +272,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         status = 200 if all(results) else 503
         return JSONResponse({"status": "ready" if status == 200 else "not ready", **checks}, status)
 
-    @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    @app.api_route("/api/{service}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def forward(service: str, request: Request, path: str = "") -> Response:
-        base = upstreams.get(service)
-        if base is None:
-            return JSONResponse({"detail": f"No service {service!r}."}, status_code=404)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        correlation_id = (
-            request.headers.get("x-correlation-id")
-            or request.headers.get("x-request-id")
-            or str(uuid.uuid4())
-        )
-        headers["x-correlation-id"] = headers["x-request-id"] = correlation_id
-        # The services see the client's address through the gateway (uvicorn's proxy headers,
-        # trusted only from the addresses in FORWARDED_ALLOW_IPS).
-        if request.client is not None:
-            forwarded = request.headers.get("x-forwarded-for")
-            peer = request.client.host
-            headers["x-forwarded-for"] = f"{forwarded}, {peer}" if forwarded else peer
-        client: httpx.AsyncClient = request.app.state.client
-        target = f"{base}{request.url.path}"
-        try:
-            upstream = await client.request(
-                request.method,
-                target,
-                params=request.query_params,
-                headers=headers,
-                content=await request.body(),
-            )
-        except httpx.HTTPError as error:
-            log.warning(
-                "upstream unreachable",
-                service=service,
-                error=repr(error),
-                correlation_id=correlation_id,
-            )
-            return JSONResponse(
-                {"detail": f"The {service} service is unavailable; try again shortly."},
-                status_code=503,
-                headers={"x-correlation-id": correlation_id, "Retry-After": "2"},
-            )
-        response = Response(upstream.content, status_code=upstream.status_code)
-        # multi_items keeps repeated headers (several Set-Cookie) apart.
-        for key, value in upstream.headers.multi_items():
-            if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
-                response.headers.append(key, value)
-        return response
+    health = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+    )
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await proxy(scope, receive, send)
+        else:
+            await health(scope, receive, send)
 
     return app

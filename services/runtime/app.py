@@ -202,8 +202,9 @@ class BackgroundWorker(Protocol):
     async def stop(self) -> None: ...
 
 
-def pool_of(request: Request) -> asyncpg.Pool:
-    """FastAPI dependency: the service's connection pool."""
+async def pool_of(request: Request) -> asyncpg.Pool:
+    """FastAPI dependency: the service's connection pool. (Dependencies are `async def` even
+    when they do not await: FastAPI runs a plain `def` in a worker thread, a hop per request.)"""
     pool: asyncpg.Pool | None = request.app.state.pool
     if pool is None:
         raise HTTPException(503, "The service is starting or stopping.")
@@ -213,7 +214,7 @@ def pool_of(request: Request) -> asyncpg.Pool:
 Pool = Annotated[asyncpg.Pool, Depends(pool_of)]
 
 
-def clock_of(request: Request) -> Clock:
+async def clock_of(request: Request) -> Clock:
     """FastAPI dependency: the service's clock."""
     clock: Clock = request.app.state.clock
     return clock

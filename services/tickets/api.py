@@ -297,7 +297,7 @@ def _after(cursor: str | None, *kinds: type[KeyPart]) -> tuple[Any, ...] | None:
     return None if cursor is None else decode_cursor(cursor, *kinds)
 
 
-def _rules(request: Request) -> LifecycleRules:
+async def _rules(request: Request) -> LifecycleRules:
     rules: LifecycleRules = request.app.state.ticket_rules
     return rules
 
@@ -393,11 +393,10 @@ async def waiting_list(
 
     def entry(row: tuple[Ticket, int]) -> QueueEntryOut:
         ticket, position = row
-        available = ticket.deferred_until or ticket.submitted_at
         return QueueEntryOut(
             position=position,
-            available_from=available,
-            ready=available <= now,
+            available_from=ticket.available_from,
+            ready=ticket.ready(now),
             ticket=TicketOut.of(ticket, rules, position),
         )
 
@@ -405,7 +404,7 @@ async def waiting_list(
         page,
         limit=limit,
         item=entry,
-        key=lambda row: (row[0].deferred_until or row[0].submitted_at, row[0].number),
+        key=lambda row: (row[0].available_from, row[0].number),
         total=total,
     )
 

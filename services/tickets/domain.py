@@ -166,6 +166,17 @@ class Ticket:
     deferred_until: datetime | None = None
     decided_at: datetime | None = None
 
+    @property
+    def available_from(self) -> datetime:
+        """When a consultant may take it from the waiting list: after the policy's deferral
+        (outside working hours), else from its submission. The waiting list is in this order,
+        then by number; the database keeps the same as the `available_from` column."""
+        return self.deferred_until or self.submitted_at
+
+    def ready(self, now: datetime) -> bool:
+        """Whether it may be taken from the waiting list now."""
+        return self.status == "waiting" and self.available_from <= now
+
     def reopen_until(self, rules: LifecycleRules) -> datetime | None:
         """Until when the customer may reopen it (only while it is resolved)."""
         if self.status != "resolved" or self.resolved_at is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -30,6 +31,16 @@ def _person(data: str | None) -> Person | None:
 
 def _resolution(data: str | None) -> Resolution | None:
     return Resolution(**json.loads(data)) if data else None
+
+
+TICKET_COLUMNS = """
+    id, number, org_id, requester_id, requester_email, requester_name, requester_language,
+    channel, topic, subject, body, program, status, submitted_at, recorded_by, version,
+    legacy_reference, assignee, accepted_at, resolution, resolved_at, resolved_by, closed_at,
+    refused_at, reopen_count, decision, decision_stage, decision_version, decision_reasons,
+    policy_version, deferred_until, decided_at
+"""
+"""What `_ticket` reads: the generated `search_text`, as long as the texts, stays in the table."""
 
 
 def _ticket(row: asyncpg.Record) -> Ticket:
@@ -74,11 +85,11 @@ def _ticket(row: asyncpg.Record) -> Ticket:
 async def insert_ticket(conn: Connection, *, new: NewTicket) -> Ticket:
     """Store a new ticket and return it with its number."""
     row = await conn.fetchrow(
-        """INSERT INTO tickets (id, org_id, requester_id, requester_email, requester_name,
+        f"""INSERT INTO tickets (id, org_id, requester_id, requester_email, requester_name,
                                 requester_language, channel, subject, body, program,
                                 submitted_at, recorded_by, topic, legacy_reference)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-           RETURNING *""",
+           RETURNING {TICKET_COLUMNS}""",
         new.id,
         new.org_id,
         new.requester.user_id,
@@ -108,7 +119,8 @@ async def get_ticket(
     """Fetch a ticket; `org_id` (None only for vendor staff) limits it to one organization."""
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(
-        f"SELECT * FROM tickets WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2){lock}",
+        f"""SELECT {TICKET_COLUMNS} FROM tickets
+             WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2){lock}""",
         ticket_id,
         org_id,
     )
@@ -151,7 +163,7 @@ def _list_conditions(org_id: uuid.UUID | None, filters: TicketFilter) -> tuple[s
     if filters.topic is not None:
         add("topic = ?", filters.topic)
     for word in (filters.text or "").split():
-        add("(subject || ' ' || body) ILIKE ?", _like(word))
+        add("search_text LIKE search_form(?)", _like(word))
     return " AND ".join(conditions) or "true", args
 
 
@@ -169,20 +181,22 @@ async def list_tickets(
     the only part whose cost grows with the list. Text matches when every word of it appears
     in the subject or the description."""
     where, args = _list_conditions(org_id, filters)
-    total = None
-    if with_total:
-        total = int(await conn.fetchval(f"SELECT count(*) FROM tickets WHERE {where}", *args))
+    count = f"SELECT count(*) FROM tickets WHERE {where}"
     n = len(args)
     if after is not None:
         where += f" AND (submitted_at, id) < (${n + 1}, ${n + 2})"
-        args += list(after)
         n += 2
-    rows = await conn.fetch(
-        f"""SELECT * FROM tickets WHERE {where}
-            ORDER BY submitted_at DESC, id DESC LIMIT ${n + 1}""",
-        *args,
-        limit + 1,
-    )
+    query = f"""SELECT {TICKET_COLUMNS} FROM tickets WHERE {where}
+                ORDER BY submitted_at DESC, id DESC LIMIT ${n + 1}"""
+    page_args = [*args, *(after or ()), limit + 1]
+    async with conn.transaction() if filters.text else contextlib.nullcontext():
+        if filters.text:
+            # A search is planned for its own words: the cached generic plan cannot know how
+            # common they are, and walking the date index suits common words (it stops at the
+            # page's end) while the trigram index suits rare ones (docs/decisions.md).
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        total = int(await conn.fetchval(count, *args)) if with_total else None
+        rows = await conn.fetch(query, *page_args)
     return [_ticket(r) for r in rows], total
 
 
@@ -297,18 +311,22 @@ async def list_messages(
 async def queue_positions(
     conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
-    """Positions (1 = next) on the waiting list of those of these tickets that are waiting: for
-    each, a count over the `tickets_waiting` index of the waiting tickets up to it, not a
-    numbering of the whole list."""
+    """Positions (1 = next) on the waiting list of those of these tickets that are waiting:
+    one pass along the `tickets_waiting` index (from the index alone) up to the last of them,
+    numbering as it goes, however many of them a page holds."""
     if not ticket_ids:
         return {}
     rows = await conn.fetch(
-        """SELECT t.id,
-                  (SELECT count(*) FROM tickets w
-                    WHERE w.status = 'waiting'
-                      AND (coalesce(w.deferred_until, w.submitted_at), w.number)
-                          <= (coalesce(t.deferred_until, t.submitted_at), t.number)) AS position
-             FROM tickets t WHERE t.id = ANY($1::uuid[]) AND t.status = 'waiting'""",
+        """WITH last AS (
+               SELECT available_from, number FROM tickets
+                WHERE id = ANY($1::uuid[]) AND status = 'waiting'
+                ORDER BY available_from DESC, number DESC LIMIT 1)
+           SELECT id, position FROM (
+               SELECT w.id, row_number() OVER (ORDER BY w.available_from, w.number) AS position
+                 FROM tickets w, last
+                WHERE w.status = 'waiting'
+                  AND (w.available_from, w.number) <= (last.available_from, last.number)) ranked
+            WHERE id = ANY($1::uuid[])""",
         list(ticket_ids),
     )
     return {r["id"]: int(r["position"]) for r in rows}
@@ -325,22 +343,22 @@ async def waiting_list(
         total = int(await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'"))
     if after is None:
         rows = await conn.fetch(
-            """SELECT * FROM tickets WHERE status = 'waiting'
-                ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1""",
+            f"""SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting'
+                ORDER BY available_from, number LIMIT $1""",
             limit + 1,
         )
         before = 0
     else:
         rows = await conn.fetch(
-            """SELECT * FROM tickets WHERE status = 'waiting'
-                  AND (coalesce(deferred_until, submitted_at), number) > ($2, $3)
-                ORDER BY coalesce(deferred_until, submitted_at), number LIMIT $1""",
+            f"""SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting'
+                  AND (available_from, number) > ($2, $3)
+                ORDER BY available_from, number LIMIT $1""",
             limit + 1,
             *after,
         )
         before = await conn.fetchval(
             """SELECT count(*) FROM tickets WHERE status = 'waiting'
-                  AND (coalesce(deferred_until, submitted_at), number) <= ($1, $2)""",
+                  AND (available_from, number) <= ($1, $2)""",
             *after,
         )
     return [(_ticket(r), before + i + 1) for i, r in enumerate(rows)], total
@@ -349,9 +367,9 @@ async def waiting_list(
 async def lock_next_waiting(conn: Connection, *, now: datetime) -> Ticket | None:
     """Lock the first waiting ticket that may be taken now, skipping ones others are taking."""
     row = await conn.fetchrow(
-        """SELECT * FROM tickets
-            WHERE status = 'waiting' AND coalesce(deferred_until, submitted_at) <= $1
-            ORDER BY coalesce(deferred_until, submitted_at), number
+        f"""SELECT {TICKET_COLUMNS} FROM tickets
+            WHERE status = 'waiting' AND available_from <= $1
+            ORDER BY available_from, number
             LIMIT 1 FOR UPDATE SKIP LOCKED""",
         now,
     )
@@ -363,7 +381,7 @@ async def lock_resolved_before(
 ) -> list[Ticket]:
     """Lock resolved tickets whose resolution is older than the given moment."""
     rows = await conn.fetch(
-        """SELECT * FROM tickets WHERE status = 'resolved' AND resolved_at < $1
+        f"""SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'resolved' AND resolved_at < $1
             ORDER BY resolved_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
         resolved_before,
         limit,
@@ -490,7 +508,8 @@ async def list_archived(
     """Up to `limit + 1` archive entries, newest first, after the sort key `after`, optionally
     searched in subject, text, resolution or an exact old number; the count if asked."""
     where = """($1::uuid IS NULL OR org_id = $1)
-               AND ($2::text IS NULL OR subject ILIKE $2 OR body ILIKE $2 OR resolution ILIKE $2
+               AND ($2::text IS NULL
+                    OR search_text LIKE search_form($2)
                     OR legacy_reference = $3)"""
     args: list[object] = [org_id, _like(text) if text else None, text]
     total = None

@@ -323,6 +323,25 @@ async def test_the_waiting_list_pages_on_from_a_cursor_with_positions_that_conti
     assert wrong.status_code == 422  # a waiting-list cursor is not a ticket-list cursor
 
 
+async def test_text_search_ignores_case_and_diacritics_and_needs_every_word(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    tag = f"iskanje{uuid.uuid4().hex[:8]}"
+    wanted = await submit_ticket(
+        gateway, customer, subject=f"ČAS obdelave {tag}", body="Šifrant žiro računov se vleče."
+    )
+    await submit_ticket(gateway, customer, subject=f"Čas {tag}", body="Drugo.")
+
+    async def found(q: str) -> list[str]:
+        response = await gateway.get("/api/tickets", params={"q": f"{tag} {q}"}, headers=customer)
+        assert response.status_code == 200, response.text
+        return [t["id"] for t in response.json()["items"]]
+
+    assert await found("cas sifrant") == [wanted["id"]]
+    assert await found("čas ŽIRO") == [wanted["id"]]
+    assert await found("Casa") == []
+
+
 async def test_consultant_records_a_ticket_only_for_a_known_customer(
     gateway: httpx.AsyncClient, consultant: dict[str, str]
 ) -> None:

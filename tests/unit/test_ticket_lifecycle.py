@@ -326,3 +326,14 @@ def test_any_sequence_of_attempts_only_takes_allowed_transitions(
         assert before.status not in {"closed", "refused"} or ticket.status == before.status
         if ticket.status == "in_progress" and before.status == "resolved":
             assert not actor.is_staff and actor.org_id == ORG
+
+
+def test_a_waiting_ticket_may_be_taken_from_its_submission_or_after_its_deferral() -> None:
+    plain = waiting_ticket()
+    deferred = replace(plain, deferred_until=T0 + timedelta(hours=15))
+
+    assert plain.available_from == T0 and plain.ready(T0)
+    assert deferred.available_from == T0 + timedelta(hours=15)
+    assert not deferred.ready(T0 + timedelta(hours=14, minutes=59))
+    assert deferred.ready(T0 + timedelta(hours=15))
+    assert not in_work().ready(T0 + timedelta(days=1))  # only a waiting ticket is taken

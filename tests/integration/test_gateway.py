@@ -1,0 +1,186 @@
+"""The gateway over real sockets in front of a real HTTP server: what passes through unchanged,
+what it adds, what it keeps apart, and how it answers when a service cannot be reached."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from devstack.infra import free_port
+from services.gateway.app import GatewaySettings, create_app
+
+BIG = 8 * 1024 * 1024
+
+
+async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
+    """A service that tells what it received, sets cookies, streams and compresses on request."""
+    if scope["type"] != "http":
+        return
+    digest, size, more = hashlib.sha256(), 0, True
+    while more:
+        message = await receive()
+        chunk = message.get("body", b"")
+        digest.update(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+    path = scope["raw_path"].decode("latin-1")
+    headers: list[tuple[bytes, bytes]] = [(b"content-type", b"application/json")]
+    if path.endswith("/big"):
+        start = {"type": "http.response.start", "status": 200, "headers": []}
+        await send(start)
+        for _ in range(BIG // 65536):
+            await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if path.endswith("/gzip"):
+        body = gzip.compress(b'{"zipped": true}')
+        headers.append((b"content-encoding", b"gzip"))
+    else:
+        body = json.dumps(
+            {
+                "method": scope["method"],
+                "raw_path": path,
+                "query": scope["query_string"].decode("latin-1"),
+                "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+                "size": size,
+                "sha256": digest.hexdigest(),
+            }
+        ).encode()
+    if path.endswith("/cookies"):
+        headers += [(b"set-cookie", b"a=1; HttpOnly"), (b"set-cookie", b"b=2; HttpOnly")]
+    status = 500 if path.endswith("/boom") else 200
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    return server, task
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[httpx.AsyncClient]:
+    service_port, gateway_port = free_port(), free_port()
+    settings = GatewaySettings(
+        tickets_url=f"http://127.0.0.1:{service_port}",
+        billing_url=f"http://127.0.0.1:{free_port()}",  # nobody listens there
+    )
+    servers = [
+        await _serve(upstream, service_port),
+        await _serve(create_app(settings), gateway_port),
+    ]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}") as client:
+            yield client
+    finally:
+        for server, task in reversed(servers):
+            server.should_exit = True
+            await task
+
+
+async def test_method_path_query_headers_and_body_pass_through_as_sent(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.post(
+        "/api/tickets/a%2Fb/%C4%8D%01?q=%C4%8Das%20x&q=2",
+        content=b'{"x": 1}',
+        headers={
+            "content-type": "application/json",
+            "authorization": "Bearer t",
+            "x-request-id": "caller-7",
+            "x-forwarded-for": "203.0.113.9",
+            "connection": "keep-alive, x-secret",
+        },
+    )
+
+    seen = response.json()
+    headers = dict(seen["headers"])
+    assert response.status_code == 200
+    assert (seen["method"], seen["raw_path"]) == ("POST", "/api/tickets/a%2Fb/%C4%8D%01")
+    assert seen["query"] == "q=%C4%8Das%20x&q=2"
+    assert seen["sha256"] == hashlib.sha256(b'{"x": 1}').hexdigest()
+    assert headers["authorization"] == "Bearer t"
+    assert headers["content-type"] == "application/json"
+    assert headers["x-correlation-id"] == headers["x-request-id"] == "caller-7"
+    # The gateway's server trusts a proxy on 127.0.0.1 (uvicorn's FORWARDED_ALLOW_IPS), so the
+    # client is the one that proxy named; the services read the address the same way.
+    assert headers["x-forwarded-for"].split(", ")[-1] == "203.0.113.9"
+    assert headers.get("connection") in (None, "keep-alive")  # the caller's is not passed on
+    assert "user-agent" in headers  # the caller's own, not one of the gateway's
+    assert headers["user-agent"].startswith("python-httpx")
+
+
+async def test_a_correlation_id_is_made_and_the_peer_named_when_the_caller_sent_neither(
+    gateway: httpx.AsyncClient,
+) -> None:
+    seen = (await gateway.get("/api/tickets/x")).json()
+
+    assert len(dict(seen["headers"])["x-correlation-id"]) == 36
+    assert dict(seen["headers"])["x-forwarded-for"] == "127.0.0.1"  # the peer
+
+
+async def test_repeated_set_cookie_headers_arrive_apart_and_are_never_sent_on_by_the_gateway(
+    gateway: httpx.AsyncClient,
+) -> None:
+    first = await gateway.get("/api/tickets/cookies")
+    gateway.cookies.clear()
+    later = (await gateway.get("/api/tickets/x")).json()
+
+    assert first.headers.get_list("set-cookie") == ["a=1; HttpOnly", "b=2; HttpOnly"]
+    assert "cookie" not in dict(later["headers"])  # another user's request carries no cookie
+
+
+async def test_large_bodies_stream_both_ways(gateway: httpx.AsyncClient) -> None:
+    async def parts() -> AsyncIterator[bytes]:
+        for _ in range(BIG // 65536):
+            yield b"y" * 65536
+
+    uploaded = (await gateway.put("/api/tickets/upload", content=parts())).json()
+    downloaded = await gateway.get("/api/tickets/big")
+
+    assert uploaded["size"] == BIG
+    assert uploaded["sha256"] == hashlib.sha256(b"y" * BIG).hexdigest()
+    assert len(downloaded.content) == BIG and set(downloaded.content) == {ord("x")}
+
+
+async def test_a_compressed_answer_passes_through_as_the_service_encoded_it(
+    gateway: httpx.AsyncClient,
+) -> None:
+    response = await gateway.get("/api/tickets/gzip")
+
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.json() == {"zipped": True}  # httpx decodes it: the bytes were intact
+
+
+async def test_a_server_error_passes_through_and_the_next_request_is_answered(
+    gateway: httpx.AsyncClient,
+) -> None:
+    statuses = [(await gateway.get(f"/api/tickets/{p}")).status_code for p in ("boom", "x") * 10]
+
+    assert statuses == [500, 200] * 10
+
+
+async def test_an_unknown_service_is_404_and_an_unreachable_one_503_with_retry_after(
+    gateway: httpx.AsyncClient,
+) -> None:
+    unknown = await gateway.get("/api/nothing/x")
+    down = await gateway.post("/api/billing/rules", json={})
+
+    assert unknown.status_code == 404
+    assert down.status_code == 503
+    assert down.headers["retry-after"] == "2"
+    assert "billing" in down.json()["detail"]
+    assert down.headers["x-correlation-id"]
