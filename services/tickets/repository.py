@@ -312,20 +312,27 @@ async def queue_positions(
     conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """Positions (1 = next) on the waiting list of those of these tickets that are waiting:
-    one pass along the `tickets_waiting` index (from the index alone) up to the last of them,
-    numbering as it goes, however many of them a page holds."""
+    a count of the tickets before the first of them, then a numbering from there to the last
+    of them, both along the `tickets_waiting` index alone (a page's tickets stand close
+    together on the list, so the numbered stretch is short)."""
     if not ticket_ids:
         return {}
     rows = await conn.fetch(
-        """WITH last AS (
-               SELECT available_from, number FROM tickets
-                WHERE id = ANY($1::uuid[]) AND status = 'waiting'
-                ORDER BY available_from DESC, number DESC LIMIT 1)
+        """WITH wanted AS (
+                   SELECT available_from, number FROM tickets
+                    WHERE id = ANY($1::uuid[]) AND status = 'waiting'),
+                lo AS (SELECT * FROM wanted ORDER BY available_from, number LIMIT 1),
+                hi AS (SELECT * FROM wanted ORDER BY available_from DESC, number DESC LIMIT 1)
            SELECT id, position FROM (
-               SELECT w.id, row_number() OVER (ORDER BY w.available_from, w.number) AS position
-                 FROM tickets w, last
+               SELECT w.id,
+                      (SELECT count(*) FROM tickets b, lo
+                        WHERE b.status = 'waiting'
+                          AND (b.available_from, b.number) < (lo.available_from, lo.number))
+                      + row_number() OVER (ORDER BY w.available_from, w.number) AS position
+                 FROM tickets w, lo, hi
                 WHERE w.status = 'waiting'
-                  AND (w.available_from, w.number) <= (last.available_from, last.number)) ranked
+                  AND (w.available_from, w.number) >= (lo.available_from, lo.number)
+                  AND (w.available_from, w.number) <= (hi.available_from, hi.number)) ranked
             WHERE id = ANY($1::uuid[])""",
         list(ticket_ids),
     )
