@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import HTTPException, Query
+from fastapi import Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
@@ -107,3 +107,17 @@ def _part(kind: type[KeyPart], value: object) -> KeyPart:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
         raise TypeError("number")
     return value
+
+
+async def _no_offset(
+    offset: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> None:
+    if offset is not None:
+        raise HTTPException(
+            422, "Lists page by cursor: pass the previous page's `next_cursor` as `cursor`."
+        )
+
+
+NoOffset = Depends(_no_offset)
+"""On a paged route: an `offset` (the lists' parameter before cursors) is refused with the way
+to page instead of being ignored, which would answer the first page again."""

@@ -24,7 +24,14 @@ from contracts.common import (
 from contracts.tickets import AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
-from services.runtime.paging import CursorPage, CursorParam, KeyPart, WithTotal, decode_cursor
+from services.runtime.paging import (
+    CursorPage,
+    CursorParam,
+    KeyPart,
+    NoOffset,
+    WithTotal,
+    decode_cursor,
+)
 from services.tickets import handlers, repository
 from services.tickets.domain import (
     LifecycleRules,
@@ -330,7 +337,7 @@ async def submit_ticket(
     return TicketOut.of(ticket, rules, position)
 
 
-@router.get("", response_model=CursorPage[TicketOut])
+@router.get("", response_model=CursorPage[TicketOut], dependencies=[NoOffset])
 async def list_tickets(
     principal: CurrentPrincipal,
     pool: Pool,
@@ -370,7 +377,7 @@ async def list_tickets(
     )
 
 
-@router.get("/queue", response_model=CursorPage[QueueEntryOut])
+@router.get("/queue", response_model=CursorPage[QueueEntryOut], dependencies=[NoOffset])
 async def waiting_list(
     principal: CurrentPrincipal,
     pool: Pool,
@@ -419,7 +426,7 @@ async def take_next(
     return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
 
 
-@router.get("/archive", response_model=CursorPage[ArchivedTicketOut])
+@router.get("/archive", response_model=CursorPage[ArchivedTicketOut], dependencies=[NoOffset])
 async def list_archive(
     principal: CurrentPrincipal,
     pool: Pool,

@@ -150,6 +150,7 @@ async def test_listing_is_paginated_newest_first_by_cursor(
         "cursor=WzEsMl0",  # [1,2]: the right length, the wrong kinds
         "cursor=%2B%2B",
         "with_total=perhaps",
+        "offset=20",  # the parameter before cursors: refused, not ignored
     ],
 )
 async def test_a_page_request_the_list_did_not_give_out_is_refused(
