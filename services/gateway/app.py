@@ -3,8 +3,8 @@
 `uvicorn --factory services.gateway.app:create_app`. It passes requests through unchanged except
 that every request gets an `X-Request-ID`/`X-Correlation-ID` (kept when the caller sent one) and
 an `X-Forwarded-For`. Bodies stream both ways: a large upload or download is never held whole in
-memory. The proxy is a plain ASGI callable on aiohttp's client, not a FastAPI route on httpx: the
-latter cost ~5 ms of CPU per request (docs/decisions.md, "The gateway").
+memory. The proxy is a plain ASGI callable on aiohttp's client, not a FastAPI route on httpx:
+the latter cost ~5 ms of CPU per request (docs/decisions.md, "The event pipeline at speed").
 """
 
 from __future__ import annotations

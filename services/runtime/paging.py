@@ -1,6 +1,6 @@
 """Keyset pagination: a page of a list ends with an opaque cursor that the next request passes
 back, and the next page starts after that row's sort key; no OFFSET to skip and no count of the
-whole list unless asked (docs/decisions.md, "Reading at scale").
+whole list unless asked (docs/decisions.md, "The event pipeline at speed").
 
 A cursor is the sort key of a page's last row, encoded as URL-safe base64 of a JSON array. It
 is opaque to clients, but not secret: it holds only what the row's own fields already show.
