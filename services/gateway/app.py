@@ -114,7 +114,9 @@ class Proxy:
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
                 # A kept-alive connection the service had just closed: a request that changes
                 # nothing is sent once more on a new one; any other might have been applied.
-                if not started and attempt == 1 and method in SAFE_TO_RETRY:
+                # A streamed body has been read by the first attempt and cannot be sent again.
+                retryable = method in SAFE_TO_RETRY and isinstance(body, bytes)
+                if not started and attempt == 1 and retryable:
                     continue
                 failure: Exception = error
             except (aiohttp.ClientError, TimeoutError) as error:
