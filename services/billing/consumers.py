@@ -15,7 +15,7 @@ from services.runtime.consumer import EventConsumer
 def build_consumer(params: PolicyParameters) -> EventConsumer:
     """The `billing` consumer group: tickets to classify, and the policy inputs."""
     consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS, ERP_EVENTS, TRAINING_EVENTS])
-    consumer.handles(TicketCreated)(partial(handlers.classify_new_ticket, params=params))
+    consumer.handles_batch(TicketCreated)(partial(handlers.classify_new_tickets, params=params))
     consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
     consumer.handles(OrganizationStandingChanged)(handlers.on_standing_changed)
     consumer.handles(OnboardingRecorded)(partial(handlers.on_onboarding_recorded, params=params))

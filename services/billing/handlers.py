@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -27,7 +28,7 @@ from services.billing.policy import (
     final_decision,
     provisional_decision,
 )
-from services.runtime.consumer import HandlerContext
+from services.runtime.consumer import Delivery, HandlerContext
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
@@ -66,17 +67,16 @@ async def _inputs(
     return dataclasses.replace(known, earlier=earlier)
 
 
-async def _decide(
-    ctx: HandlerContext,
+def _stored(
     ticket: repository.BillingTicket,
     outcome: PolicyDecision,
     *,
     stage: str,
     inputs: PolicyInputs,
     now: datetime,
-) -> None:
-    version = await repository.next_decision_version(ctx.conn, ticket_id=ticket.ticket_id)
-    stored = repository.StoredDecision(
+    version: int = 1,
+) -> repository.StoredDecision:
+    return repository.StoredDecision(
         ticket_id=ticket.ticket_id,
         stage=stage,  # type: ignore[arg-type]
         org_id=ticket.org_id,
@@ -88,17 +88,34 @@ async def _decide(
         version=version,
         inputs=dataclasses.asdict(inputs),
     )
+
+
+async def _announce(ctx: HandlerContext, stored: repository.StoredDecision) -> None:
+    await ctx.emit(
+        _classified(stored),
+        aggregate_id=stored.ticket_id,
+        aggregate_version=stored.version,
+        org_id=stored.org_id,
+    )
+
+
+async def _decide(
+    ctx: HandlerContext,
+    ticket: repository.BillingTicket,
+    outcome: PolicyDecision,
+    *,
+    stage: str,
+    inputs: PolicyInputs,
+    now: datetime,
+) -> None:
+    version = await repository.next_decision_version(ctx.conn, ticket_id=ticket.ticket_id)
+    stored = _stored(ticket, outcome, stage=stage, inputs=inputs, now=now, version=version)
     if not await repository.insert_decision(
         ctx.conn, decision=stored, source_event_id=ctx.envelope.event_id
     ):
         log.info("decision made from this event before", stage=stage)
         return
-    await ctx.emit(
-        _classified(stored),
-        aggregate_id=stored.ticket_id,
-        aggregate_version=version,
-        org_id=stored.org_id,
-    )
+    await _announce(ctx, stored)
     log.debug(
         "ticket classified",
         stage=stage,
@@ -108,11 +125,54 @@ async def _decide(
     )
 
 
-async def classify_new_ticket(
-    ctx: HandlerContext, created: TicketCreated, params: PolicyParameters
+async def classify_new_tickets(
+    conn: Connection, deliveries: Sequence[Delivery[TicketCreated]], params: PolicyParameters
 ) -> None:
-    """Remember the ticket and make its provisional decision."""
-    ticket = repository.BillingTicket(
+    """Remember the tickets and make each its provisional decision, a run of them at once: one
+    statement per step for the whole run, the policy itself applied ticket by ticket."""
+    await repository.remember_tickets(conn, tickets=[_announced(d.event) for d in deliveries])
+    known = await repository.lock_tickets(conn, ticket_ids=[d.event.ticket_id for d in deliveries])
+    decided = await repository.decided(conn, ticket_ids=list(known))
+    todo: dict[uuid.UUID, Delivery[TicketCreated]] = {}
+    for delivery in deliveries:
+        ticket_id = delivery.event.ticket_id
+        if ticket_id in decided or ticket_id in todo:
+            log.info("ticket already has a provisional decision", ticket_id=str(ticket_id))
+            continue
+        todo[ticket_id] = delivery
+    if not todo:
+        return
+    tickets = [known[ticket_id] for ticket_id in todo]
+    histories = await repository.inputs_histories(
+        conn,
+        org_ids=sorted({t.org_id for t in tickets}),
+        until=max(t.facts.submitted_at for t in tickets),
+    )
+    earlier = await repository.most_similar_earlier_many(
+        conn, tickets=tickets, threshold=params.repeat_similarity
+    )
+    decisions = []
+    for ticket in tickets:
+        at = ticket.facts.submitted_at
+        inputs = dataclasses.replace(
+            histories[ticket.org_id].in_force(at), earlier=earlier.get(ticket.ticket_id)
+        )
+        outcome = provisional_decision(ticket.facts, params, inputs)
+        ctx = todo[ticket.ticket_id].ctx
+        decisions.append(
+            (ctx, _stored(ticket, outcome, stage="provisional", inputs=inputs, now=ctx.clock.now()))
+        )
+    made_now = await repository.insert_decisions(
+        conn, decisions=[(stored, ctx.envelope.event_id) for ctx, stored in decisions]
+    )
+    for ctx, stored in decisions:
+        if ctx.envelope.event_id in made_now:
+            await _announce(ctx, stored)
+    log.debug("tickets classified", decisions=len(made_now))
+
+
+def _announced(created: TicketCreated) -> repository.BillingTicket:
+    return repository.BillingTicket(
         created.ticket_id,
         created.org_id,
         created.number,
@@ -126,16 +186,6 @@ async def classify_new_ticket(
             program=created.program,
         ),
     )
-    await repository.remember_ticket(ctx.conn, ticket=ticket)
-    ticket = await repository.get_ticket(
-        ctx.conn, ticket_id=ticket.ticket_id, org_id=None, for_update=True
-    )
-    if await repository.decisions_for_ticket(ctx.conn, ticket_id=ticket.ticket_id, org_id=None):
-        log.info("ticket already has a provisional decision")
-        return
-    inputs = await _inputs(ctx.conn, ticket, params, ticket.facts.submitted_at)
-    outcome = provisional_decision(ticket.facts, params, inputs)
-    await _decide(ctx, ticket, outcome, stage="provisional", inputs=inputs, now=ctx.clock.now())
 
 
 async def classify_resolved_ticket(

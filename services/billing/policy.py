@@ -114,6 +114,31 @@ class PolicyInputs:
 
 
 @dataclass(frozen=True)
+class InputsHistory:
+    """An organization's recorded inputs in arrival order, each with the moment it became
+    true: a standing from its `as_of`, an onboarding record from its `as_of`, an arrangement
+    from when it was recorded."""
+
+    standing: tuple[Standing, ...] = ()
+    onboarding: tuple[tuple[datetime, Onboarding], ...] = ()
+    arrangements: tuple[tuple[datetime, Arrangement], ...] = ()
+
+    def in_force(self, at: datetime) -> PolicyInputs:
+        """The inputs true at `at`, whatever order they arrived in: the standing with the
+        latest `as_of` not after `at` (of equal ones, the last to arrive), the onboarding
+        records true by then, and the arrangements agreed by then."""
+        standing = None
+        for candidate in self.standing:
+            if candidate.as_of <= at and (standing is None or candidate.as_of >= standing.as_of):
+                standing = candidate
+        return PolicyInputs(
+            standing=standing,
+            onboarding=tuple(record for true_from, record in self.onboarding if true_from <= at),
+            arrangements=tuple(a for agreed_at, a in self.arrangements if agreed_at <= at),
+        )
+
+
+@dataclass(frozen=True)
 class WorkFacts:
     """What the consultant recorded at resolution."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from contracts.common import Decision, DecisionStage, RuleHit
 from services.billing.policy import (
     Arrangement,
     EarlierTicket,
+    InputsHistory,
     Onboarding,
     PolicyInputs,
     Standing,
@@ -54,23 +56,43 @@ def _ticket(row: asyncpg.Record) -> BillingTicket:
     )
 
 
-async def remember_ticket(conn: Connection, *, ticket: BillingTicket) -> None:
-    """Store a ticket as announced (a repeated announcement changes nothing)."""
+async def remember_tickets(conn: Connection, *, tickets: Sequence[BillingTicket]) -> None:
+    """Store tickets as announced (a repeated announcement changes nothing)."""
     await conn.execute(
         """INSERT INTO tickets (ticket_id, org_id, number, requester_id, channel, topic, program,
                                 subject, body, submitted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (ticket_id) DO NOTHING""",
-        ticket.ticket_id,
-        ticket.org_id,
-        ticket.number,
-        ticket.facts.requester_id,
-        ticket.facts.channel,
-        ticket.facts.topic,
-        ticket.facts.program,
-        ticket.subject,
-        ticket.body,
-        ticket.facts.submitted_at,
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[],
+                                $6::text[], $7::text[], $8::text[], $9::text[],
+                                $10::timestamptz[])
+           ON CONFLICT (ticket_id) DO NOTHING""",
+        [t.ticket_id for t in tickets],
+        [t.org_id for t in tickets],
+        [t.number for t in tickets],
+        [t.facts.requester_id for t in tickets],
+        [t.facts.channel for t in tickets],
+        [t.facts.topic for t in tickets],
+        [t.facts.program for t in tickets],
+        [t.subject for t in tickets],
+        [t.body for t in tickets],
+        [t.facts.submitted_at for t in tickets],
     )
+
+
+async def remember_ticket(conn: Connection, *, ticket: BillingTicket) -> None:
+    """Store a ticket as announced (a repeated announcement changes nothing)."""
+    await remember_tickets(conn, tickets=[ticket])
+
+
+async def lock_tickets(
+    conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, BillingTicket]:
+    """The known tickets among these, locked (in id order, so two transactions cannot lock the
+    same ones in opposite orders) so their decisions are numbered one at a time."""
+    rows = await conn.fetch(
+        "SELECT * FROM tickets WHERE ticket_id = ANY($1::uuid[]) ORDER BY ticket_id FOR UPDATE",
+        list(ticket_ids),
+    )
+    return {row["ticket_id"]: _ticket(row) for row in rows}
 
 
 async def get_ticket(
@@ -220,44 +242,50 @@ async def record_arrangement(
     )
 
 
-async def inputs_in_force(conn: Connection, *, org_id: uuid.UUID, at: datetime) -> PolicyInputs:
-    """The organization's policy inputs that were true at `at`, whatever order they arrived in:
-    the standing with the latest `as_of` not after `at` (of equal ones, the last to arrive), the
-    onboarding records true by then, and the arrangements agreed (recorded) by then."""
-    standing = await conn.fetchrow(
-        """SELECT * FROM standing_history WHERE org_id = $1 AND as_of <= $2
-            ORDER BY as_of DESC, id DESC LIMIT 1""",
-        org_id,
-        at,
-    )
-    onboarding = await conn.fetch(
-        "SELECT * FROM onboarding_records WHERE org_id = $1 AND as_of <= $2 ORDER BY id",
-        org_id,
-        at,
-    )
-    arrangements = await conn.fetch(
-        "SELECT * FROM arrangements WHERE org_id = $1 AND recorded_at <= $2 ORDER BY id",
-        org_id,
-        at,
-    )
-    return PolicyInputs(
-        standing=Standing(standing["has_unpaid_obligations"], standing["as_of"])
-        if standing
-        else None,
-        onboarding=tuple(
-            Onboarding(
-                r["user_id"],
-                r["program"],
-                r["kind"],
-                r["completed_on"],
-                r["organization_setup_done"],
+async def inputs_histories(
+    conn: Connection, *, org_ids: Sequence[uuid.UUID], until: datetime
+) -> dict[uuid.UUID, InputsHistory]:
+    """The organizations' inputs that became true by `until`, in arrival order (three
+    statements however many organizations); `InputsHistory.in_force` picks what held when."""
+    query = "SELECT * FROM {} WHERE org_id = ANY($1::uuid[]) AND {} <= $2 ORDER BY id"
+    ids = list(org_ids)
+    standing = await conn.fetch(query.format("standing_history", "as_of"), ids, until)
+    onboarding = await conn.fetch(query.format("onboarding_records", "as_of"), ids, until)
+    arrangements = await conn.fetch(query.format("arrangements", "recorded_at"), ids, until)
+    found: dict[uuid.UUID, dict[str, list[Any]]] = {
+        org_id: {"standing": [], "onboarding": [], "arrangements": []} for org_id in ids
+    }
+    for r in standing:
+        found[r["org_id"]]["standing"].append(Standing(r["has_unpaid_obligations"], r["as_of"]))
+    for r in onboarding:
+        found[r["org_id"]]["onboarding"].append(
+            (
+                r["as_of"],
+                Onboarding(
+                    r["user_id"],
+                    r["program"],
+                    r["kind"],
+                    r["completed_on"],
+                    r["organization_setup_done"],
+                ),
             )
-            for r in onboarding
-        ),
-        arrangements=tuple(
-            Arrangement(r["valid_from"], r["valid_until"], r["agreed_by"]) for r in arrangements
-        ),
-    )
+        )
+    for r in arrangements:
+        found[r["org_id"]]["arrangements"].append(
+            (r["recorded_at"], Arrangement(r["valid_from"], r["valid_until"], r["agreed_by"]))
+        )
+    return {
+        org_id: InputsHistory(
+            tuple(lists["standing"]), tuple(lists["onboarding"]), tuple(lists["arrangements"])
+        )
+        for org_id, lists in found.items()
+    }
+
+
+async def inputs_in_force(conn: Connection, *, org_id: uuid.UUID, at: datetime) -> PolicyInputs:
+    """The organization's policy inputs that were true at `at` (`InputsHistory.in_force`)."""
+    histories = await inputs_histories(conn, org_ids=[org_id], until=at)
+    return histories[org_id].in_force(at)
 
 
 async def inputs_history(conn: Connection, *, org_id: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
@@ -284,43 +312,64 @@ async def inputs_history(conn: Connection, *, org_id: uuid.UUID) -> dict[str, li
     }
 
 
+async def most_similar_earlier_many(
+    conn: Connection, *, tickets: Sequence[BillingTicket], threshold: float
+) -> dict[uuid.UUID, EarlierTicket]:
+    """P-REPEAT, for each ticket: the same organization's earlier, resolved ticket whose text is
+    most similar (pg_trgm similarity of subject + description at least `threshold`); the same
+    requester's first. Per ticket two nearest-neighbour lookups through the trigram GiST indexes
+    (`<->` is 1 - similarity), one among the requester's tickets and one among all the
+    organization's, so the cost stays flat however long the history (migration 004); one
+    statement for all the tickets."""
+    rows = await conn.fetch(
+        """SELECT q.ticket_id AS asked_by, found.*
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
+                  AS q(ticket_id, org_id, requester_id, text, submitted_at)
+             CROSS JOIN LATERAL (
+               SELECT * FROM (
+                 (SELECT t.ticket_id, t.number, t.subject, true AS same_requester,
+                         1 - (t.search_text <-> lower(q.text)) AS sim
+                    FROM tickets t
+                   WHERE t.org_id = q.org_id AND t.requester_id = q.requester_id AND t.resolved
+                     AND t.ticket_id <> q.ticket_id AND t.submitted_at < q.submitted_at
+                   ORDER BY t.search_text <-> lower(q.text) LIMIT 1)
+                 UNION ALL
+                 (SELECT t.ticket_id, t.number, t.subject,
+                         t.requester_id = q.requester_id AS same_requester,
+                         1 - (t.search_text <-> lower(q.text)) AS sim
+                    FROM tickets t
+                   WHERE t.org_id = q.org_id AND t.resolved AND t.ticket_id <> q.ticket_id
+                     AND t.submitted_at < q.submitted_at
+                   ORDER BY t.search_text <-> lower(q.text) LIMIT 1)
+               ) nearest
+               WHERE sim >= $6
+               ORDER BY same_requester DESC, sim DESC LIMIT 1
+             ) found""",
+        [t.ticket_id for t in tickets],
+        [t.org_id for t in tickets],
+        [t.facts.requester_id for t in tickets],
+        [f"{t.subject} {t.body}" for t in tickets],
+        [t.facts.submitted_at for t in tickets],
+        threshold,
+    )
+    return {
+        row["asked_by"]: EarlierTicket(
+            row["ticket_id"],
+            row["number"],
+            row["subject"],
+            float(row["sim"]),
+            row["same_requester"],
+        )
+        for row in rows
+    }
+
+
 async def most_similar_earlier(
     conn: Connection, *, ticket: BillingTicket, threshold: float
 ) -> EarlierTicket | None:
-    """P-REPEAT: the same organization's earlier, resolved ticket whose text is most similar
-    (pg_trgm similarity of subject + description at least `threshold`); the same requester's
-    first. Two nearest-neighbour lookups through the trigram GiST indexes (`<->` is
-    1 - similarity), one among the requester's tickets and one among all the organization's, so
-    the cost stays flat however long the history (migration 004)."""
-    row = await conn.fetchrow(
-        """SELECT * FROM (
-             (SELECT t.ticket_id, t.number, t.subject, true AS same_requester,
-                     1 - (t.search_text <-> lower($4)) AS sim
-                FROM tickets t
-               WHERE t.org_id = $1 AND t.requester_id = $3 AND t.resolved
-                 AND t.ticket_id <> $2 AND t.submitted_at < $5
-               ORDER BY t.search_text <-> lower($4) LIMIT 1)
-             UNION ALL
-             (SELECT t.ticket_id, t.number, t.subject, t.requester_id = $3 AS same_requester,
-                     1 - (t.search_text <-> lower($4)) AS sim
-                FROM tickets t
-               WHERE t.org_id = $1 AND t.resolved AND t.ticket_id <> $2 AND t.submitted_at < $5
-               ORDER BY t.search_text <-> lower($4) LIMIT 1)
-           ) nearest
-           WHERE sim >= $6
-           ORDER BY same_requester DESC, sim DESC LIMIT 1""",
-        ticket.org_id,
-        ticket.ticket_id,
-        ticket.facts.requester_id,
-        f"{ticket.subject} {ticket.body}",
-        ticket.facts.submitted_at,
-        threshold,
-    )
-    if row is None:
-        return None
-    return EarlierTicket(
-        row["ticket_id"], row["number"], row["subject"], float(row["sim"]), row["same_requester"]
-    )
+    """P-REPEAT for one ticket (`most_similar_earlier_many`)."""
+    found = await most_similar_earlier_many(conn, tickets=[ticket], threshold=threshold)
+    return found.get(ticket.ticket_id)
 
 
 # --- decisions ----------------------------------------------------------------------------------
@@ -350,31 +399,47 @@ async def next_decision_version(conn: Connection, *, ticket_id: uuid.UUID) -> in
     return int(current) + 1
 
 
+async def insert_decisions(
+    conn: Connection, *, decisions: Sequence[tuple[StoredDecision, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Store decisions, each with the event it was made from; the source event ids of those
+    stored now (one made from the same event before is not stored again)."""
+    rows = await conn.fetch(
+        """INSERT INTO decisions (ticket_id, stage, org_id, decision, reasons, policy_version,
+                                  deferred_until, decided_at, source_event_id, version, inputs,
+                                  overridden_by, justification)
+           SELECT d.ticket_id, d.stage, d.org_id, d.decision, d.reasons::jsonb, d.policy_version,
+                  d.deferred_until, d.decided_at, d.source_event_id, d.version, d.inputs::jsonb,
+                  d.overridden_by, d.justification
+             FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                         $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::int[],
+                         $11::text[], $12::uuid[], $13::text[])
+                  AS d(ticket_id, stage, org_id, decision, reasons, policy_version,
+                       deferred_until, decided_at, source_event_id, version, inputs,
+                       overridden_by, justification)
+           ON CONFLICT DO NOTHING RETURNING source_event_id""",
+        [d.ticket_id for d, _ in decisions],
+        [d.stage for d, _ in decisions],
+        [d.org_id for d, _ in decisions],
+        [d.decision for d, _ in decisions],
+        [json.dumps([r.model_dump(mode="json") for r in d.reasons]) for d, _ in decisions],
+        [d.policy_version for d, _ in decisions],
+        [d.deferred_until for d, _ in decisions],
+        [d.decided_at for d, _ in decisions],
+        [source for _, source in decisions],
+        [d.version for d, _ in decisions],
+        [json.dumps(d.inputs or {}, default=str) for d, _ in decisions],
+        [d.overridden_by for d, _ in decisions],
+        [d.justification for d, _ in decisions],
+    )
+    return {row["source_event_id"] for row in rows}
+
+
 async def insert_decision(
     conn: Connection, *, decision: StoredDecision, source_event_id: uuid.UUID
 ) -> bool:
     """Store a decision; False when one was made from this event before."""
-    inserted = await conn.fetchval(
-        """INSERT INTO decisions (ticket_id, stage, org_id, decision, reasons, policy_version,
-                                  deferred_until, decided_at, source_event_id, version, inputs,
-                                  overridden_by, justification)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)
-           ON CONFLICT DO NOTHING RETURNING true""",
-        decision.ticket_id,
-        decision.stage,
-        decision.org_id,
-        decision.decision,
-        json.dumps([r.model_dump(mode="json") for r in decision.reasons]),
-        decision.policy_version,
-        decision.deferred_until,
-        decision.decided_at,
-        source_event_id,
-        decision.version,
-        json.dumps(decision.inputs or {}, default=str),
-        decision.overridden_by,
-        decision.justification,
-    )
-    return bool(inserted)
+    return bool(await insert_decisions(conn, decisions=[(decision, source_event_id)]))
 
 
 def _decision(r: asyncpg.Record) -> StoredDecision:
@@ -392,6 +457,15 @@ def _decision(r: asyncpg.Record) -> StoredDecision:
         overridden_by=r["overridden_by"],
         justification=r["justification"],
     )
+
+
+async def decided(conn: Connection, *, ticket_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The tickets among these that have a decision already."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ticket_id FROM decisions WHERE ticket_id = ANY($1::uuid[])",
+        list(ticket_ids),
+    )
+    return {row["ticket_id"] for row in rows}
 
 
 async def decisions_for_ticket(

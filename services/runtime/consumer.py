@@ -12,6 +12,10 @@ Each service declares an `EventConsumer` (its group id, topics, and one handler 
   together with its (consumer, event_id) inbox rows, so a redelivered event is recognised and
   skipped; when anything in a group fails, the group is applied again one record per
   transaction, so only the failing record is retried;
+- hands a batch handler (`EventConsumer.handles_batch`) each run of consecutive records it takes
+  in one call, so it can read and write set-based (one statement for the run, not one per
+  record), and writes the events the handlers emitted to the outbox in one statement before the
+  commit;
 - sends poison messages to the dead-letter topic with the reason and origin in headers: at once
   for undecodable bytes, unknown types, unsupported versions and invalid payloads; after a bounded
   number of attempts for handler failures. The partition keeps flowing;
@@ -27,7 +31,7 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import asyncpg
 import structlog
@@ -46,7 +50,7 @@ from services.runtime import parking
 from services.runtime.clock import Clock
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
-from services.runtime.outbox import emit
+from services.runtime.outbox import enqueue_many, envelope_for
 from services.runtime.parking import NotYetKnownError
 from services.runtime.settings import ServiceSettings
 
@@ -58,12 +62,14 @@ E = TypeVar("E", bound=EventModel)
 @dataclass
 class HandlerContext:
     """What a handler gets besides the payload: its transaction, the event it handles, and the
-    service's clock."""
+    service's clock. Events it emits are written to the outbox in one statement when the
+    handlers of the transaction are done (still inside it)."""
 
     conn: Connection
     envelope: EventEnvelope
     source: str
     clock: Clock
+    outgoing: list[EventEnvelope] = field(default_factory=list)
 
     async def emit(
         self,
@@ -73,9 +79,8 @@ class HandlerContext:
         aggregate_version: int,
         org_id: uuid.UUID | None,
     ) -> EventEnvelope:
-        """Store a follow-up event in this transaction's outbox, caused by the handled event."""
-        return await emit(
-            self.conn,
+        """A follow-up event for this transaction's outbox, caused by the handled event."""
+        envelope = envelope_for(
             payload,
             source=self.source,
             aggregate_id=aggregate_id,
@@ -85,9 +90,23 @@ class HandlerContext:
             causation_id=self.envelope.event_id,
             occurred_at=self.clock.now(),
         )
+        self.outgoing.append(envelope)
+        return envelope
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[E]):
+    """One event handed to a batch handler, with its own context (envelope, shared transaction)."""
+
+    ctx: HandlerContext
+    event: E
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+BatchHandler = Callable[[Connection, Sequence[Delivery[Any]]], Awaitable[None]]
+"""Applies a run of new events in one transaction, set-based: the records of a group that follow
+one another and share this handler, in offset order (a single record when a group is retried
+one by one). It must give the same result as applying them one after another."""
 
 
 @dataclass
@@ -100,6 +119,7 @@ class EventConsumer:
     name: str
     topics: Sequence[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
     def handles(
         self, model: type[E]
@@ -108,6 +128,17 @@ class EventConsumer:
 
         def register(func: Callable[[HandlerContext, E], Awaitable[None]]) -> Handler:
             self.handlers[model.EVENT_TYPE] = func
+            return func
+
+        return register
+
+    def handles_batch(self, *models: type[EventModel]) -> Callable[[BatchHandler], BatchHandler]:
+        """Register the decorated function as the batch handler of these event types (one
+        function for several types makes runs of mixed types one call)."""
+
+        def register(func: BatchHandler) -> BatchHandler:
+            for model in models:
+                self.batch_handlers[model.EVENT_TYPE] = func
             return func
 
         return register
@@ -132,7 +163,8 @@ class _Work:
     record: ConsumerRecord[Any, Any]
     envelope: EventEnvelope
     payload: EventModel
-    handler: Handler
+    handler: Handler | BatchHandler
+    batched: bool
     correlation_id: str
 
 
@@ -275,11 +307,14 @@ class ConsumerRunner:
             await self._dead_letter(record, "invalid-payload", error, attempts=0)
             tally.dead_lettered += 1
             return None
-        handler = self.consumer.handlers.get(envelope.event_type)
+        batch_handler = self.consumer.batch_handlers.get(envelope.event_type)
+        handler = batch_handler or self.consumer.handlers.get(envelope.event_type)
         if handler is None:
             tally.skipped += 1
             return None
-        return _Work(record, envelope, payload, handler, envelope.correlation_id)
+        return _Work(
+            record, envelope, payload, handler, batch_handler is not None, envelope.correlation_id
+        )
 
     def _bind_envelope(self, record: ConsumerRecord[Any, Any], envelope: EventEnvelope) -> None:
         self._bind(
@@ -381,18 +416,34 @@ class ConsumerRunner:
             }
             applied = []
             for item in group:
-                if item.envelope.event_id not in first_time:
-                    continue
-                first_time.discard(item.envelope.event_id)  # the same event twice in one batch
-                self._bind_envelope(item.record, item.envelope)
-                await item.handler(
-                    HandlerContext(conn, item.envelope, self._source, self._clock), item.payload
+                if item.envelope.event_id in first_time:
+                    first_time.discard(item.envelope.event_id)  # the same event twice in a batch
+                    applied.append(item)
+            await self._apply(conn, applied)
+        return applied, len(group) - len(applied), len(behind)
+
+    async def _apply(self, conn: Connection, items: list[_Work]) -> None:
+        """Run the handlers of new events in this transaction, in order: a run of records that
+        share a batch handler in one call, others one by one; then write what they emitted to
+        the outbox in one statement."""
+        outgoing: list[EventEnvelope] = []
+        for run in _runs(items):
+            contexts = [
+                HandlerContext(conn, i.envelope, self._source, self._clock, outgoing) for i in run
+            ]
+            if run[0].batched:
+                batch_handler = cast(BatchHandler, run[0].handler)
+                await batch_handler(
+                    conn, [Delivery(c, i.payload) for c, i in zip(contexts, run, strict=True)]
                 )
+            for ctx, item in zip(contexts, run, strict=True):
+                if not item.batched:
+                    self._bind_envelope(item.record, item.envelope)
+                    await cast(Handler, item.handler)(ctx, item.payload)
                 failpoint(
                     "consumer.inside_transaction", match=(item.envelope.key, item.correlation_id)
                 )
-                applied.append(item)
-        return applied, len(group) - len(applied), len(behind)
+        await enqueue_many(conn, outgoing)
 
     async def _run_with_retries(self, item: _Work) -> str:
         """One record in its own transaction, with bounded retries; "applied", "duplicate",
@@ -434,10 +485,7 @@ class ConsumerRunner:
             )
             if not first_time:
                 return False
-            await item.handler(
-                HandlerContext(conn, item.envelope, self._source, self._clock), item.payload
-            )
-            failpoint("consumer.inside_transaction", match=(item.envelope.key, item.correlation_id))
+            await self._apply(conn, [item])
         return True
 
     async def retry_parked(self, *, keys: int = 50) -> int:
@@ -498,6 +546,17 @@ class ConsumerRunner:
         log.error(
             "message sent to the dead-letter topic", reason=reason, error=_describe(error)[:300]
         )
+
+
+def _runs(items: list[_Work]) -> list[list[_Work]]:
+    """The items cut where the handler changes; a run of a batch handler is one call."""
+    runs: list[list[_Work]] = []
+    for item in items:
+        if runs and item.batched and runs[-1][-1].handler is item.handler:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _describe(error: BaseException) -> str:

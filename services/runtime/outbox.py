@@ -13,7 +13,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,16 +39,54 @@ class OutsideTransactionError(RuntimeError):
 
 async def enqueue(conn: Connection, envelope: EventEnvelope) -> None:
     """Store an event for publishing; must run inside the state change's transaction."""
+    await enqueue_many(conn, [envelope])
+
+
+async def enqueue_many(conn: Connection, envelopes: Sequence[EventEnvelope]) -> None:
+    """Store events for publishing in one statement, in the given order (the relay publishes
+    one key's rows in `id` order); must run inside the state change's transaction."""
     if not conn.is_in_transaction():
         raise OutsideTransactionError("outbox rows are written inside a transaction")
+    if not envelopes:
+        return
     await conn.execute(
         """INSERT INTO outbox (event_id, event_type, topic, message_key, envelope)
-           VALUES ($1, $2, $3, $4, $5::jsonb)""",
-        envelope.event_id,
-        envelope.event_type,
-        TOPIC_OF_EVENT[envelope.event_type],
-        envelope.key,
-        envelope.model_dump_json(),
+           SELECT e.id, e.type, e.topic, e.key, e.envelope::jsonb
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                  WITH ORDINALITY AS e(id, type, topic, key, envelope, n)
+            ORDER BY e.n""",
+        [e.event_id for e in envelopes],
+        [e.event_type for e in envelopes],
+        [TOPIC_OF_EVENT[e.event_type] for e in envelopes],
+        [e.key for e in envelopes],
+        [e.model_dump_json() for e in envelopes],
+    )
+
+
+def envelope_for(
+    payload: EventModel,
+    *,
+    source: str,
+    aggregate_id: str | uuid.UUID,
+    aggregate_version: int,
+    org_id: uuid.UUID | None,
+    correlation_id: str,
+    occurred_at: datetime,
+    causation_id: uuid.UUID | None = None,
+) -> EventEnvelope:
+    """A payload wrapped in its envelope. `occurred_at` is the moment of the state change, from
+    the service's clock."""
+    return new_envelope(
+        payload,
+        event_type=payload.EVENT_TYPE,
+        event_version=payload.EVENT_VERSION,
+        source=source,
+        aggregate_id=str(aggregate_id),
+        aggregate_version=aggregate_version,
+        org_id=org_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        occurred_at=occurred_at,
     )
 
 
@@ -64,14 +102,11 @@ async def emit(
     occurred_at: datetime,
     causation_id: uuid.UUID | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in an envelope and store it in the outbox; return the envelope.
-    `occurred_at` is the moment of the state change, from the service's clock."""
-    envelope = new_envelope(
+    """Wrap a payload in an envelope and store it in the outbox; return the envelope."""
+    envelope = envelope_for(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source=source,
-        aggregate_id=str(aggregate_id),
+        aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
         org_id=org_id,
         correlation_id=correlation_id,
