@@ -7,7 +7,9 @@ that cannot render fails the handler (retried, then dead-lettered), never the se
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -19,7 +21,7 @@ from contracts.accounts import (
     UserLanguageChanged,
     UserReactivated,
 )
-from contracts.common import Language, Person
+from contracts.common import EventModel, Language, Person
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -29,162 +31,178 @@ from contracts.tickets import (
     TicketResolved,
 )
 from services.notify import repository, templates
-from services.runtime.consumer import HandlerContext
+from services.runtime.consumer import Delivery, HandlerContext
+from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
 
 Render = Callable[[Language], templates.RenderedEmail]
 
 
-async def _queue(
-    ctx: HandlerContext,
-    *,
-    to: Person,
-    org_id: uuid.UUID,
-    render: Render,
-    ticket_id: uuid.UUID | None = None,
-    sensitive: bool = False,
-) -> None:
-    """Record one e-mail for the sender, once per event and recipient, in the language the
-    recipient chose last (the event's snapshot when notify has not heard of them)."""
-    known = await repository.get_recipient(ctx.conn, user_id=to.user_id)
-    if known is not None and not known.active and not sensitive:
-        log.info("recipient deactivated; no e-mail", user_id=str(to.user_id))
-        return
-    language: Language = "en" if (known.language if known else to.language) == "en" else "sl"
-    rendered = render(language)
-    recorded = await repository.record_intent(
-        ctx.conn,
-        intent=repository.EmailIntent(
-            dedupe_key=f"{ctx.envelope.event_id}:{to.email}",
-            event_id=ctx.envelope.event_id,
-            event_type=ctx.envelope.event_type,
-            org_id=org_id,
-            ticket_id=ticket_id,
-            recipient_id=to.user_id,
-            recipient=to.email,
-            language=language,
-            subject=rendered.subject,
-            body=rendered.body,
-            html=rendered.html,
-            sensitive=sensitive,
-        ),
-    )
-    log.debug("e-mail queued" if recorded else "e-mail already queued", to=to.email)
+@dataclass(frozen=True)
+class EmailRequest:
+    """An e-mail an event calls for: to whom, and how to render it in a language."""
+
+    to: Person
+    org_id: uuid.UUID
+    render: Render
+    ticket_id: uuid.UUID | None = None
+    sensitive: bool = False
+    """It carries a secret (a password link): sent even to a deactivated user, body erased
+    after sending, never logged."""
 
 
-async def on_decision_recorded(
-    ctx: HandlerContext, event: TicketDecisionRecorded, *, portal_url: str
-) -> None:
+EmailFor = Callable[[Any, str], EmailRequest | None]
+"""(event, portal URL) -> the e-mail it calls for, or None."""
+
+
+def decision_recorded(event: TicketDecisionRecorded, portal_url: str) -> EmailRequest | None:
     """Provisional: the ticket was received (with the expected decision and why). Final: tell
     the requester when help is paid or refused, with the reasons."""
     if event.stage == "final" and event.decision == "free":
-        return
+        return None
     template = (
         templates.ticket_received if event.stage == "provisional" else templates.policy_decision
     )
-    await _queue(
-        ctx,
-        to=event.requester,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: template(event, portal_url=portal_url, language=lang),
+    return EmailRequest(
+        event.requester,
+        event.org_id,
+        lambda lang: template(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_ticket_accepted(
-    ctx: HandlerContext, event: TicketAccepted, *, portal_url: str
-) -> None:
+def ticket_accepted(event: TicketAccepted, portal_url: str) -> EmailRequest | None:
     """Tell the requester a consultant took the ticket into work."""
-    await _queue(
-        ctx,
-        to=event.requester,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: templates.ticket_accepted(event, portal_url=portal_url, language=lang),
+    return EmailRequest(
+        event.requester,
+        event.org_id,
+        lambda lang: templates.ticket_accepted(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_message_posted(
-    ctx: HandlerContext, event: TicketMessagePosted, *, portal_url: str
-) -> None:
+def message_posted(event: TicketMessagePosted, portal_url: str) -> EmailRequest | None:
     """Forward a consultant's message to the requester; internal notes and the customer's own
     messages are not e-mailed."""
     if event.internal or event.author_role != "consultant":
-        return
-    await _queue(
-        ctx,
-        to=event.requester,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: templates.consultant_message(
-            event, portal_url=portal_url, language=lang
-        ),
+        return None
+    return EmailRequest(
+        event.requester,
+        event.org_id,
+        lambda lang: templates.consultant_message(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_ticket_resolved(
-    ctx: HandlerContext, event: TicketResolved, *, portal_url: str
-) -> None:
+def ticket_resolved(event: TicketResolved, portal_url: str) -> EmailRequest | None:
     """Send the requester the resolution."""
     if event.requester is None:
         log.warning("TicketResolved without a requester (an early event); no e-mail")
-        return
-    await _queue(
-        ctx,
-        to=event.requester,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: templates.ticket_resolved(event, portal_url=portal_url, language=lang),
+        return None
+    return EmailRequest(
+        event.requester,
+        event.org_id,
+        lambda lang: templates.ticket_resolved(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_ticket_reopened(
-    ctx: HandlerContext, event: TicketReopened, *, portal_url: str
-) -> None:
+def ticket_reopened(event: TicketReopened, portal_url: str) -> EmailRequest | None:
     """Tell the consultant who resolved the ticket that the customer reopened it."""
     if event.consultant is None:
-        return
-    await _queue(
-        ctx,
-        to=event.consultant,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: templates.ticket_reopened(event, portal_url=portal_url, language=lang),
+        return None
+    return EmailRequest(
+        event.consultant,
+        event.org_id,
+        lambda lang: templates.ticket_reopened(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_ticket_closed(ctx: HandlerContext, event: TicketClosed, *, portal_url: str) -> None:
+def ticket_closed(event: TicketClosed, portal_url: str) -> EmailRequest | None:
     """Tell the requester the ticket is closed."""
-    await _queue(
-        ctx,
-        to=event.requester,
-        org_id=event.org_id,
-        ticket_id=event.ticket_id,
-        render=lambda lang: templates.ticket_closed(event, portal_url=portal_url, language=lang),
+    return EmailRequest(
+        event.requester,
+        event.org_id,
+        lambda lang: templates.ticket_closed(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
     )
 
 
-async def on_password_link(ctx: HandlerContext, event: PasswordResetRequested) -> None:
-    """E-mail the password link (reset or invitation). The link is a secret: never logged, and
-    the stored body is erased once the e-mail is sent."""
-    await _queue(
-        ctx,
-        to=event.user,
-        org_id=event.org_id,
-        render=lambda lang: templates.password_link(event, language=lang),
+def password_link(event: PasswordResetRequested, portal_url: str) -> EmailRequest | None:
+    """E-mail the password link (reset or invitation; the link in the event is absolute). The
+    link is a secret: never logged, and the stored body is erased once the e-mail is sent."""
+    return EmailRequest(
+        event.user,
+        event.org_id,
+        lambda lang: templates.password_link(event, language=lang),
         sensitive=True,
     )
 
 
-async def on_password_changed(ctx: HandlerContext, event: PasswordResetCompleted) -> None:
+def password_changed(event: PasswordResetCompleted, portal_url: str) -> EmailRequest | None:
     """Confirm to the user that their password was set and their sessions ended."""
-    await _queue(
-        ctx,
-        to=event.user,
-        org_id=event.org_id,
-        render=lambda lang: templates.password_changed(event, language=lang),
+    return EmailRequest(
+        event.user, event.org_id, lambda lang: templates.password_changed(event, language=lang)
     )
+
+
+EMAILS: dict[type[EventModel], EmailFor] = {
+    TicketDecisionRecorded: decision_recorded,
+    TicketAccepted: ticket_accepted,
+    TicketMessagePosted: message_posted,
+    TicketResolved: ticket_resolved,
+    TicketReopened: ticket_reopened,
+    TicketClosed: ticket_closed,
+    PasswordResetRequested: password_link,
+    PasswordResetCompleted: password_changed,
+}
+"""Every event that can call for an e-mail, and what decides which one."""
+
+
+async def queue_emails(
+    conn: Connection, deliveries: Sequence[Delivery[EventModel]], *, portal_url: str
+) -> None:
+    """Record the e-mails a run of events calls for, each once per event and recipient, in the
+    language the recipient chose last (the event's snapshot when notify has not heard of them);
+    one lookup of the recipients and one insert for the whole run. A template that cannot
+    render fails the run (the consumer then retries the events one by one)."""
+    wanted = [
+        (delivery.ctx.envelope, request)
+        for delivery in deliveries
+        if (request := EMAILS[type(delivery.event)](delivery.event, portal_url)) is not None
+    ]
+    if not wanted:
+        return
+    known = await repository.get_recipients(conn, user_ids={r.to.user_id for _, r in wanted})
+    intents = []
+    for envelope, request in wanted:
+        recipient = known.get(request.to.user_id)
+        if recipient is not None and not recipient.active and not request.sensitive:
+            log.info("recipient deactivated; no e-mail", user_id=str(request.to.user_id))
+            continue
+        chosen = recipient.language if recipient else request.to.language
+        language: Language = "en" if chosen == "en" else "sl"
+        rendered = request.render(language)
+        intents.append(
+            repository.EmailIntent(
+                dedupe_key=f"{envelope.event_id}:{request.to.email}",
+                event_id=envelope.event_id,
+                event_type=envelope.event_type,
+                org_id=request.org_id,
+                ticket_id=request.ticket_id,
+                recipient_id=request.to.user_id,
+                recipient=request.to.email,
+                language=language,
+                subject=rendered.subject,
+                body=rendered.body,
+                html=rendered.html,
+                sensitive=request.sensitive,
+            )
+        )
+    recorded = await repository.record_intents(conn, intents=intents)
+    log.debug("e-mails queued", queued=recorded, already_queued=len(intents) - recorded)
 
 
 async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,29 +63,34 @@ def _email(r: asyncpg.Record) -> Email:
     )
 
 
-async def record_intent(conn: Connection, *, intent: EmailIntent) -> bool:
-    """Record an e-mail to send; False when one with the same dedupe key exists already."""
-    inserted = await conn.fetchval(
+async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) -> int:
+    """Record e-mails to send, in one statement; how many were new (one with the same dedupe
+    key is not recorded again)."""
+    if not intents:
+        return 0
+    rows = await conn.fetch(
         """INSERT INTO emails (id, dedupe_key, event_id, event_type, org_id, ticket_id,
                                recipient_id, recipient, language, subject, body, sensitive,
                                html_body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           ON CONFLICT (dedupe_key) DO NOTHING RETURNING true""",
-        uuid.uuid4(),
-        intent.dedupe_key,
-        intent.event_id,
-        intent.event_type,
-        intent.org_id,
-        intent.ticket_id,
-        intent.recipient_id,
-        intent.recipient,
-        intent.language,
-        intent.subject,
-        intent.body,
-        intent.sensitive,
-        intent.html,
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[],
+                                $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],
+                                $11::text[], $12::boolean[], $13::text[])
+           ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""",
+        [uuid.uuid4() for _ in intents],
+        [i.dedupe_key for i in intents],
+        [i.event_id for i in intents],
+        [i.event_type for i in intents],
+        [i.org_id for i in intents],
+        [i.ticket_id for i in intents],
+        [i.recipient_id for i in intents],
+        [i.recipient for i in intents],
+        [i.language for i in intents],
+        [i.subject for i in intents],
+        [i.body for i in intents],
+        [i.sensitive for i in intents],
+        [i.html for i in intents],
     )
-    return bool(inserted)
+    return len(rows)
 
 
 async def claim_due(conn: Connection, *, limit: int) -> list[Email]:
@@ -210,9 +216,14 @@ async def update_recipient(
     return bool(applied)
 
 
-async def get_recipient(conn: Connection, *, user_id: uuid.UUID) -> Recipient | None:
-    """What notify knows of a user, if anything."""
-    row = await conn.fetchrow("SELECT * FROM recipients WHERE user_id = $1", user_id)
-    if row is None:
-        return None
-    return Recipient(row["user_id"], row["email"], row["language"], row["active"])
+async def get_recipients(
+    conn: Connection, *, user_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Recipient]:
+    """What notify knows of these users (those it has heard of)."""
+    rows = await conn.fetch(
+        "SELECT * FROM recipients WHERE user_id = ANY($1::uuid[])", list(user_ids)
+    )
+    return {
+        row["user_id"]: Recipient(row["user_id"], row["email"], row["language"], row["active"])
+        for row in rows
+    }

@@ -18,7 +18,7 @@ from services.tickets import handlers
 def build_consumer() -> EventConsumer:
     """The `tickets` consumer group: billing's decisions, and the accounts directory."""
     consumer = EventConsumer(name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS])
-    consumer.handles(TicketClassified)(handlers.record_classification)
+    consumer.handles_batch(TicketClassified)(handlers.record_classifications)
     consumer.handles(OrganizationCreated)(handlers.on_organization_created)
     consumer.handles(UserCreated)(handlers.on_user_created)
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)

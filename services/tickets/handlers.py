@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from contracts.accounts import (
 from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
 from services.runtime.clock import Clock
-from services.runtime.consumer import HandlerContext
+from services.runtime.consumer import Delivery, HandlerContext
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
@@ -314,28 +314,44 @@ async def view_ticket(
     return TicketView(ticket, timeline, messages, positions.get(ticket.id))
 
 
-async def record_classification(ctx: HandlerContext, classified: TicketClassified) -> None:
-    """Record billing's decision on the ticket (a refusal ends the wait); ignore older ones."""
-    try:
-        ticket = await repository.get_ticket(
-            ctx.conn, ticket_id=classified.ticket_id, org_id=classified.org_id, for_update=True
+async def record_classifications(
+    conn: Connection, deliveries: Sequence[Delivery[TicketClassified]]
+) -> None:
+    """Record billing's decisions on their tickets (a refusal ends the wait), ignoring older
+    ones; a run of them at once, one statement per step, each ticket's decisions in order."""
+    known = await repository.lock_tickets(conn, ticket_ids=[d.event.ticket_id for d in deliveries])
+    for delivery in deliveries:
+        ticket = known.get(delivery.event.ticket_id)
+        if ticket is None or ticket.org_id != delivery.event.org_id:
+            raise NotYetKnownError(f"classified ticket {delivery.event.ticket_id} not seen yet")
+    changed: dict[uuid.UUID, Ticket] = {}
+    timeline: list[tuple[uuid.UUID, Transition]] = []
+    for delivery in deliveries:
+        ctx, classified = delivery.ctx, delivery.event
+        ticket = changed.get(classified.ticket_id) or known[classified.ticket_id]
+        steps = domain.record_decision(
+            ticket, classified, decision_version=ctx.envelope.aggregate_version, now=ctx.clock.now()
         )
-    except repository.NotFoundError:
-        raise NotYetKnownError(f"classified ticket {classified.ticket_id} not seen yet") from None
-    steps = domain.record_decision(
-        ticket, classified, decision_version=ctx.envelope.aggregate_version, now=ctx.clock.now()
-    )
-    if not steps:
-        log.info("stale decision ignored", decision_version=ctx.envelope.aggregate_version)
-        return
-    for updated, event, transition in steps:
-        await repository.save_ticket(ctx.conn, ticket=updated)
-        if transition is not None:
-            await repository.add_transition(ctx.conn, ticket_id=updated.id, transition=transition)
-        await ctx.emit(
-            event, aggregate_id=updated.id, aggregate_version=updated.version, org_id=updated.org_id
-        )
-    log.debug("decision recorded", decision=classified.decision, status=steps[-1][0].status)
+        if not steps:
+            log.info(
+                "stale decision ignored",
+                ticket_id=str(ticket.id),
+                decision_version=ctx.envelope.aggregate_version,
+            )
+            continue
+        for updated, event, transition in steps:
+            changed[updated.id] = updated
+            if transition is not None:
+                timeline.append((updated.id, transition))
+            await ctx.emit(
+                event,
+                aggregate_id=updated.id,
+                aggregate_version=updated.version,
+                org_id=updated.org_id,
+            )
+    await repository.save_tickets(conn, tickets=list(changed.values()))
+    await repository.add_transitions(conn, entries=timeline)
+    log.debug("decisions recorded", tickets=len(changed))
 
 
 # --- the accounts directory ---------------------------------------------------------------------

@@ -200,51 +200,97 @@ async def list_tickets(
     return [_ticket(r) for r in rows], total
 
 
+async def lock_tickets(
+    conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Ticket]:
+    """The tickets among these that exist, locked for a change (in id order, so two
+    transactions cannot lock the same tickets in opposite orders)."""
+    rows = await conn.fetch(
+        f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        list(ticket_ids),
+    )
+    return {row["id"]: _ticket(row) for row in rows}
+
+
+async def save_tickets(conn: Connection, *, tickets: Sequence[Ticket]) -> None:
+    """Persist every field a life-cycle step or a decision may change, for each ticket (one
+    statement for all)."""
+    await conn.execute(
+        """UPDATE tickets t
+              SET status = u.status, version = u.version, assignee = u.assignee::jsonb,
+                  accepted_at = u.accepted_at, resolution = u.resolution::jsonb,
+                  resolved_at = u.resolved_at, resolved_by = u.resolved_by,
+                  closed_at = u.closed_at, refused_at = u.refused_at,
+                  reopen_count = u.reopen_count, decision = u.decision,
+                  decision_stage = u.decision_stage, decision_version = u.decision_version,
+                  decision_reasons = u.decision_reasons::jsonb,
+                  policy_version = u.policy_version, deferred_until = u.deferred_until,
+                  decided_at = u.decided_at, updated_at = now()
+             FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::timestamptz[],
+                         $6::text[], $7::timestamptz[], $8::uuid[], $9::timestamptz[],
+                         $10::timestamptz[], $11::int[], $12::text[], $13::text[], $14::int[],
+                         $15::text[], $16::text[], $17::timestamptz[], $18::timestamptz[])
+                  AS u(id, status, version, assignee, accepted_at, resolution, resolved_at,
+                       resolved_by, closed_at, refused_at, reopen_count, decision,
+                       decision_stage, decision_version, decision_reasons, policy_version,
+                       deferred_until, decided_at)
+            WHERE t.id = u.id""",
+        [t.id for t in tickets],
+        [t.status for t in tickets],
+        [t.version for t in tickets],
+        [t.assignee.model_dump_json() if t.assignee else None for t in tickets],
+        [t.accepted_at for t in tickets],
+        [_json(t.resolution.__dict__) if t.resolution else None for t in tickets],
+        [t.resolved_at for t in tickets],
+        [t.resolved_by for t in tickets],
+        [t.closed_at for t in tickets],
+        [t.refused_at for t in tickets],
+        [t.reopen_count for t in tickets],
+        [t.decision for t in tickets],
+        [t.decision_stage for t in tickets],
+        [t.decision_version for t in tickets],
+        [_json([r.model_dump(mode="json") for r in t.decision_reasons]) for t in tickets],
+        [t.policy_version for t in tickets],
+        [t.deferred_until for t in tickets],
+        [t.decided_at for t in tickets],
+    )
+
+
 async def save_ticket(conn: Connection, *, ticket: Ticket) -> None:
     """Persist every field a life-cycle step or a decision may change."""
+    await save_tickets(conn, tickets=[ticket])
+
+
+async def add_transitions(
+    conn: Connection, *, entries: Sequence[tuple[uuid.UUID, Transition]]
+) -> None:
+    """Append entries to tickets' timelines, in the given order (a timeline reads by id)."""
+    if not entries:
+        return
     await conn.execute(
-        """UPDATE tickets SET status = $2, version = $3, assignee = $4::jsonb, accepted_at = $5,
-                  resolution = $6::jsonb, resolved_at = $7, resolved_by = $8, closed_at = $9,
-                  refused_at = $10, reopen_count = $11, decision = $12, decision_stage = $13,
-                  decision_version = $14, decision_reasons = $15::jsonb, policy_version = $16,
-                  deferred_until = $17, decided_at = $18, updated_at = now()
-            WHERE id = $1""",
-        ticket.id,
-        ticket.status,
-        ticket.version,
-        ticket.assignee.model_dump_json() if ticket.assignee else None,
-        ticket.accepted_at,
-        _json(ticket.resolution.__dict__) if ticket.resolution else None,
-        ticket.resolved_at,
-        ticket.resolved_by,
-        ticket.closed_at,
-        ticket.refused_at,
-        ticket.reopen_count,
-        ticket.decision,
-        ticket.decision_stage,
-        ticket.decision_version,
-        _json([r.model_dump(mode="json") for r in ticket.decision_reasons]),
-        ticket.policy_version,
-        ticket.deferred_until,
-        ticket.decided_at,
+        """INSERT INTO ticket_transitions (ticket_id, kind, from_status, to_status, at,
+                                           actor_id, actor_name, note)
+           SELECT e.ticket_id, e.kind, e.from_status, e.to_status, e.at, e.actor_id,
+                  e.actor_name, e.note
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                         $6::uuid[], $7::text[], $8::text[])
+                  WITH ORDINALITY AS e(ticket_id, kind, from_status, to_status, at, actor_id,
+                                       actor_name, note, n)
+            ORDER BY e.n""",
+        [ticket_id for ticket_id, _ in entries],
+        [t.kind for _, t in entries],
+        [t.from_status for _, t in entries],
+        [t.to_status for _, t in entries],
+        [t.at for _, t in entries],
+        [t.actor_id for _, t in entries],
+        [t.actor_name for _, t in entries],
+        [t.note for _, t in entries],
     )
 
 
 async def add_transition(conn: Connection, *, ticket_id: uuid.UUID, transition: Transition) -> None:
     """Append an entry to the ticket's timeline."""
-    await conn.execute(
-        """INSERT INTO ticket_transitions (ticket_id, kind, from_status, to_status, at,
-                                           actor_id, actor_name, note)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        ticket_id,
-        transition.kind,
-        transition.from_status,
-        transition.to_status,
-        transition.at,
-        transition.actor_id,
-        transition.actor_name,
-        transition.note,
-    )
+    await add_transitions(conn, entries=[(ticket_id, transition)])
 
 
 async def list_transitions(conn: Connection, *, ticket_id: uuid.UUID) -> list[Transition]:

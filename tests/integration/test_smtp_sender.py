@@ -53,21 +53,23 @@ async def notify_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
 
 async def _intent(pool: asyncpg.Pool, recipient: str) -> None:
     async with pool.acquire() as conn:
-        await repository.record_intent(
+        await repository.record_intents(
             conn,
-            intent=repository.EmailIntent(
-                dedupe_key=f"{uuid.uuid4()}:{recipient}",
-                event_id=uuid.uuid4(),
-                event_type="TicketAccepted",
-                org_id=uuid.uuid4(),
-                ticket_id=uuid.uuid4(),
-                recipient_id=uuid.uuid4(),
-                recipient=recipient,
-                language="sl",
-                subject="Zahtevek št. 7 je v reševanju: Tiskanje",
-                body="Pozdravljeni,\n\nvaš zahtevek je v reševanju.\n",
-                html="<p>Pozdravljeni,</p><p>vaš zahtevek je v reševanju.</p>",
-            ),
+            intents=[
+                repository.EmailIntent(
+                    dedupe_key=f"{uuid.uuid4()}:{recipient}",
+                    event_id=uuid.uuid4(),
+                    event_type="TicketAccepted",
+                    org_id=uuid.uuid4(),
+                    ticket_id=uuid.uuid4(),
+                    recipient_id=uuid.uuid4(),
+                    recipient=recipient,
+                    language="sl",
+                    subject="Zahtevek št. 7 je v reševanju: Tiskanje",
+                    body="Pozdravljeni,\n\nvaš zahtevek je v reševanju.\n",
+                    html="<p>Pozdravljeni,</p><p>vaš zahtevek je v reševanju.</p>",
+                )
+            ],
         )
 
 
