@@ -1,7 +1,7 @@
 """Benchmark: the event pipeline against raw aiokafka/asyncpg hops, on the embedded infrastructure.
 
     apt-get install -y wrk        # once: the load generator of (e) and (g)
-    .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g] [--keep-state]
+    .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g,h] [--keep-state]
     # another checkout with this one's environment (the services inherit PYTHONPATH):
     cd <checkout> && env PYTHONPATH=$PWD <this>/.venv/bin/python -m benchmarks.pipeline
 
@@ -28,7 +28,8 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
     recorded on the ticket row), then notify on tickets.events, i.e. every TicketCreated,
     TicketDecisionRecorded and TicketRefused of the backlog (effect: `emails` rows of
     TicketDecisionRecorded), and notify's SMTP sender until nothing is pending. Effect rows are
-    counted every 0.5 s: "steady" = rows/s between the first and last poll that saw progress,
+    counted every 0.2 s (less those there before): "steady" = rows/s between the first and last
+    poll that saw progress,
     "first/last fifth" = the same within the first and last 20 % of the target, "from start"
     includes process start-up and the consumer group join. auth has no consumer on a hot path.
 (d) Open-loop POST /api/tickets through the gateway at 100 tickets/s (a minimal asyncio HTTP/1.1
@@ -48,6 +49,11 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
     not compete for the two cores. CPU per process is printed.
 (f) Resident memory (RSS, psutil, every 2 s) of every service process: first sample, peak, last
     sample; a service restarted by (c), (e) or (g) is a new process, listed apart.
+(h) billing's catch-up over the same backlog as (c), alone, twice: with the history the run has
+    so far, then after 100,000 earlier resolved tickets of the demo organization (texts from the
+    same generator, so most are alike; a third the demo customer's) were COPYed into billing's
+    own table. Each run is capped at the decision cap; the ratio long/short is the history
+    target's. Runs after (f)'s sections and before (g).
 (g) Reading probes on N tickets of the demo organization loaded into the tickets database (COPY
     into a staging table, then inserted in submission order, as the service writes them)
     (Slovenian texts; 78 % closed, 8 % refused, 6 % resolved, 4 % in work, 1 % waiting, 0.5 %
@@ -192,12 +198,13 @@ class Sizes:
     catch_up_cap_s: int
     decision_cap_s: int
     drain_cap_s: int
+    history: int
 
     @classmethod
     def of(cls, short: bool) -> Sizes:
         if short:
-            return cls(5_000, 2_000, 100, 15, 8, 100_000, 5, 420, 90, 180)
-        return cls(20_000, 10_000, 100, 60, 20, 1_000_000, 10, 1500, 300, 600)
+            return cls(5_000, 2_000, 100, 15, 8, 100_000, 5, 420, 90, 180, 100_000)
+        return cls(20_000, 10_000, 100, 60, 20, 1_000_000, 10, 1500, 300, 600, 100_000)
 
 
 @dataclass
@@ -647,9 +654,21 @@ class CatchUp:
 
 
 async def timed_catch_up(
-    bench: Bench, service: str, *, database: str, query: str, since: datetime, target: int
+    bench: Bench,
+    service: str,
+    *,
+    database: str,
+    query: str,
+    since: datetime,
+    target: int,
+    cap_s: float | None = None,
 ) -> CatchUp:
-    """Start `service`, poll `query` (count of effect rows since `since`) until `target`."""
+    """Start `service`, poll `query` (count of effect rows since `since`) until `target` or
+    the cap."""
+    cap_s = cap_s or bench.sizes.catch_up_cap_s
+    async with bench.db(database) as conn:
+        # Rows of earlier runs can match too (the stack's business clock runs ahead of `since`).
+        base = int(await conn.fetchval(query, since))
     started = time.perf_counter()
     bench.stack.processes[service].start()
     await bench.stack.wait_ready(service)
@@ -657,10 +676,10 @@ async def timed_catch_up(
     samples: list[tuple[float, int]] = []
     async with bench.db(database) as conn:
         while True:
-            done = int(await conn.fetchval(query, since))
+            done = int(await conn.fetchval(query, since)) - base
             now = time.perf_counter() - started
             samples.append((now, done))
-            if done >= target or now > bench.sizes.catch_up_cap_s:
+            if done >= target or now > cap_s:
                 break
             await asyncio.sleep(0.2)  # a backlog of 2,000 may be done in 2 s
     moving = [s for s in samples if s[1] > 0]
@@ -815,6 +834,79 @@ async def catch_up(bench: Bench) -> dict[str, CatchUp]:
     retired = await retire(bench, since)
     say(f"  ({retired:,} backlog tickets marked closed afterwards)")
     return results
+
+
+# --- (h) billing's catch-up with a long history -------------------------------------------------
+
+
+async def billing_catch_up(bench: Bench, count: int, *, cap_s: float) -> CatchUp:
+    """billing alone over a backlog of `count` TicketCreated (as in (c)), for at most `cap_s`;
+    afterwards the chain runs again (billing only if it caught up) and the backlog's tickets
+    are retired."""
+    await bench.start(*CONSUMERS)
+    await drain(bench)
+    await bench.stop("billing", "notify")
+    since = utcnow()
+    await insert_backlog(bench, count)
+    await outbox_published(bench, "tickets", within=bench.sizes.catch_up_cap_s)
+    await bench.stop("tickets")
+    result = await timed_catch_up(
+        bench,
+        "billing",
+        database="billing",
+        query="SELECT count(*) FROM decisions WHERE decided_at >= $1",
+        since=since,
+        target=count,
+        cap_s=cap_s,
+    )
+    if result.done < count:
+        await bench.stop("billing")  # what it has left would compete with what comes next
+        await bench.start("tickets", "notify")
+    else:
+        await bench.start(*CONSUMERS)
+        await drain(bench)
+    await retire(bench, since)
+    return result
+
+
+async def load_billing_history(bench: Bench, count: int) -> None:
+    """COPY `count` earlier, resolved tickets of the demo organization into billing's own
+    table (texts from the same generator as the backlog, so most of them are alike; a third
+    of them the demo customer's, the rest of 50 colleagues)."""
+    rng = random.Random(7)  # noqa: S311 - repeatable data, not secrets
+    colleagues = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(50)]
+    columns = ("ticket_id", "org_id", "number", "requester_id", "channel", "topic", "program",
+               "subject", "body", "submitted_at", "resolved")  # fmt: skip
+    started = time.perf_counter()
+    rows = []
+    for i in range(count):
+        subject, body, program, topic = ticket_text(rng)
+        requester = ANA.user_id if i % 3 == 0 else rng.choice(colleagues)
+        submitted = random_past(rng, days=3 * 365) - timedelta(days=1)
+        rows.append((uuid.uuid4(), DEMO_ORG.id, 50_000_000 + i, requester, "portal", topic,
+                     program, subject, body, submitted, True))  # fmt: skip
+    async with bench.db("billing") as conn:
+        await conn.copy_records_to_table("tickets", columns=columns, records=rows)
+        await conn.execute("VACUUM (ANALYZE) tickets")
+        resolved = await conn.fetchval(
+            "SELECT count(*) FROM tickets WHERE org_id = $1 AND resolved", DEMO_ORG.id
+        )
+    say(
+        f"  {count:,} resolved tickets COPY-loaded into billing in "
+        f"{time.perf_counter() - started:.0f} s; the demo organization has {resolved:,} resolved"
+    )
+
+
+async def long_history(bench: Bench) -> dict[str, CatchUp]:
+    count = bench.sizes.backlog
+    cap = bench.sizes.decision_cap_s
+    before = await billing_catch_up(bench, count, cap_s=cap)
+    say(f"  billing, short history: {before.describe()}")
+    await load_billing_history(bench, bench.sizes.history)
+    after = await billing_catch_up(bench, count, cap_s=cap)
+    say(f"  billing, long history: {after.describe()}")
+    say(f"  long/short history: {ratio(after.steady_rate, before.steady_rate)}")
+    return {"short": before, "long": after}
 
 
 # --- (d) sustained open-loop load --------------------------------------------------------------
@@ -1438,7 +1530,7 @@ async def problems_report(bench: Bench) -> None:
 
 # --- main ----------------------------------------------------------------------------------------
 
-SECTIONS = "abcdefg"
+SECTIONS = "abcdefgh"
 
 
 def header(args: argparse.Namespace, sizes: Sizes) -> None:
@@ -1526,6 +1618,11 @@ async def _sections(bench: Bench, only: str) -> None:
         ),
         ("e", "POST /api/tickets at 32 connections", lambda: post_throughput(bench)),
         (
+            "h",
+            f"billing's catch-up before and after {bench.sizes.history:,} earlier tickets",
+            lambda: long_history(bench),
+        ),
+        (
             "g",
             f"reading probes on {bench.sizes.reading_tickets:,} tickets",
             lambda: reading(bench),
@@ -1577,6 +1674,13 @@ def _summary(bench: Bench) -> None:
             f"tickets service/minimal {ratio(_rate(direct), _rate(minimal))}; p99 "
             f"gateway/minimal {ratio(_p99(gateway), _p99(minimal))}, tickets service/minimal "
             f"{ratio(_p99(direct), _p99(minimal))}"
+        )
+    if h := r.get("h"):
+        short, long = h["short"], h["long"]
+        say(
+            f"  (h) billing catch-up, short history {short.steady_rate or 0:9,.1f} events/s, "
+            f"after {bench.sizes.history:,} earlier tickets {long.steady_rate or 0:,.1f} events/s "
+            f"(long/short {ratio(long.steady_rate, short.steady_rate)})"
         )
     if g := r.get("g"):
         for label, result in g.items():

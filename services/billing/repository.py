@@ -320,7 +320,23 @@ async def most_similar_earlier_many(
     requester's first. Per ticket two nearest-neighbour lookups through the trigram GiST indexes
     (`<->` is 1 - similarity), one among the requester's tickets and one among all the
     organization's, so the cost stays flat however long the history (migration 004); one
-    statement for all the tickets."""
+    statement for up to `REPEAT_CHUNK` tickets, each with `REPEAT_TIMEOUT_S` instead of the
+    pool's command timeout: with a long history of alike texts one lookup can take 0.2 s
+    (docs/decisions.md, "P-REPEAT at scale"), and a timeout would count as the database being
+    unavailable and read the batch again."""
+    found: dict[uuid.UUID, EarlierTicket] = {}
+    for start in range(0, len(tickets), REPEAT_CHUNK):
+        found.update(await _most_similar(conn, tickets[start : start + REPEAT_CHUNK], threshold))
+    return found
+
+
+REPEAT_CHUNK = 16
+REPEAT_TIMEOUT_S = 120.0
+
+
+async def _most_similar(
+    conn: Connection, tickets: Sequence[BillingTicket], threshold: float
+) -> dict[uuid.UUID, EarlierTicket]:
     rows = await conn.fetch(
         """SELECT q.ticket_id AS asked_by, found.*
              FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
@@ -351,6 +367,7 @@ async def most_similar_earlier_many(
         [f"{t.subject} {t.body}" for t in tickets],
         [t.facts.submitted_at for t in tickets],
         threshold,
+        timeout=REPEAT_TIMEOUT_S,
     )
     return {
         row["asked_by"]: EarlierTicket(
