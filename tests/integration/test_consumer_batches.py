@@ -1,11 +1,14 @@
 """The consumer's batch handling on a real PostgreSQL: groups by key applied side by side in one
 transaction each, a failure in the middle of a batch isolated to its record, redelivery of a
-committed batch (a crash before the offset commit) applied once, and records that depend on
-something not yet seen parked with their key instead of holding up the partition."""
+committed batch (a crash before the offset commit) applied once, records that depend on
+something not yet seen parked with their key instead of holding up the partition, and batch
+handlers given runs of records in order, with what they emit in the outbox in order, all of it
+or nothing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,18 +17,31 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
-from contracts.accounts import OrganizationCreated
+from contracts.accounts import OrganizationCreated, UserDeactivated
+from contracts.common import EventModel
 from contracts.envelope import new_envelope
 from services.runtime.clock import SystemClock
-from services.runtime.consumer import ConsumerRunner, EventConsumer, HandlerContext, group_of
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from services.runtime.consumer import (
+    ConsumerRunner,
+    Delivery,
+    EventConsumer,
+    HandlerContext,
+    group_of,
+)
+from services.runtime.db import RUNTIME_MIGRATIONS, Connection, migrate
 from services.runtime.parking import NotYetKnownError
 
 MOMENT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
 def _record(org_id: uuid.UUID, name: str, offset: int, partition: int = 0) -> ConsumerRecord:
-    event = OrganizationCreated(org_id=org_id, name=name, kind="customer")
+    return _record_of(
+        OrganizationCreated(org_id=org_id, name=name, kind="customer"), offset, partition
+    )
+
+
+def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRecord:
+    org_id = event.org_id  # type: ignore[attr-defined]
     envelope = new_envelope(
         event,
         event_type=event.EVENT_TYPE,
@@ -223,3 +239,88 @@ async def test_a_record_parked_too_long_goes_to_the_dead_letter_topic_and_its_ke
     ]
     assert [r["name"] for r in await pool.fetch("SELECT name FROM seen")] == ["next"]
     assert await pool.fetchval("SELECT count(*) FROM parked") == 0
+
+
+async def _store_run(conn: Connection, deliveries: list[Delivery[OrganizationCreated]]) -> None:
+    """A batch handler: one insert for the run, and a follow-up event per record."""
+    runs.append([d.event.name for d in deliveries])
+    await conn.execute(
+        "INSERT INTO seen (org_id, name) SELECT * FROM unnest($1::uuid[], $2::text[])",
+        [d.event.org_id for d in deliveries],
+        [d.event.name for d in deliveries],
+    )
+    for d in deliveries:
+        if d.event.name == "poison":
+            raise RuntimeError("this one cannot be applied")
+        await d.ctx.emit(
+            UserDeactivated(user_id=uuid.uuid4(), org_id=d.event.org_id),
+            aggregate_id=d.event.org_id,
+            aggregate_version=2,
+            org_id=d.event.org_id,
+        )
+
+
+runs: list[list[str]] = []
+
+
+def _batch_runner(pool: asyncpg.Pool, dead: _DeadLetters) -> ConsumerRunner:
+    consumer = EventConsumer(name="batch-test", topics=["accounts.events"])
+    consumer.handles_batch(OrganizationCreated)(_store_run)  # type: ignore[arg-type]
+
+    @consumer.handles(UserDeactivated)
+    async def one(ctx: HandlerContext, event: UserDeactivated) -> None:
+        await ctx.conn.execute(
+            "INSERT INTO seen (org_id, name) VALUES ($1, 'deactivated')", event.org_id
+        )
+
+    return ConsumerRunner(
+        consumer,
+        pool,
+        dead,
+        source="test",
+        clock=SystemClock(),
+        max_attempts=2,
+        retry_base_delay_s=0.01,
+        concurrency=1,
+    )
+
+
+async def test_a_batch_handler_gets_each_run_in_order_and_its_events_reach_the_outbox_in_order(
+    pool: asyncpg.Pool,
+) -> None:
+    runs.clear()
+    org = uuid.uuid4()
+    records = [
+        _record(org, "a", 0),
+        _record(org, "b", 1),
+        _record_of(UserDeactivated(user_id=uuid.uuid4(), org_id=org), 2),
+        _record(org, "c", 3),
+    ]
+
+    await _batch_runner(pool, _DeadLetters()).handle_batch(records)
+
+    assert runs == [["a", "b"], ["c"]]  # the other type cuts the run; order holds
+    names = [r["name"] for r in await pool.fetch("SELECT name FROM seen ORDER BY id")]
+    assert names == ["a", "b", "deactivated", "c"]
+    outbox = await pool.fetch("SELECT envelope FROM outbox ORDER BY id")
+    caused_by = [json.loads(r["envelope"])["causation_id"] for r in outbox]
+    assert caused_by == [json.loads(records[i].value)["event_id"] for i in (0, 1, 3)]
+
+
+async def test_a_failing_record_in_a_batch_run_leaves_nothing_of_the_run_and_goes_alone(
+    pool: asyncpg.Pool,
+) -> None:
+    runs.clear()
+    org = uuid.uuid4()
+    records = [_record(org, "a", 0), _record(org, "poison", 1), _record(org, "c", 2)]
+    dead = _DeadLetters()
+
+    await _batch_runner(pool, dead).handle_batch(records)
+
+    # The run failed as a whole; then each record was handed over alone.
+    assert runs[0] == ["a", "poison", "c"]
+    assert ["a"] in runs and ["c"] in runs
+    names = [r["name"] for r in await pool.fetch("SELECT name FROM seen ORDER BY id")]
+    assert names == ["a", "c"]
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 2  # none from the failed run
+    assert [h["dlq_reason"] for h in dead.published] == ["handler-failed"]

@@ -143,3 +143,34 @@ async def test_a_colleagues_earlier_ticket_counts_after_the_requesters_own(
 
     assert isinstance(found, repository.EarlierTicket)
     assert (found.ticket_id, found.same_requester) == (colleague.ticket_id, False)
+
+
+async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    questions = [
+        (f"Napaka {code} pri izvozu", f"Izvoz obrazca {code} za eDavke se ustavi z napako {code}.")
+        for code in ("REK-1", "REK-2", "M-4", "OPSVL", "DDV-O", "IRPP", "INTRASTAT", "ZD-1")
+    ]
+    earlier = [await _ticket(billing_pool, *q) for q in questions]
+    asked = [
+        await _ticket(billing_pool, *questions[i % len(questions)], days_later=9, resolved=False)
+        for i in range(repository.REPEAT_CHUNK + 5)
+    ]
+    asked.append(
+        await _ticket(
+            billing_pool, "Tiskanje", "Kako natisnem plačilne liste?", days_later=9, resolved=False
+        )
+    )
+
+    async with billing_pool.acquire() as conn:
+        found = await repository.most_similar_earlier_many(conn, tickets=asked, threshold=THRESHOLD)
+
+    assert {t: f.ticket_id for t, f in found.items()} == {
+        t.ticket_id: earlier[i % len(questions)].ticket_id for i, t in enumerate(asked[:-1])
+    }
+    assert asked[-1].ticket_id not in found
+    for ticket in asked[:3]:  # the same as asking one at a time
+        one = await _similar(billing_pool, ticket)
+        assert isinstance(one, repository.EarlierTicket)
+        assert one == found[ticket.ticket_id]
