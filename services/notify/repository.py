@@ -94,10 +94,12 @@ async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) ->
 
 
 async def claim_due(conn: Connection, *, limit: int) -> list[Email]:
-    """Lock pending e-mails that are due; other senders skip them. Call inside a transaction."""
+    """Lock pending e-mails that are due, the longest due first; other senders skip them. Call
+    inside a transaction. The order is the `emails_pending` index's, so a claim reads a few
+    index entries however many e-mails wait (ordering by `created_at` sorted all of them)."""
     rows = await conn.fetch(
         """SELECT * FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
-           ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
         limit,
     )
     return [_email(r) for r in rows]

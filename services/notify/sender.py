@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -34,23 +35,31 @@ class SmtpSender:
         self.batch_size = batch_size
 
     async def send_due(self) -> int:
-        """Send due e-mails one by one, each marked in its own transaction; return how many the
-        SMTP server accepted."""
+        """Send due e-mails one by one over one SMTP connection (opened for the first, opened
+        again after a failure), each marked in its own transaction; return how many the SMTP
+        server accepted."""
         sent = 0
-        for _ in range(self.batch_size):
-            async with self._pool.acquire() as conn, conn.transaction():
-                claimed = await repository.claim_due(conn, limit=1)
-                if not claimed:
-                    break
-                email = claimed[0]
-                try:
-                    await asyncio.to_thread(self._send, email)
-                except Exception as error:
-                    await self._record_failure(conn, email, error)
-                    continue
-                await repository.mark_sent(conn, email_id=email.id)
-            sent += 1
-            log.info("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
+        session = _Session(self._connect)
+        try:
+            for _ in range(self.batch_size):
+                async with self._pool.acquire() as conn, conn.transaction():
+                    claimed = await repository.claim_due(conn, limit=1)
+                    if not claimed:
+                        break
+                    email = claimed[0]
+                    try:
+                        await asyncio.to_thread(session.send, self._message(email))
+                    except Exception as error:
+                        await asyncio.to_thread(session.drop)
+                        await self._record_failure(conn, email, error)
+                        continue
+                    await repository.mark_sent(conn, email_id=email.id)
+                sent += 1
+                log.debug("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
+        finally:
+            await asyncio.to_thread(session.close)
+        if sent:
+            log.info("e-mails sent", sent=sent)
         return sent
 
     async def _record_failure(self, conn: Connection, email: Email, error: Exception) -> None:
@@ -95,7 +104,7 @@ class SmtpSender:
             smtp.login(settings.smtp_username, password)
         return smtp
 
-    def _send(self, email: Email) -> None:
+    def _message(self, email: Email) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = email.recipient
@@ -106,17 +115,38 @@ class SmtpSender:
         message.set_content(email.body)
         if email.html:
             message.add_alternative(email.html, subtype="html")
-        smtp = self._connect()
+        return message
+
+
+class _Session:
+    """One SMTP connection for a sweep, opened when the first e-mail goes out. After a failed
+    send it is dropped, so the next e-mail starts on a fresh connection."""
+
+    def __init__(self, connect: Callable[[], smtplib.SMTP]) -> None:
+        self._connect = connect
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        self._smtp.send_message(message)
+
+    def drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def close(self) -> None:
+        """QUIT at the end of the sweep. Every e-mail before it was accepted already: a failing
+        QUIT must not make any of them "not sent", or it would be sent again."""
+        if self._smtp is None:
+            return
         try:
-            smtp.send_message(message)
-        finally:
-            # Once send_message returned, the server has accepted the e-mail: a failing QUIT must
-            # not make it "not sent", or it would be sent again.
-            try:
-                smtp.quit()
-            except (smtplib.SMTPException, OSError) as error:
-                log.info("SMTP QUIT failed", error=repr(error))
-                smtp.close()
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError) as error:
+            log.info("SMTP QUIT failed", error=repr(error))
+            self._smtp.close()
+        self._smtp = None
 
 
 def is_permanent(error: Exception) -> bool:
