@@ -335,7 +335,7 @@ async def most_similar_earlier_many(
     return found
 
 
-REPEAT_CHUNK = 16
+REPEAT_CHUNK = 64
 REPEAT_TIMEOUT_S = 120.0
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 import uuid
 import zlib
@@ -275,21 +276,18 @@ class ConsumerRunner:
     async def _decode(self, record: ConsumerRecord[Any, Any], tally: _Tally) -> _Work | None:
         """The record as work for a handler; None when it is poison (dead-lettered here) or no
         handler of this consumer takes its type."""
-        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-        self._bind(
-            record,
-            **(
-                {"correlation_id": headers["correlation_id"]} if "correlation_id" in headers else {}
-            ),
-        )
+        # The log context is bound only on the way to the dead-letter topic: binding it for
+        # every record cost ~9 % of billing's CPU in a catch-up (py-spy).
         try:
             envelope = EventEnvelope.model_validate_json(record.value or b"")
         except ValidationError as error:
+            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            correlation = headers.get("correlation_id")
+            self._bind(record, **({"correlation_id": correlation} if correlation else {}))
             reason = "undecodable" if _is_json_error(error) else "invalid-envelope"
             await self._dead_letter(record, reason, error, attempts=0)
             tally.dead_lettered += 1
             return None
-        self._bind_envelope(record, envelope)
         try:
             model = model_for(envelope.event_type, envelope.event_version)
         except (UnknownEventTypeError, UnsupportedEventVersionError) as error:
@@ -298,12 +296,14 @@ class ConsumerRunner:
                 if isinstance(error, UnknownEventTypeError)
                 else "unsupported-version"
             )
+            self._bind_envelope(record, envelope)
             await self._dead_letter(record, reason, error, attempts=0)
             tally.dead_lettered += 1
             return None
         try:
             payload = model.model_validate(envelope.payload)
         except ValidationError as error:
+            self._bind_envelope(record, envelope)
             await self._dead_letter(record, "invalid-payload", error, attempts=0)
             tally.dead_lettered += 1
             return None
@@ -343,10 +343,12 @@ class ConsumerRunner:
                 )
             await self._apply_one_by_one(group, tally)
             return
+        debug = logging.getLogger(__name__).isEnabledFor(logging.DEBUG)
         for item in applied:
             failpoint("consumer.after_commit", match=(item.envelope.key, item.correlation_id))
-            self._bind_envelope(item.record, item.envelope)
-            log.debug("event handled")
+            if debug:
+                self._bind_envelope(item.record, item.envelope)
+                log.debug("event handled")
         tally.applied += len(applied)
         tally.duplicates += duplicates
         tally.parked += parked
