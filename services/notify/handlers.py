@@ -56,6 +56,16 @@ EmailFor = Callable[[Any, str], EmailRequest | None]
 """(event, portal URL) -> the e-mail it calls for, or None."""
 
 
+def _about_ticket(to: Person, event: Any, template: Any, portal_url: str) -> EmailRequest:
+    """An e-mail about the event's ticket, rendered by `template(event, portal_url, language)`."""
+    return EmailRequest(
+        to,
+        event.org_id,
+        lambda lang: template(event, portal_url=portal_url, language=lang),
+        event.ticket_id,
+    )
+
+
 def decision_recorded(event: TicketDecisionRecorded, portal_url: str) -> EmailRequest | None:
     """Provisional: the ticket was received (with the expected decision and why). Final: tell
     the requester when help is paid or refused, with the reasons."""
@@ -64,22 +74,12 @@ def decision_recorded(event: TicketDecisionRecorded, portal_url: str) -> EmailRe
     template = (
         templates.ticket_received if event.stage == "provisional" else templates.policy_decision
     )
-    return EmailRequest(
-        event.requester,
-        event.org_id,
-        lambda lang: template(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.requester, event, template, portal_url)
 
 
 def ticket_accepted(event: TicketAccepted, portal_url: str) -> EmailRequest | None:
     """Tell the requester a consultant took the ticket into work."""
-    return EmailRequest(
-        event.requester,
-        event.org_id,
-        lambda lang: templates.ticket_accepted(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.requester, event, templates.ticket_accepted, portal_url)
 
 
 def message_posted(event: TicketMessagePosted, portal_url: str) -> EmailRequest | None:
@@ -87,12 +87,7 @@ def message_posted(event: TicketMessagePosted, portal_url: str) -> EmailRequest 
     messages are not e-mailed."""
     if event.internal or event.author_role != "consultant":
         return None
-    return EmailRequest(
-        event.requester,
-        event.org_id,
-        lambda lang: templates.consultant_message(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.requester, event, templates.consultant_message, portal_url)
 
 
 def ticket_resolved(event: TicketResolved, portal_url: str) -> EmailRequest | None:
@@ -100,34 +95,19 @@ def ticket_resolved(event: TicketResolved, portal_url: str) -> EmailRequest | No
     if event.requester is None:
         log.warning("TicketResolved without a requester (an early event); no e-mail")
         return None
-    return EmailRequest(
-        event.requester,
-        event.org_id,
-        lambda lang: templates.ticket_resolved(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.requester, event, templates.ticket_resolved, portal_url)
 
 
 def ticket_reopened(event: TicketReopened, portal_url: str) -> EmailRequest | None:
     """Tell the consultant who resolved the ticket that the customer reopened it."""
     if event.consultant is None:
         return None
-    return EmailRequest(
-        event.consultant,
-        event.org_id,
-        lambda lang: templates.ticket_reopened(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.consultant, event, templates.ticket_reopened, portal_url)
 
 
 def ticket_closed(event: TicketClosed, portal_url: str) -> EmailRequest | None:
     """Tell the requester the ticket is closed."""
-    return EmailRequest(
-        event.requester,
-        event.org_id,
-        lambda lang: templates.ticket_closed(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+    return _about_ticket(event.requester, event, templates.ticket_closed, portal_url)
 
 
 def password_link(event: PasswordResetRequested, portal_url: str) -> EmailRequest | None:
