@@ -85,6 +85,15 @@ class SmtpCapture:
         self._controller.stop()
 
     @property
+    def on_mail(self) -> Callable[[CapturedEmail], None] | None:
+        """Called in the server's thread for each e-mail, before the server answers "250"."""
+        return self._handler.on_mail
+
+    @on_mail.setter
+    def on_mail(self, callback: Callable[[CapturedEmail], None] | None) -> None:
+        self._handler.on_mail = callback
+
+    @property
     def captured(self) -> list[CapturedEmail]:
         with self._handler._lock:
             return list(self._handler.captured)

@@ -23,7 +23,8 @@ class EmailOut(BaseModel):
     body: str
     ticket_id: uuid.UUID | None
     status: str
-    """`pending` (not yet accepted by the mail server; retried), `sent`, or `failed` for good."""
+    """`pending` (not yet accepted by the mail server; retried), `sending` (being handed to it
+    now), `sent`, or `failed` for good."""
     attempts: int
     created_at: datetime
     sent_at: datetime | None

@@ -93,16 +93,30 @@ async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) ->
     return len(rows)
 
 
-async def claim_due(conn: Connection, *, limit: int) -> list[Email]:
-    """Lock pending e-mails that are due, the longest due first; other senders skip them. Call
-    inside a transaction. The order is the `emails_pending` index's, so a claim reads a few
-    index entries however many e-mails wait (ordering by `created_at` sorted all of them)."""
-    rows = await conn.fetch(
-        """SELECT * FROM emails WHERE status = 'pending' AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED""",
-        limit,
+async def claim_next(conn: Connection) -> Email | None:
+    """Take the pending e-mail that has been due longest and record that it is being sent;
+    other senders skip it. Commit before talking to the SMTP server. The order is the
+    `emails_pending` index's, so a claim reads a few index entries however many e-mails wait
+    (ordering by `created_at` sorted all of them)."""
+    row = await conn.fetchrow(
+        """UPDATE emails SET status = 'sending', sending_since = now()
+            WHERE id = (SELECT id FROM emails
+                         WHERE status = 'pending' AND next_attempt_at <= now()
+                         ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+           RETURNING *"""
     )
-    return [_email(r) for r in rows]
+    return _email(row) if row else None
+
+
+async def release_stale_sending(conn: Connection, *, older_than_s: float) -> int:
+    """Put back e-mails a sender claimed and never settled (it died while sending): they are
+    tried again, and may reach the recipient twice if the server had accepted them."""
+    result = await conn.execute(
+        """UPDATE emails SET status = 'pending', next_attempt_at = now()
+            WHERE status = 'sending' AND sending_since < now() - make_interval(secs => $1)""",
+        older_than_s,
+    )
+    return int(result.split()[-1])
 
 
 REDACTED_BODY = "(This e-mail carried a password link; its text is not kept after sending.)"
@@ -125,7 +139,7 @@ async def mark_failed(
 ) -> None:
     """Record a failed attempt; the e-mail is tried again after `retry_in_s`."""
     await conn.execute(
-        """UPDATE emails SET attempts = attempts + 1, last_error = $2,
+        """UPDATE emails SET status = 'pending', attempts = attempts + 1, last_error = $2,
                   next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1""",
         email_id,
         error[:2000],

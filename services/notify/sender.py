@@ -1,7 +1,10 @@
-"""Sends recorded e-mails over SMTP and marks them sent (RELIABILITY.md promise 10).
+"""Sends recorded e-mails over SMTP and marks them sent.
 
-A duplicate e-mail is possible only if the process dies between the SMTP server's acceptance and
-the commit that marks the row sent.
+Each e-mail is first claimed (`sending`, committed), then handed to the SMTP server outside any
+transaction, then its outcome is recorded; while the database cannot be reached the outcome is
+kept in memory and recorded once it can. So a database outage never sends an e-mail twice; a
+duplicate is possible only if the process dies between the SMTP server's acceptance and that
+record (the e-mail then stays `sending` until `SENDER_LEASE_S` has passed, and is sent again).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
+from functools import partial
 
 import asyncpg
 import structlog
@@ -19,7 +24,7 @@ import structlog
 from services.notify import repository
 from services.notify.repository import Email
 from services.notify.settings import NotifySettings
-from services.runtime.db import Connection
+from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 
 log = structlog.get_logger(__name__)
 
@@ -36,24 +41,30 @@ class SmtpSender:
 
     async def send_due(self) -> int:
         """Send due e-mails one by one over one SMTP connection (opened for the first, opened
-        again after a failure), each marked in its own transaction; return how many the SMTP
-        server accepted."""
+        again after a failure); return how many the SMTP server accepted."""
+        async with self._pool.acquire() as conn:
+            released = await repository.release_stale_sending(
+                conn, older_than_s=self._settings.sender_lease_s
+            )
+        if released:
+            log.warning("e-mails left sending by a stopped sender are tried again", count=released)
         sent = 0
         session = _Session(self._connect)
         try:
             for _ in range(self.batch_size):
-                async with self._pool.acquire() as conn, conn.transaction():
-                    claimed = await repository.claim_due(conn, limit=1)
-                    if not claimed:
-                        break
-                    email = claimed[0]
-                    try:
-                        await asyncio.to_thread(session.send, self._message(email))
-                    except Exception as error:
-                        await asyncio.to_thread(session.drop)
-                        await self._record_failure(conn, email, error)
-                        continue
-                    await repository.mark_sent(conn, email_id=email.id)
+                async with self._pool.acquire() as conn:
+                    email = await repository.claim_next(conn)
+                if email is None:
+                    break
+                try:
+                    await asyncio.to_thread(session.send, self._message(email))
+                except Exception as error:
+                    await asyncio.to_thread(session.drop)
+                    await self._settle(
+                        email, partial(self._record_failure, email=email, error=error)
+                    )
+                    continue
+                await self._settle(email, partial(repository.mark_sent, email_id=email.id))
                 sent += 1
                 log.debug("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
         finally:
@@ -61,6 +72,33 @@ class SmtpSender:
         if sent:
             log.info("e-mails sent", sent=sent)
         return sent
+
+    async def _settle(self, email: Email, record: Callable[[Connection], Awaitable[None]]) -> None:
+        """Record an e-mail's outcome, waiting for the database as long as it takes (up to
+        `SENDER_SETTLE_S`): the SMTP server's answer is known only here, in memory."""
+        deadline = time.monotonic() + self._settings.sender_settle_s
+        delay = 0.5
+        while True:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await record(conn)
+                return
+            except UNAVAILABLE_ERRORS as error:
+                if time.monotonic() + delay > deadline:
+                    log.error(
+                        "the outcome of an e-mail could not be recorded; it stays sending",
+                        email_id=str(email.id),
+                        error=repr(error),
+                    )
+                    raise
+                log.warning(
+                    "database unavailable; keeping the e-mail's outcome to record it later",
+                    email_id=str(email.id),
+                    error=repr(error),
+                    retry_in_s=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     async def _record_failure(self, conn: Connection, email: Email, error: Exception) -> None:
         attempts = email.attempts + 1

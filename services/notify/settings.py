@@ -28,3 +28,8 @@ class NotifySettings(ServiceSettings):
     sender_max_attempts: int = Field(default=20, ge=1)
     """After this many failed attempts (about 1.2 hours with the default backoff) an e-mail is
     recorded as failed and not tried again."""
+    sender_settle_s: float = Field(default=600.0, gt=0)
+    """How long the sender keeps an e-mail's outcome in memory while the database is away."""
+    sender_lease_s: float = Field(default=1800.0, gt=0)
+    """After this long an e-mail left `sending` (its sender died) is tried again; longer than
+    `sender_settle_s`, so a live sender's outcome is never overtaken."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import threading
 import uuid
 from datetime import datetime
 
@@ -13,6 +14,7 @@ import pytest
 
 from contracts.topics import BILLING_EVENTS, DEAD_LETTER, TICKETS_EVENTS
 from devstack.infra import EmbeddedInfrastructure
+from devstack.smtp import CapturedEmail
 from devstack.stack import Stack
 from services.runtime.clock import ControlledClock
 from services.runtime.failpoints import CRASH_EXIT_CODE
@@ -324,5 +326,53 @@ async def test_services_answer_503_while_postgres_is_down_and_recover_without_re
     created = await eventually(accepted, timeout=30, what="tickets to accept requests again")
     await decided_ticket(gateway, customer, created["id"], timeout=60)
     await one_mail_about(stack, created["id"], timeout=60)
+    for name in ("auth", "tickets", "billing", "notify"):
+        await stack.wait_ready(name, within=30)
+
+
+async def test_an_email_the_server_accepted_while_postgres_went_down_is_sent_once(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    infra = stack.infrastructure
+    if not isinstance(infra, EmbeddedInfrastructure):
+        pytest.skip("stopping PostgreSQL needs the embedded infrastructure")
+    assert stack.smtp is not None
+    marker = f"Izpad baze med pošiljanjem {uuid.uuid4()}"
+    stopped = threading.Event()
+
+    def stop_postgres_before_accepting(mail: CapturedEmail) -> None:
+        # Runs before the server answers "250": the sender learns that the e-mail was accepted
+        # only once the database is gone.
+        if marker in mail.text() and not stopped.is_set():
+            stopped.set()
+            infra.stop_postgres()
+
+    stack.smtp.on_mail = stop_postgres_before_accepting
+    try:
+        created = await gateway.post(
+            "/api/tickets", json={"subject": marker, "body": "Kaj se zgodi?"}, headers=customer
+        )
+        assert created.status_code == 201
+        ticket_id = created.json()["id"]
+        assert await asyncio.to_thread(stopped.wait, 60), "the e-mail was never sent"
+        await asyncio.sleep(3)  # the sender holds the outcome while the database is away
+    finally:
+        stack.smtp.on_mail = None
+        if stopped.is_set():
+            await asyncio.to_thread(infra.start_postgres)
+
+    async def recorded_sent() -> list[dict] | None:
+        response = await gateway.get(
+            "/api/notify/emails", params={"ticket_id": ticket_id}, headers=customer
+        )
+        if response.status_code != 200:
+            return None
+        emails = response.json()
+        return emails if emails and all(e["status"] == "sent" for e in emails) else None
+
+    emails = await eventually(recorded_sent, timeout=60, what="the e-mail recorded as sent")
+    await asyncio.sleep(2)  # a sender that would send it again has had ten sweeps for it
+    assert len(emails) == 1
+    assert len(mails_about(stack, ticket_id)) == 1
     for name in ("auth", "tickets", "billing", "notify"):
         await stack.wait_ready(name, within=30)

@@ -152,6 +152,29 @@ async def test_after_the_last_attempt_an_email_is_recorded_as_failed(
     assert await _statuses(notify_pool) == {"ana@stranka.example": ("failed", 2)}
 
 
+async def test_an_email_left_sending_by_a_dead_sender_is_sent_after_the_lease_only(
+    notify_pool: asyncpg.Pool,
+) -> None:
+    await _intent(notify_pool, "ana@stranka.example")
+    async with notify_pool.acquire() as conn:
+        claimed = await repository.claim_next(conn)  # a sender claims it, then dies
+    assert claimed is not None
+    server = _Server()
+    port = free_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        sender = SmtpSender(notify_pool, _settings(port))
+        assert await sender.send_due() == 0  # another sender leaves it alone within the lease
+        assert await _statuses(notify_pool) == {"ana@stranka.example": ("sending", 0)}
+        await notify_pool.execute("UPDATE emails SET sending_since = now() - interval '1 day'")
+        assert await sender.send_due() == 1
+    finally:
+        controller.stop()
+    assert await _statuses(notify_pool) == {"ana@stranka.example": ("sent", 1)}
+    assert len(server.received) == 1
+
+
 def test_only_refusals_of_the_recipient_or_content_are_permanent() -> None:
     assert is_permanent(smtplib.SMTPRecipientsRefused({"a@b.si": (550, b"no such user")}))
     assert not is_permanent(smtplib.SMTPRecipientsRefused({"a@b.si": (451, b"try later")}))
