@@ -19,6 +19,10 @@ log = structlog.get_logger(__name__)
 
 CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")
 DATABASE_CHECK_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
+UNSTORABLE_TEXT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.CharacterNotInRepertoireError,  # U+0000 in a text parameter
+    asyncpg.UntranslatableCharacterError,  # \u0000 in a JSON document
+)
 
 
 class CorrelationIdMiddleware:
@@ -114,7 +118,8 @@ async def _broker_ok(broker: KafkaBroker | None) -> bool:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer 503 with a clear body while the database cannot be reached."""
+    """Answer 503 with a clear body while the database cannot be reached, and 422 for a text
+    PostgreSQL cannot store (U+0000)."""
 
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable", error=repr(error))
@@ -124,6 +129,20 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
+    async def unstorable(_: Request, error: Exception) -> JSONResponse:
+        # PostgreSQL text cannot hold U+0000; the statement failed, so its transaction rolled
+        # back and nothing was changed.
+        log.info("request refused: a text holds U+0000", error=type(error).__name__)
+        return JSONResponse(
+            {
+                "detail": "A text in the request contains the character U+0000 (NUL), which "
+                "cannot be stored or searched for; remove it and try again."
+            },
+            status_code=422,
+        )
+
     handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = unavailable
     for error_type in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_type, handler)
+    for error_type in UNSTORABLE_TEXT_ERRORS:
+        app.add_exception_handler(error_type, unstorable)
