@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import asyncpg
 import structlog
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,10 +21,34 @@ log = structlog.get_logger(__name__)
 
 CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")
 DATABASE_CHECK_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
-UNSTORABLE_TEXT_ERRORS: tuple[type[Exception], ...] = (
-    asyncpg.CharacterNotInRepertoireError,  # U+0000 in a text parameter
-    asyncpg.UntranslatableCharacterError,  # \u0000 in a JSON document
-)
+
+
+def is_unstorable_text(error: BaseException) -> bool:
+    """PostgreSQL (or asyncpg on the way to it) refused a text no database text can hold:
+    U+0000 in a parameter or a JSON document, or a lone surrogate ("\\ud800" in JSON)."""
+    return isinstance(
+        error, asyncpg.CharacterNotInRepertoireError | asyncpg.UntranslatableCharacterError
+    ) or (isinstance(error, asyncpg.DataError) and isinstance(error.__cause__, UnicodeEncodeError))
+
+
+def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors as FastAPI documents them (`loc`, `msg`, `type`), without the input
+    values or context: what was sent is never echoed."""
+    return [
+        {
+            "loc": [_printable(part) for part in e.get("loc", ())],
+            "msg": _printable(e.get("msg", "")),
+            "type": _printable(e.get("type", "")),
+        }
+        for e in errors
+    ]
+
+
+def _printable(value: Any) -> Any:
+    """A location part or message as JSON can carry it (a lone surrogate becomes "?")."""
+    if isinstance(value, int):
+        return value
+    return str(value).encode("utf-8", "replace").decode("utf-8")
 
 
 class CorrelationIdMiddleware:
@@ -118,8 +144,9 @@ async def _broker_ok(broker: KafkaBroker | None) -> bool:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer 503 with a clear body while the database cannot be reached, and 422 for a text
-    PostgreSQL cannot store (U+0000)."""
+    """Answer 503 with a clear body while the database cannot be reached; 422 for a text
+    PostgreSQL cannot store (U+0000, a lone surrogate), and for invalid input without echoing
+    it."""
 
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable", error=repr(error))
@@ -129,20 +156,28 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
-    async def unstorable(_: Request, error: Exception) -> JSONResponse:
-        # PostgreSQL text cannot hold U+0000; the statement failed, so its transaction rolled
-        # back and nothing was changed.
-        log.info("request refused: a text holds U+0000", error=type(error).__name__)
+    async def data_error(_: Request, error: Exception) -> JSONResponse:
+        if not is_unstorable_text(error):
+            log.error("database refused the data", exc_info=error)
+            return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        # The statement failed, so its transaction rolled back and nothing was changed.
+        log.info("request refused: a text cannot be stored", error=type(error).__name__)
         return JSONResponse(
             {
-                "detail": "A text in the request contains the character U+0000 (NUL), which "
-                "cannot be stored or searched for; remove it and try again."
+                "detail": "A text in the request contains a character that cannot be stored or "
+                "searched for (U+0000, or half of a surrogate pair); remove it and try again."
             },
             status_code=422,
         )
 
+    async def invalid(_: Request, error: Exception) -> JSONResponse:
+        # FastAPI's default answer echoes every offending input: passwords included, and a
+        # lone surrogate or a NaN there made encoding the answer itself fail (a 500).
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": validation_problems(error.errors())}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)
     handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = unavailable
     for error_type in UNAVAILABLE_ERRORS:
         app.add_exception_handler(error_type, handler)
-    for error_type in UNSTORABLE_TEXT_ERRORS:
-        app.add_exception_handler(error_type, unstorable)
+    app.add_exception_handler(asyncpg.DataError, data_error)

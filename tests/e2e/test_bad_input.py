@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from tests.e2e.helpers import decided_ticket, submit_ticket
+
 
 async def _total(gateway: httpx.AsyncClient, headers: dict[str, str]) -> int:
     response = await gateway.get("/api/tickets", params={"with_total": "true"}, headers=headers)
@@ -40,3 +42,37 @@ async def test_a_nul_character_in_any_text_is_a_clear_422_and_changes_nothing(
         detail = answer.json()["detail"]
         assert isinstance(detail, list) or "U+0000" in detail, detail
     assert await _total(gateway, customer) == before
+
+
+JSON = {"content-type": "application/json"}
+
+
+async def test_a_lone_surrogate_or_a_nan_gets_a_422_that_echoes_nothing(
+    gateway: httpx.AsyncClient, customer: dict[str, str], consultant: dict[str, str]
+) -> None:
+    sign_in = await gateway.post(
+        "/api/auth/login",
+        content='{"email": "a\\ud800b@demo.example", "password": "skrivnost-123"}',
+        headers=JSON,
+    )
+    surrogate_subject = await gateway.post(
+        "/api/tickets",
+        content='{"subject": "Tiskanje \\ud800", "body": "Ne tiska."}',
+        headers={**customer, **JSON},
+    )
+    ticket = await submit_ticket(gateway, customer, subject="Število minut ni število")
+    await decided_ticket(gateway, customer, ticket["id"])
+    accepted = await gateway.post(f"/api/tickets/{ticket['id']}/accept", headers=consultant)
+    nan_minutes = await gateway.post(
+        f"/api/tickets/{ticket['id']}/resolve",
+        content='{"resolution": "Urejeno.", "time_spent_minutes": NaN}',
+        headers={**consultant, **JSON},
+    )
+
+    for answer in (sign_in, surrogate_subject, nan_minutes):
+        assert answer.status_code == 422, (str(answer.request.url), answer.text)
+    assert "skrivnost" not in sign_in.text
+    assert all("input" not in problem for problem in sign_in.json()["detail"])
+    assert accepted.status_code == 200
+    after = await gateway.get(f"/api/tickets/{ticket['id']}", headers=consultant)
+    assert after.json()["status"] == "in_progress"
