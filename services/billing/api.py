@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Decision, DecisionStage, RuleHit
 from services.billing import handlers, repository
@@ -23,6 +23,7 @@ from services.billing.policy import (
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal, Principal
 from services.runtime.local_time import LOCAL_ZONE, LOCAL_ZONE_NAME, local
+from services.runtime.moments import EARLIEST, LATEST, Moment
 
 
 async def _policy(request: Request) -> PolicyParameters:
@@ -57,7 +58,7 @@ class StandingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     has_unpaid_obligations: bool
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = None
     """When the standing became true (default: now); decisions follow `as_of`, not arrival."""
 
 
@@ -69,15 +70,15 @@ class OnboardingIn(BaseModel):
     kind: Literal["onboarding", "seminar"] = "onboarding"
     completed_on: date
     organization_setup_done: bool
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = None
     """When the record became true (default: the start of `completed_on`, Ljubljana time)."""
 
 
 class ArrangementIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: Moment
+    valid_until: Moment
     agreed_by: Annotated[str, Field(min_length=1, max_length=200)]
     note: Annotated[str | None, Field(max_length=2000)] = None
 
@@ -293,6 +294,8 @@ def _month(value: str) -> date:
         parsed = datetime.strptime(value, "%Y-%m")
     except ValueError:
         raise HTTPException(422, "The month is written as YYYY-MM, e.g. 2026-11.") from None
+    if not EARLIEST.year <= parsed.year < LATEST.year:
+        raise HTTPException(422, "The month must lie between the years 1900 and 9000.")
     return date(parsed.year, parsed.month, 1)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
     EMAIL_PATTERN,
@@ -24,6 +24,7 @@ from contracts.common import (
 from contracts.tickets import AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
+from services.runtime.moments import Moment
 from services.runtime.paging import (
     CursorPage,
     CursorParam,
@@ -57,7 +58,7 @@ class TicketIn(BaseModel):
     topic: Topic = "other"
     channel: Channel = "portal"
     requester_email: Annotated[str | None, Field(pattern=EMAIL_PATTERN, max_length=254)] = None
-    received_at: AwareDatetime | None = None
+    received_at: Moment | None = None
     """When the customer phoned or wrote (phone and e-mail tickets; default: now). It is the
     submission time for the waiting list and the policy; at most TICKETS_RECEIVED_MAX_AGE_DAYS
     (7) days ago, never in the future."""

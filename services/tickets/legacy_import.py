@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import EMAIL_PATTERN, Channel, Topic
 from contracts.tickets import AuthorRole
+from services.runtime.moments import Moment
 
 FORMAT = "old-portal-tickets/1"
 MAX_TICKETS = 5_000
@@ -26,7 +27,7 @@ class LegacyMessage(BaseModel):
     author_role: AuthorRole
     author_name: Annotated[str, Field(min_length=1, max_length=200)]
     body: Annotated[str, Field(min_length=1, max_length=20000)]
-    posted_at: AwareDatetime
+    posted_at: Moment
 
 
 class LegacyTicket(BaseModel):
@@ -40,9 +41,9 @@ class LegacyTicket(BaseModel):
     subject: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")]
     body: Annotated[str, Field(min_length=1, max_length=20000)]
     program: Annotated[str | None, Field(max_length=100)] = None
-    submitted_at: AwareDatetime
-    accepted_at: AwareDatetime | None = None
-    resolved_at: AwareDatetime | None = None
+    submitted_at: Moment
+    accepted_at: Moment | None = None
+    resolved_at: Moment | None = None
     resolution: Annotated[str | None, Field(min_length=1, max_length=20000)] = None
     consultant_name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     messages: Annotated[list[LegacyMessage], Field(max_length=500)] = []

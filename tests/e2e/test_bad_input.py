@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.e2e.helpers import decided_ticket, submit_ticket
@@ -76,3 +78,43 @@ async def test_a_lone_surrogate_or_a_nan_gets_a_422_that_echoes_nothing(
     assert accepted.status_code == 200
     after = await gateway.get(f"/api/tickets/{ticket['id']}", headers=consultant)
     assert after.json()["status"] == "in_progress"
+
+
+async def test_moments_and_months_out_of_range_get_a_422_and_change_nothing(
+    gateway: httpx.AsyncClient, customer: dict[str, str], vendor_admin: dict[str, str]
+) -> None:
+    org = str(uuid.uuid4())
+    me = (await gateway.get("/api/auth/me", headers=customer)).json()
+    far_month = await gateway.get(
+        f"/api/billing/statements/{me['org_id']}/9999-12", headers=customer
+    )
+    first_month = await gateway.get(
+        f"/api/billing/statements/{me['org_id']}/0001-01", headers=customer
+    )
+    far_standing = await gateway.post(
+        f"/api/billing/organizations/{org}/standing",
+        json={"has_unpaid_obligations": True, "as_of": "9999-12-31T23:59:59-12:00"},
+        headers=vendor_admin,
+    )
+    early_import = await gateway.post(
+        "/api/tickets/import",
+        json={
+            "format": "old-portal-tickets/1",
+            "tickets": [
+                {
+                    "reference": f"STARI-{uuid.uuid4().hex[:8]}",
+                    "state": "open",
+                    "requester_email": me["email"],
+                    "subject": "Star zahtevek",
+                    "body": "Izpis DDV ne deluje.",
+                    "submitted_at": "0001-01-01T00:00:00+14:00",
+                }
+            ],
+        },
+        headers=vendor_admin,
+    )
+
+    for answer in (far_month, first_month, far_standing, early_import):
+        assert answer.status_code == 422, (str(answer.request.url), answer.text)
+    history = await gateway.get(f"/api/billing/organizations/{org}/inputs", headers=vendor_admin)
+    assert history.json()["standing"] == []
