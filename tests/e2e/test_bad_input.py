@@ -118,3 +118,13 @@ async def test_moments_and_months_out_of_range_get_a_422_and_change_nothing(
         assert answer.status_code == 422, (str(answer.request.url), answer.text)
     history = await gateway.get(f"/api/billing/organizations/{org}/inputs", headers=vendor_admin)
     assert history.json()["standing"] == []
+
+
+async def test_a_control_character_in_a_path_reaches_the_service_and_gets_its_4xx(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    anonymous = await gateway.get("/api/tickets/%01")
+    signed_in = await gateway.get("/api/tickets/%01", headers=customer)
+
+    assert anonymous.status_code == 401, anonymous.text
+    assert signed_in.status_code == 422, signed_in.text
