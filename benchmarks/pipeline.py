@@ -689,6 +689,21 @@ async def timed_catch_up(
     return CatchUp(service, target, samples[-1][1], ready, samples[-1][0], steady, samples)
 
 
+async def billing_decides(
+    bench: Bench, *, since: datetime, target: int, cap_s: float | None = None
+) -> CatchUp:
+    """Start billing and time its decisions over a TicketCreated backlog."""
+    return await timed_catch_up(
+        bench,
+        "billing",
+        database="billing",
+        query="SELECT count(*) FROM decisions WHERE decided_at >= $1",
+        since=since,
+        target=target,
+        cap_s=cap_s,
+    )
+
+
 async def retire(bench: Bench, since: datetime) -> int:
     """Mark the section's still-open tickets closed, directly in the database (harness
     housekeeping: the waiting list's length changes the cost of every POST)."""
@@ -752,14 +767,7 @@ async def catch_up(bench: Bench) -> dict[str, CatchUp]:
     await bench.stop("tickets")
     results: dict[str, CatchUp] = {}
 
-    billing = await timed_catch_up(
-        bench,
-        "billing",
-        database="billing",
-        query="SELECT count(*) FROM decisions WHERE decided_at >= $1",
-        since=since,
-        target=count,
-    )
+    billing = await billing_decides(bench, since=since, target=count)
     results["billing"] = billing
     say(f"  billing on TicketCreated -> decisions: {billing.describe()}")
     await outbox_published(bench, "billing", within=120)
@@ -850,15 +858,7 @@ async def billing_catch_up(bench: Bench, count: int, *, cap_s: float) -> CatchUp
     await insert_backlog(bench, count)
     await outbox_published(bench, "tickets", within=bench.sizes.catch_up_cap_s)
     await bench.stop("tickets")
-    result = await timed_catch_up(
-        bench,
-        "billing",
-        database="billing",
-        query="SELECT count(*) FROM decisions WHERE decided_at >= $1",
-        since=since,
-        target=count,
-        cap_s=cap_s,
-    )
+    result = await billing_decides(bench, since=since, target=count, cap_s=cap_s)
     if result.done < count:
         await bench.stop("billing")  # what it has left would compete with what comes next
         await bench.start("tickets", "notify")

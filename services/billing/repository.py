@@ -78,11 +78,6 @@ async def remember_tickets(conn: Connection, *, tickets: Sequence[BillingTicket]
     )
 
 
-async def remember_ticket(conn: Connection, *, ticket: BillingTicket) -> None:
-    """Store a ticket as announced (a repeated announcement changes nothing)."""
-    await remember_tickets(conn, tickets=[ticket])
-
-
 async def lock_tickets(
     conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, BillingTicket]:

@@ -48,7 +48,7 @@ async def _ticket(
         TicketFacts("portal", T0 + timedelta(days=days_later), requester, "program_usage", "Plače"),
     )
     async with pool.acquire() as conn:
-        await repository.remember_ticket(conn, ticket=ticket)
+        await repository.remember_tickets(conn, tickets=[ticket])
         if resolved:
             await repository.record_resolution(
                 conn,
