@@ -15,6 +15,7 @@ from contracts.accounts import (
 )
 from contracts.billing import StatementIssued, TicketClassified
 from contracts.common import EventModel
+from contracts.content import ProgramLicenceChanged, ReleasePublished, TrainingOrderChanged
 from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import (
     TicketAccepted,
@@ -44,6 +45,9 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         StatementIssued,
         OrganizationStandingChanged,
         OnboardingRecorded,
+        ProgramLicenceChanged,
+        TrainingOrderChanged,
+        ReleasePublished,
         OrganizationCreated,
         UserCreated,
         UserDeactivated,

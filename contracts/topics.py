@@ -9,6 +9,7 @@ BILLING_EVENTS: Final = "billing.events"
 ACCOUNTS_EVENTS: Final = "accounts.events"
 ERP_EVENTS: Final = "erp.events"
 TRAINING_EVENTS: Final = "training.events"
+CONTENT_EVENTS: Final = "content.events"
 DEAD_LETTER: Final = "ticketing.dead-letter"
 
 ALL_TOPICS: Final = (
@@ -17,6 +18,7 @@ ALL_TOPICS: Final = (
     ACCOUNTS_EVENTS,
     ERP_EVENTS,
     TRAINING_EVENTS,
+    CONTENT_EVENTS,
     DEAD_LETTER,
 )
 
@@ -33,6 +35,9 @@ TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "StatementIssued": BILLING_EVENTS,
     "OrganizationStandingChanged": ERP_EVENTS,
     "OnboardingRecorded": TRAINING_EVENTS,
+    "ProgramLicenceChanged": ERP_EVENTS,
+    "TrainingOrderChanged": TRAINING_EVENTS,
+    "ReleasePublished": CONTENT_EVENTS,
     "OrganizationCreated": ACCOUNTS_EVENTS,
     "UserCreated": ACCOUNTS_EVENTS,
     "UserDeactivated": ACCOUNTS_EVENTS,

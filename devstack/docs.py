@@ -25,13 +25,15 @@ PRODUCERS = {
     "accounts.events": "auth",
     "erp.events": "the ERP (external)",
     "training.events": "the training system (external)",
+    "content.events": "content",
 }
 KEYS = {
     "tickets.events": "the ticket id",
     "billing.events": "the ticket id (StatementIssued: the organization id)",
     "accounts.events": "the user id (OrganizationCreated: the organization id)",
     "erp.events": "the organization id",
-    "training.events": "the person's user id",
+    "training.events": "the person's user id (TrainingOrderChanged: the organization id)",
+    "content.events": "the release id",
     DEAD_LETTER: "the key of the record that failed",
 }
 

@@ -20,6 +20,7 @@ from contracts.topics import (
     ACCOUNTS_EVENTS,
     ALL_TOPICS,
     BILLING_EVENTS,
+    CONTENT_EVENTS,
     DEAD_LETTER,
     ERP_EVENTS,
     TICKETS_EVENTS,
@@ -41,7 +42,12 @@ RETENTION_MS = {
     BILLING_EVENTS: 30 * DAY_MS,
     DEAD_LETTER: 14 * DAY_MS,
 }
-PRODUCES = {"auth": [ACCOUNTS_EVENTS], "tickets": [TICKETS_EVENTS], "billing": [BILLING_EVENTS]}
+PRODUCES = {
+    "auth": [ACCOUNTS_EVENTS],
+    "tickets": [TICKETS_EVENTS],
+    "billing": [BILLING_EVENTS],
+    "content": [CONTENT_EVENTS],
+}
 EXTRA_CONFIG = {
     "auth": {"AUTH_PORTAL_URL": "https://portal.example.com", "AUTH_COOKIE_SECURE": "true"},
     "notify": {
@@ -52,7 +58,21 @@ EXTRA_CONFIG = {
         "NOTIFY_MAIL_FROM": "Podpora <podpora@example.com>",
         "NOTIFY_PORTAL_URL": "https://portal.example.com",
     },
+    # Files in an S3 bucket (docs/operations.md, "Content files"); the keys come from a Secret.
+    "content": {
+        "CONTENT_STORAGE_BACKEND": "s3",
+        "CONTENT_S3_BUCKET": "ticketing-content",
+        "CONTENT_S3_REGION": "eu-central-1",
+    },
 }
+SECRET_ENV = {
+    "notify": {"NOTIFY_SMTP_PASSWORD": ("notify-smtp", "password")},
+    "content": {
+        "CONTENT_S3_ACCESS_KEY_ID": ("content-s3", "access-key-id"),
+        "CONTENT_S3_SECRET_ACCESS_KEY": ("content-s3", "secret-access-key"),
+    },
+}
+"""Environment variables read from Secrets (name -> (Secret, key)), beyond database and Kafka."""
 RESOURCES = {
     # Argon2id needs 64 MiB per hash, at most four at once.
     "auth": {
@@ -145,14 +165,10 @@ def _deployment(spec: ServiceSpec) -> dict[str, Any]:
         "capabilities": {"drop": ["ALL"]},
     }
     env_from = [{"configMapRef": {"name": f"{spec.name}-config"}}]
-    extra_env = []
-    if spec.name == "notify":
-        extra_env.append(
-            {
-                "name": "NOTIFY_SMTP_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": "notify-smtp", "key": "password"}},
-            }
-        )
+    extra_env = [
+        {"name": env, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for env, (secret, key) in SECRET_ENV.get(spec.name, {}).items()
+    ]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -268,7 +284,7 @@ def _service(spec: ServiceSpec) -> list[dict[str, Any]]:
 
 def _app_network_policy(spec: ServiceSpec) -> dict[str, Any]:
     """Who may reach the service, and what it may reach: its own database, Kafka, DNS (and the
-    auth service's keys; notify: SMTP)."""
+    auth service's keys; notify: SMTP; content: object storage over HTTPS)."""
     ingress: list[dict[str, Any]] = [
         {
             "from": [
@@ -313,6 +329,13 @@ def _app_network_policy(spec: ServiceSpec) -> dict[str, Any]:
             {
                 "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
                 "ports": [{"port": p, "protocol": "TCP"} for p in (25, 465, 587)],
+            }
+        )
+    if spec.name == "content":
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                "ports": [{"port": 443, "protocol": "TCP"}],
             }
         )
     return {
@@ -509,7 +532,8 @@ def kafka() -> list[dict[str, Any]]:
 
 def ingress() -> list[dict[str, Any]]:
     """The gateway's routes (`/api/<service>/...` to each service) with TLS and body limits;
-    the two import endpoints take larger files."""
+    the two import endpoints take larger files, and the content service's files stream both
+    ways unbuffered (uploads of up to 8 GiB, a video's range requests)."""
 
     def rule(paths: list[dict[str, Any]]) -> dict[str, Any]:
         return {"host": "api.portal.example.com", "http": {"paths": paths}}
@@ -521,7 +545,12 @@ def ingress() -> list[dict[str, Any]]:
             "backend": {"service": {"name": service, "port": {"name": "http"}}},
         }
 
-    def document(name: str, body_size: str, paths: list[dict[str, Any]]) -> dict[str, Any]:
+    def document(
+        name: str,
+        body_size: str,
+        paths: list[dict[str, Any]],
+        annotations: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
@@ -533,6 +562,7 @@ def ingress() -> list[dict[str, Any]]:
                     "nginx.ingress.kubernetes.io/proxy-body-size": body_size,
                     "nginx.ingress.kubernetes.io/ssl-redirect": "true",
                     "nginx.ingress.kubernetes.io/proxy-read-timeout": "60",
+                    **(annotations or {}),
                 },
             },
             "spec": {
@@ -551,6 +581,21 @@ def ingress() -> list[dict[str, Any]]:
                 path("/api/tickets/import", "tickets", "Exact"),
                 path("/api/auth/users/import", "auth", "Exact"),
             ],
+        ),
+        document(
+            "ticketing-content-files",
+            "8g",
+            [
+                path("/api/content/releases", "content"),
+                path("/api/content/recordings", "content"),
+                path("/api/content/files", "content"),
+            ],
+            {
+                "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",
+                "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+                "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+                "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
+            },
         ),
     ]
 

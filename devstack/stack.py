@@ -1,4 +1,4 @@
-"""The whole system on one machine: infrastructure, topics, SMTP capture, four services, gateway.
+"""The whole system on one machine: infrastructure, topics, SMTP capture, five services, gateway.
 
 Used by `ticketing dev` and by the end-to-end tests, so both exercise the same start-up.
 """
@@ -29,7 +29,7 @@ from devstack.training import announce_demo_onboarding
 from services.runtime.clock import ControlledClock
 from services.runtime.kafka import ensure_topics
 
-SERVICES = ("auth", "tickets", "billing", "notify")
+SERVICES = ("auth", "tickets", "billing", "notify", "content")
 # The demo users' password on this machine only (`ticketing dev` prints it).
 DEMO_PASSWORD = "demo-geslo-2026"  # noqa: S105 - a documented development value
 TOPIC_PARTITIONS = 6
@@ -78,6 +78,11 @@ class Stack:
     @property
     def mail_dir(self) -> Path:
         return self.config.state_dir / "mail"
+
+    @property
+    def content_dir(self) -> Path:
+        """Where the content service keeps its files (its filesystem storage)."""
+        return self.config.state_dir / "content-files"
 
     @property
     def log_dir(self) -> Path:
@@ -139,6 +144,8 @@ class Stack:
             env["NOTIFY_SMTP_HOST"] = "127.0.0.1"
             env["NOTIFY_SMTP_PORT"] = str(smtp_port)
             env["NOTIFY_PORTAL_URL"] = f"http://127.0.0.1:{self.config.gateway_port}"
+        if name == "content":
+            env["CONTENT_STORAGE_PATH"] = str(self.content_dir)
         return {**env, **self.config.extra_env}
 
     def _uvicorn(self, name: str, factory: str, port: int, env: dict[str, str]) -> ChildProcess:

@@ -46,6 +46,11 @@ async def stack() -> AsyncIterator[Stack]:
     debug_logs = {f"{service.upper()}_LOG_LEVEL": "DEBUG" for service in SERVICES}
     # A record whose dependency never arrives is dead-lettered after 4 s, not 5 minutes.
     short_parking = {f"{service.upper()}_PARKED_MAX_AGE_S": "4" for service in SERVICES}
+    # Size limits the tests can reach without moving gigabytes.
+    small_files = {
+        "CONTENT_RELEASE_FILE_MAX_BYTES": str(8 << 20),
+        "CONTENT_RECORDING_MAX_BYTES": str(16 << 20),
+    }
     running = Stack(
         StackConfig(
             state_dir=state,
@@ -58,6 +63,7 @@ async def stack() -> AsyncIterator[Stack]:
                 **quick_auto_close,
                 **debug_logs,
                 **short_parking,
+                **small_files,
             },
         )
     )

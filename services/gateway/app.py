@@ -56,6 +56,7 @@ class GatewaySettings(BaseSettings):
     tickets_url: str = "http://127.0.0.1:8002"
     billing_url: str = "http://127.0.0.1:8003"
     notify_url: str = "http://127.0.0.1:8004"
+    content_url: str = "http://127.0.0.1:8005"
     timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
     connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -67,6 +68,7 @@ class GatewaySettings(BaseSettings):
             "tickets": self.tickets_url,
             "billing": self.billing_url,
             "notify": self.notify_url,
+            "content": self.content_url,
         }
 
 
@@ -119,6 +121,11 @@ class Proxy:
                 if not started and attempt == 1 and retryable:
                     continue
                 failure: Exception = error
+            except ClientGoneError:
+                log.info(
+                    "client went away mid-request", service=service, correlation_id=correlation_id
+                )
+                return
             except (aiohttp.ClientError, TimeoutError) as error:
                 failure = error
             break
@@ -143,6 +150,10 @@ class Proxy:
             correlation_id,
             extra=[(b"retry-after", b"2")],
         )
+
+
+class ClientGoneError(ConnectionError):
+    """The client closed its connection while its request body was still streaming."""
 
 
 def _correlation_id(scope: Scope) -> str:
@@ -188,7 +199,10 @@ async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return
+                # Ending the stream here would leave the service waiting for the rest of a
+                # Content-Length; failing it cuts the upstream connection, so the service
+                # sees the upload break off at once.
+                raise ClientGoneError
             yield bytes(message.get("body", b""))
             if not message.get("more_body", False):
                 return

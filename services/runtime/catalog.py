@@ -40,6 +40,7 @@ CATALOG: Final[dict[str, ServiceEntry]] = {
         ServiceEntry("tickets", "TicketsSettings"),
         ServiceEntry("billing", "BillingSettings"),
         ServiceEntry("notify", "NotifySettings"),
+        ServiceEntry("content", "ContentSettings"),
     )
 }
 
@@ -48,10 +49,11 @@ def consumed_topics() -> dict[str, list[str]]:
     """Consumer group (= service) -> the topics it reads, from the consumers themselves."""
     from services.billing.consumers import build_consumer as billing
     from services.billing.policy import PolicyParameters
+    from services.content.consumers import build_consumer as content
     from services.notify.consumers import build_consumer as notify
     from services.tickets.consumers import build_consumer as tickets
 
     return {
         c.name: list(c.topics)
-        for c in (tickets(), billing(PolicyParameters()), notify(portal_url=""))
+        for c in (tickets(), billing(PolicyParameters()), notify(portal_url=""), content())
     }

@@ -4,10 +4,10 @@ with. A moment near year 1 or 9999 overflows when it is turned into UTC or moved
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, Field
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -25,3 +25,7 @@ def _in_range(value: datetime) -> datetime:
 
 Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 """A timezone-aware moment between `EARLIEST` and `LATEST`."""
+
+
+Day = Annotated[date, Field(ge=EARLIEST.date(), lt=LATEST.date())]
+"""A calendar day between the years 1900 and 9000."""

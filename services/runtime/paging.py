@@ -13,7 +13,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query
@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
-KeyPart = datetime | uuid.UUID | int
-"""What a sort key is made of here: moments, ids and numbers."""
+KeyPart = datetime | date | uuid.UUID | int
+"""What a sort key is made of here: moments, days, ids and numbers."""
 
 CursorParam = Annotated[
     str | None,
@@ -72,7 +72,7 @@ class CursorPage(BaseModel, Generic[T]):
 
 
 def encode_cursor(*key: KeyPart) -> str:
-    parts = [p.isoformat() if isinstance(p, datetime) else p for p in key]
+    parts = [p.isoformat() if isinstance(p, date) else p for p in key]
     text = json.dumps([str(p) if isinstance(p, uuid.UUID) else p for p in parts])
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -100,6 +100,10 @@ def _part(kind: type[KeyPart], value: object) -> KeyPart:
         if moment.tzinfo is None:
             raise ValueError("moment without offset")
         return moment
+    if kind is date:
+        if not isinstance(value, str) or len(value) != 10:
+            raise TypeError("day")
+        return date.fromisoformat(value)
     if kind is uuid.UUID:
         if not isinstance(value, str):
             raise TypeError("id")

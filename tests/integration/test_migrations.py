@@ -30,6 +30,14 @@ EXPECTED_TABLES = {
         "statements_issued",
     },
     "notify": {"emails", "recipients"},
+    "content": {
+        "licence_changes",
+        "training_order_changes",
+        "releases",
+        "recordings",
+        "files",
+        "downloads",
+    },
 }
 
 

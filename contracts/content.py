@@ -1,0 +1,65 @@
+"""Portal content: which organization may see which programs' releases and which trainings'
+recordings, and what the content service announces.
+
+- The ERP: an organization's licence for a program (topic `erp.events`, key = organization id).
+- The training system: an organization's order of a training (topic `training.events`, key =
+  organization id).
+- The content service: a release published (topic `content.events`, key = release id).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from contracts.common import EventModel
+
+PROGRAM = Field(min_length=1, max_length=100)
+"""A program's name as the ERP and the training system write it (e.g. "Plače")."""
+
+
+class ProgramLicenceChanged(EventModel):
+    """The organization is licensed for the program from `valid_from` (`licensed`), or no longer
+    from that day (not `licensed`). The change with the latest `valid_from` on or before a day
+    holds on that day, whatever order the messages arrive in."""
+
+    EVENT_TYPE: ClassVar[str] = "ProgramLicenceChanged"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    org_id: uuid.UUID
+    program: str = PROGRAM
+    licensed: bool
+    valid_from: date
+
+
+class TrainingOrderChanged(EventModel):
+    """The organization ordered a training (`ordered`), or the order was withdrawn; its users see
+    the training's recordings while it is ordered. The change with the latest `as_of` holds."""
+
+    EVENT_TYPE: ClassVar[str] = "TrainingOrderChanged"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    org_id: uuid.UUID
+    training_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+    """The training system's id of the training (e.g. "PLACE-2026-03")."""
+    ordered: bool
+    as_of: AwareDatetime
+
+
+class ReleasePublished(EventModel):
+    """A vendor admin published a release of a program: it is now listed to the users of the
+    organizations licensed for the program."""
+
+    EVENT_TYPE: ClassVar[str] = "ReleasePublished"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    release_id: uuid.UUID
+    program: str = PROGRAM
+    version: str = Field(min_length=1, max_length=50)
+    released_on: date
+    notes_sl: str = Field(max_length=20_000)
+    notes_en: str = Field(max_length=20_000)
+    file_count: int = Field(ge=1)

@@ -1,0 +1,1 @@
+"""The content service: program releases, training recordings and their files (README.md)."""

@@ -1,0 +1,222 @@
+"""HTTP routes every portal user has: releases, recordings, and the files' downloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from services.content import repository, storage
+from services.content.filetypes import shown_inline
+from services.content.ranges import RangeNotSatisfiableError, requested_range
+from services.content.views import (
+    PREFIX,
+    RecordingOut,
+    ReleaseOut,
+    Store,
+    recording_out,
+    release_out,
+    viewer_of,
+)
+from services.runtime.app import CurrentClock, Pool
+from services.runtime.context import current_correlation_id
+from services.runtime.identity import CurrentPrincipal
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
+
+router = APIRouter(prefix=PREFIX, tags=["content"])
+
+Program = Annotated[str | None, Query(min_length=1, max_length=100)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Drafts = Annotated[bool, Query(description="Vendor admins: include drafts.")]
+
+
+def _day_and_id(cursor: str | None) -> tuple[date, uuid.UUID] | None:
+    """The sort key of a list of releases or recordings from its cursor."""
+    if cursor is None:
+        return None
+    day, item_id = decode_cursor(cursor, date, uuid.UUID)
+    assert isinstance(day, date) and isinstance(item_id, uuid.UUID)
+    return day, item_id
+
+
+@router.get("/programs", response_model=list[str])
+async def licensed_programs(
+    principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+) -> list[str]:
+    """The programs the caller's organization is licensed for today."""
+    viewer = viewer_of(principal, clock)
+    async with pool.acquire() as conn:
+        return await repository.licensed_programs(conn, principal.org_id, viewer.day)
+
+
+@router.get("/releases", response_model=CursorPage[ReleaseOut], dependencies=[NoOffset])
+async def list_releases(
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
+    *,
+    program: Program = None,
+    cursor: CursorParam = None,
+    limit: Limit = 20,
+    drafts: Drafts = False,
+) -> CursorPage[ReleaseOut]:
+    """Releases of the programs the caller's organization is licensed for, newest first."""
+    viewer = viewer_of(principal, clock, drafts=drafts)
+    after = _day_and_id(cursor)
+    async with pool.acquire() as conn:
+        releases = await repository.visible_releases(
+            conn,
+            viewer,
+            program=program,
+            after=after,
+            limit=limit,
+        )
+        files = await repository.files_of(conn, owner_ids=[r.id for r in releases[:limit]])
+    return CursorPage[ReleaseOut].of(
+        releases,
+        limit=limit,
+        item=lambda r: release_out(r, files, principal.language),
+        key=lambda r: (r.released_on, r.id),
+    )
+
+
+@router.get("/releases/{release_id}", response_model=ReleaseOut)
+async def get_release(
+    release_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+) -> ReleaseOut:
+    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
+    async with pool.acquire() as conn:
+        try:
+            release = await repository.visible_release(conn, release_id, viewer)
+        except repository.NotFoundError:
+            raise HTTPException(404, "No such release.") from None
+        files = await repository.files_of(conn, owner_ids=[release.id])
+    return release_out(release, files, principal.language)
+
+
+@router.get("/recordings", response_model=CursorPage[RecordingOut], dependencies=[NoOffset])
+async def list_recordings(
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
+    *,
+    program: Program = None,
+    cursor: CursorParam = None,
+    limit: Limit = 20,
+    drafts: Drafts = False,
+) -> CursorPage[RecordingOut]:
+    """Recordings of the trainings the caller's organization ordered, newest first."""
+    viewer = viewer_of(principal, clock, drafts=drafts)
+    after = _day_and_id(cursor)
+    async with pool.acquire() as conn:
+        recordings = await repository.visible_recordings(
+            conn,
+            viewer,
+            program=program,
+            after=after,
+            limit=limit,
+        )
+        files = await repository.files_of(conn, owner_ids=[r.id for r in recordings[:limit]])
+    return CursorPage[RecordingOut].of(
+        recordings,
+        limit=limit,
+        item=lambda r: recording_out(r, files),
+        key=lambda r: (r.held_on, r.id),
+    )
+
+
+@router.get("/recordings/{recording_id}", response_model=RecordingOut)
+async def get_recording(
+    recording_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+) -> RecordingOut:
+    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
+    async with pool.acquire() as conn:
+        try:
+            recording = await repository.visible_recording(conn, recording_id, viewer)
+        except repository.NotFoundError:
+            raise HTTPException(404, "No such recording.") from None
+        files = await repository.files_of(conn, owner_ids=[recording.id])
+    return recording_out(recording, files)
+
+
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The whole file.", "content": {"application/octet-stream": {}}},
+    206: {"description": "The one range of bytes asked for (`Range: bytes=a-b`)."},
+    404: {"description": "No such file, or not for the caller's organization."},
+    416: {"description": "The range starts past the end of the file."},
+}
+
+
+@router.get(
+    "/files/{file_id}",
+    response_class=StreamingResponse,
+    responses=DOWNLOAD_RESPONSES,
+    operation_id="download_file",
+)
+@router.head(
+    "/files/{file_id}",
+    response_class=StreamingResponse,
+    responses=DOWNLOAD_RESPONSES,
+    operation_id="download_file_headers",
+)
+async def download(
+    file_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    *,
+    pool: Pool,
+    clock: CurrentClock,
+    store: Store,
+) -> Response:
+    """A file of a release or recording the caller may see; every GET is recorded. One byte
+    range (`Range`, honoured with `If-Range` when the ETag still matches) answers 206."""
+    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
+    async with pool.acquire() as conn:
+        try:
+            file = await repository.visible_file(conn, file_id, viewer)
+        except repository.NotFoundError:
+            raise HTTPException(404, "No such file.") from None
+        assert file.size is not None and file.sha256 is not None
+        etag = f'"{file.sha256}"'
+        if_range = request.headers.get("if-range")
+        ranged = if_range is None or if_range == etag
+        try:
+            part = requested_range(request.headers.get("range"), file.size) if ranged else None
+        except RangeNotSatisfiableError:
+            raise HTTPException(
+                416,
+                f"The file has {file.size} bytes; the range asked for lies past its end.",
+                headers={"Content-Range": f"bytes */{file.size}"},
+            ) from None
+        if request.method == "GET":
+            await repository.record_download(
+                conn,
+                file_id=file.id,
+                user_id=principal.user_id,
+                org_id=principal.org_id,
+                at=clock.now(),
+                range_start=part.start if part else None,
+                range_end=part.end if part else None,
+                correlation_id=current_correlation_id(),
+            )
+    inline = shown_inline(file.media_type)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Content-Length": str(part.length if part else file.size),
+        "Content-Disposition": (
+            f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(file.name)}"
+        ),
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        **({"Content-Range": part.content_range(file.size)} if part else {}),
+    }
+    status = 206 if part else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=file.media_type)
+    body = await storage.open_read(store, file.storage_key, part)
+    return StreamingResponse(body, status_code=status, headers=headers, media_type=file.media_type)

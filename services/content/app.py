@@ -1,0 +1,73 @@
+"""Wiring of the content service: `uvicorn --factory services.content.app:create_app`."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import asyncpg
+import obstore.exceptions
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.content import admin_api, api, uploads
+from services.content.consumers import build_consumer
+from services.content.settings import ContentSettings
+from services.content.storage import LostFileError, open_store
+from services.runtime.app import build_service_app
+from services.runtime.clock import clock_for
+from services.runtime.periodic import PeriodicWorker
+
+log = structlog.get_logger(__name__)
+
+SWEEP_BATCH = 100
+
+
+def create_app(settings: ContentSettings | None = None) -> FastAPI:
+    settings = settings or ContentSettings()
+    clock = clock_for(settings.clock_file)
+    store = open_store(settings)
+
+    def sweeper(pool: asyncpg.Pool) -> PeriodicWorker:
+        return PeriodicWorker(
+            "stale-uploads",
+            partial(
+                uploads.sweep_stale_uploads,
+                pool,
+                store,
+                clock=clock,
+                stale_after_s=settings.upload_stale_after_s,
+                batch=SWEEP_BATCH,
+            ),
+            batch_size=SWEEP_BATCH,
+            interval_s=settings.upload_sweep_interval_s,
+        )
+
+    app = build_service_app(
+        settings,
+        clock=clock,
+        title="Content service",
+        migrations=Path(__file__).parent / "migrations",
+        routers=[api.router, admin_api.router],
+        consumers=[build_consumer()],
+        background=[sweeper],
+    )
+    app.state.store = store
+    app.state.settings = settings
+
+    async def storage_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("file storage unavailable", error=repr(error))
+        return JSONResponse(
+            {"detail": "File storage is unavailable; try again shortly."},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    async def lost_file(request: Request, error: Exception) -> JSONResponse:
+        log.error("a stored file is missing from storage", storage_key=str(error))
+        return JSONResponse({"detail": "The file cannot be read."}, status_code=500)
+
+    app.add_exception_handler(obstore.exceptions.BaseError, storage_unavailable)
+    app.add_exception_handler(LostFileError, lost_file)
+    return app

@@ -1,0 +1,128 @@
+"""What the content API answers with, and the dependencies its routes share."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from obstore.store import ObjectStore
+from pydantic import BaseModel, Field
+
+from contracts.common import Language
+from services.content import repository
+from services.content.settings import ContentSettings
+from services.runtime.clock import Clock
+from services.runtime.identity import Principal
+from services.runtime.local_time import local
+
+PREFIX = "/api/content"
+
+
+class FileOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    url: str = Field(description="Where to download (or play) it; ranges are served.")
+    stored_at: datetime
+
+
+class ReleaseOut(BaseModel):
+    id: uuid.UUID
+    program: str
+    version: str
+    released_on: date
+    notes: str = Field(description="The release notes in the reader's language.")
+    notes_sl: str
+    notes_en: str
+    status: str = Field(description="`draft` (vendor admins only) or `published`.")
+    published_at: datetime | None
+    files: list[FileOut]
+
+
+class RecordingOut(BaseModel):
+    id: uuid.UUID
+    training_id: str
+    title: str
+    program: str
+    held_on: date
+    duration_s: int
+    description: str
+    status: str
+    published_at: datetime | None
+    video: FileOut | None
+
+
+def file_out(file: repository.StoredFile) -> FileOut:
+    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
+    return FileOut(
+        id=file.id,
+        name=file.name,
+        media_type=file.media_type,
+        size=file.size,
+        sha256=file.sha256,
+        url=f"{PREFIX}/files/{file.id}",
+        stored_at=file.stored_at,
+    )
+
+
+def release_out(
+    release: repository.Release, files: list[repository.StoredFile], language: Language
+) -> ReleaseOut:
+    return ReleaseOut(
+        id=release.id,
+        program=release.program,
+        version=release.version,
+        released_on=release.released_on,
+        notes=release.notes_sl if language == "sl" else release.notes_en,
+        notes_sl=release.notes_sl,
+        notes_en=release.notes_en,
+        status="published" if release.published_at else "draft",
+        published_at=release.published_at,
+        files=[file_out(f) for f in files if f.release_id == release.id],
+    )
+
+
+def recording_out(
+    recording: repository.Recording, files: list[repository.StoredFile]
+) -> RecordingOut:
+    video = next((f for f in files if f.recording_id == recording.id), None)
+    return RecordingOut(
+        id=recording.id,
+        training_id=recording.training_id,
+        title=recording.title,
+        program=recording.program,
+        held_on=recording.held_on,
+        duration_s=recording.duration_s,
+        description=recording.description,
+        status="published" if recording.published_at else "draft",
+        published_at=recording.published_at,
+        video=file_out(video) if video else None,
+    )
+
+
+def viewer_of(principal: Principal, clock: Clock, *, drafts: bool = False) -> repository.Viewer:
+    """A customer sees their organization's content as of today in Ljubljana; drafts only a
+    vendor admin."""
+    if drafts and "vendor_admin" not in principal.roles:
+        raise HTTPException(403, "Only a vendor administrator sees drafts.")
+    return repository.Viewer(
+        org_id=principal.org_scope, day=local(clock.now()).date(), drafts=drafts
+    )
+
+
+async def _store(request: Request) -> ObjectStore:
+    store: ObjectStore = request.app.state.store
+    return store
+
+
+async def _settings(request: Request) -> ContentSettings:
+    settings: ContentSettings = request.app.state.settings
+    return settings
+
+
+Store = Annotated[ObjectStore, Depends(_store)]
+Settings = Annotated[ContentSettings, Depends(_settings)]
