@@ -74,6 +74,13 @@ As the consultant ({CONSULTANT.email}): GET {gw}/api/tickets/queue, then POST to
 .../resolve {{"resolution", "time_spent_minutes"}}; the customer may .../reopen {{"reason"}} or
 .../close. GET {gw}/api/tickets/<id> shows the timeline and the correspondence.
 
+Downloads and trainings (the demo customer's organization is licensed for Plače):
+  curl -s {gw}/api/content/releases -H "authorization: Bearer $TOKEN"
+  curl -s {gw}/api/content/recordings -H "authorization: Bearer $TOKEN"
+  then GET the `url` of a file (a video plays by range: -H 'range: bytes=0-1023'). As the
+  vendor admin: POST {gw}/api/content/releases, POST .../<id>/files?name=setup.zip with the
+  file as the body, POST .../<id>/publish; GET {gw}/api/content/downloads.
+
 Password reset: POST {{"email": ...}} to {gw}/api/auth/password/forgot, open the captured
 e-mail, and POST {{"token", "password", "password_repeated"}} to {gw}/api/auth/password/reset.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from contracts.topics import ALL_TOPICS
+from devstack.content_demo import seed_demo_content
 from devstack.infra import (
     Endpoints,
     Infrastructure,
@@ -122,6 +123,13 @@ class Stack:
         await announce_demo_onboarding(
             self.endpoints.kafka_bootstrap, self.database_urls["billing"], clock=self.clock
         )
+        if self.config.seed_demo:
+            await seed_demo_content(
+                self.endpoints.kafka_bootstrap,
+                self.gateway_url,
+                password=DEMO_PASSWORD,
+                clock=self.clock,
+            )
 
     def _service_env(self, name: str, smtp_port: int) -> dict[str, str]:
         assert self.endpoints is not None

@@ -512,3 +512,16 @@ async def test_a_malformed_release_is_a_clear_422(
 ) -> None:
     response = await gateway.post("/api/content/releases", json=body, headers=vendor_admin)
     assert response.status_code == 422, response.text
+
+
+async def test_the_demo_customer_sees_the_demo_release_and_recording_at_once(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    releases = await gateway.get(
+        "/api/content/releases", params={"program": "Plače"}, headers=customer
+    )
+    [release] = [r for r in releases.json()["items"] if r["version"] == "2026.12"]
+    assert [f["name"] for f in release["files"]] == ["Place-2026.12.zip"]
+    recordings = await gateway.get("/api/content/recordings", headers=customer)
+    titles = [r["title"] for r in recordings.json()["items"]]
+    assert "Uvod v program Plače" in titles
