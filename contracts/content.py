@@ -4,7 +4,8 @@ recordings, and what the content service announces.
 - The ERP: an organization's licence for a program (topic `erp.events`, key = organization id).
 - The training system: an organization's order of a training (topic `training.events`, key =
   organization id).
-- The content service: a release published (topic `content.events`, key = release id).
+- The content service: a release published, and available to each licensed organization (topic
+  `content.events`, key = release id).
 """
 
 from __future__ import annotations
@@ -63,3 +64,19 @@ class ReleasePublished(EventModel):
     notes_sl: str = Field(max_length=20_000)
     notes_en: str = Field(max_length=20_000)
     file_count: int = Field(ge=1)
+
+
+class ReleaseAvailable(EventModel):
+    """A published release is available to one licensed organization (one event per
+    organization licensed on the day of publishing); notify e-mails its users."""
+
+    EVENT_TYPE: ClassVar[str] = "ReleaseAvailable"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    release_id: uuid.UUID
+    org_id: uuid.UUID
+    program: str = PROGRAM
+    version: str = Field(min_length=1, max_length=50)
+    released_on: date
+    notes_sl: str = Field(max_length=20_000)
+    notes_en: str = Field(max_length=20_000)

@@ -15,7 +15,12 @@ from contracts.accounts import (
 )
 from contracts.billing import StatementIssued, TicketClassified
 from contracts.common import EventModel
-from contracts.content import ProgramLicenceChanged, ReleasePublished, TrainingOrderChanged
+from contracts.content import (
+    ProgramLicenceChanged,
+    ReleaseAvailable,
+    ReleasePublished,
+    TrainingOrderChanged,
+)
 from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import (
     TicketAccepted,
@@ -48,6 +53,7 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         ProgramLicenceChanged,
         TrainingOrderChanged,
         ReleasePublished,
+        ReleaseAvailable,
         OrganizationCreated,
         UserCreated,
         UserDeactivated,

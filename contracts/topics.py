@@ -38,6 +38,7 @@ TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "ProgramLicenceChanged": ERP_EVENTS,
     "TrainingOrderChanged": TRAINING_EVENTS,
     "ReleasePublished": CONTENT_EVENTS,
+    "ReleaseAvailable": CONTENT_EVENTS,
     "OrganizationCreated": ACCOUNTS_EVENTS,
     "UserCreated": ACCOUNTS_EVENTS,
     "UserDeactivated": ACCOUNTS_EVENTS,

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
-from contracts.content import PROGRAM, ReleasePublished
+from contracts.common import EventModel
+from contracts.content import PROGRAM, ReleaseAvailable, ReleasePublished
 from services.content import repository, storage, uploads
 from services.content.filetypes import (
     BadNameError,
@@ -179,7 +180,8 @@ async def upload_release_file(
 async def publish_release(
     release_id: uuid.UUID, principal: VendorAdmin, pool: Pool, clock: CurrentClock
 ) -> ReleaseOut:
-    """List the release to the licensed organizations and announce it (`ReleasePublished`)."""
+    """List the release to the licensed organizations and announce it: `ReleasePublished`, and
+    `ReleaseAvailable` to each organization licensed today (its users are e-mailed)."""
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
         try:
@@ -190,7 +192,7 @@ async def publish_release(
             raise HTTPException(404, "No such release.") from None
         except repository.ConflictError as error:
             raise HTTPException(409, str(error)) from None
-        event = ReleasePublished(
+        announced = ReleasePublished(
             release_id=release.id,
             program=release.program,
             version=release.version,
@@ -199,17 +201,31 @@ async def publish_release(
             notes_en=release.notes_en,
             file_count=file_count,
         )
-        await outbox.enqueue(
-            conn,
-            outbox.envelope_for(
-                event,
-                source="content",
-                aggregate_id=release.id,
-                aggregate_version=2,
-                org_id=None,
-                correlation_id=current_correlation_id(),
-                occurred_at=now,
+        licensed = await repository.licensed_organizations(conn, release.program, local(now).date())
+        events: list[EventModel] = [
+            announced,
+            *(
+                ReleaseAvailable(
+                    org_id=org_id,
+                    **announced.model_dump(exclude={"file_count"}),
+                )
+                for org_id in licensed
             ),
+        ]
+        await outbox.enqueue_many(
+            conn,
+            [
+                outbox.envelope_for(
+                    event,
+                    source="content",
+                    aggregate_id=release.id,
+                    aggregate_version=2,
+                    org_id=getattr(event, "org_id", None),
+                    correlation_id=current_correlation_id(),
+                    occurred_at=now,
+                )
+                for event in events
+            ],
         )
         files = await repository.files_of(conn, owner_ids=[release.id])
     return release_out(release, files, principal.language)

@@ -193,6 +193,20 @@ async def licensed_programs(conn: Connection, org_id: uuid.UUID, day: date) -> l
     return [row["program"] for row in rows]
 
 
+async def licensed_organizations(conn: Connection, program: str, day: date) -> list[uuid.UUID]:
+    """The organizations licensed for the program on the day."""
+    rows = await conn.fetch(
+        """SELECT org_id FROM (
+               SELECT DISTINCT ON (org_id) org_id, licensed FROM licence_changes
+                WHERE program = $1 AND valid_from <= $2
+                ORDER BY org_id, valid_from DESC, id DESC) latest
+            WHERE licensed ORDER BY org_id""",
+        program,
+        day,
+    )
+    return [row["org_id"] for row in rows]
+
+
 async def record_training_order(
     conn: Connection,
     *,

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from services.notify import repository
-from services.runtime.app import Pool
+from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
 
 
@@ -70,3 +70,37 @@ async def list_emails(
         )
         for e in emails
     ]
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_emails: bool
+    """E-mails about new releases of the programs the organization is licensed for."""
+
+
+class PreferencesOut(BaseModel):
+    release_emails: bool
+
+
+@router.get("/preferences", response_model=PreferencesOut)
+async def get_preferences(principal: CurrentPrincipal, pool: Pool) -> PreferencesOut:
+    """The caller's choices of optional e-mails (ticket and password e-mails are not optional)."""
+    async with pool.acquire() as conn:
+        chosen = await repository.get_preferences(conn, user_id=principal.user_id)
+    return PreferencesOut(release_emails=chosen.release_emails)
+
+
+@router.put("/preferences", response_model=PreferencesOut)
+async def set_preferences(
+    body: PreferencesIn, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+) -> PreferencesOut:
+    """Turn the optional e-mails on or off for the caller."""
+    async with pool.acquire() as conn:
+        await repository.set_preferences(
+            conn,
+            user_id=principal.user_id,
+            preferences=repository.Preferences(release_emails=body.release_emails),
+            at=clock.now(),
+        )
+    return PreferencesOut(release_emails=body.release_emails)

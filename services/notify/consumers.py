@@ -10,15 +10,22 @@ from contracts.accounts import (
     UserLanguageChanged,
     UserReactivated,
 )
-from contracts.topics import ACCOUNTS_EVENTS, TICKETS_EVENTS
+from contracts.content import ReleaseAvailable
+from contracts.topics import ACCOUNTS_EVENTS, CONTENT_EVENTS, TICKETS_EVENTS
 from services.notify import handlers
 from services.runtime.consumer import EventConsumer
 
 
 def build_consumer(*, portal_url: str) -> EventConsumer:
-    """The `notify` consumer group: ticket and account events that someone should hear about."""
-    consumer = EventConsumer(name="notify", topics=[TICKETS_EVENTS, ACCOUNTS_EVENTS])
+    """The `notify` consumer group: ticket, account and content events that someone should hear
+    about."""
+    consumer = EventConsumer(
+        name="notify", topics=[TICKETS_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
+    )
     consumer.handles_batch(*handlers.EMAILS)(partial(handlers.queue_emails, portal_url=portal_url))
+    consumer.handles(ReleaseAvailable)(
+        partial(handlers.on_release_available, portal_url=portal_url)
+    )
     consumer.handles(UserCreated)(handlers.on_user_created)
     consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)

@@ -22,6 +22,7 @@ from contracts.accounts import (
     UserReactivated,
 )
 from contracts.common import EventModel, Language, Person
+from contracts.content import ReleaseAvailable
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -185,11 +186,43 @@ async def queue_emails(
     log.debug("e-mails queued", queued=recorded, already_queued=len(intents) - recorded)
 
 
+async def on_release_available(
+    ctx: HandlerContext, event: ReleaseAvailable, *, portal_url: str
+) -> None:
+    """Tell every active user of the licensed organization who has not turned these e-mails
+    off, once each, in their language."""
+    recipients = await repository.release_recipients(ctx.conn, org_id=event.org_id)
+    envelope = ctx.envelope
+    intents = []
+    for recipient in recipients:
+        language: Language = "en" if recipient.language == "en" else "sl"
+        rendered = templates.release_available(event, portal_url=portal_url, language=language)
+        intents.append(
+            repository.EmailIntent(
+                dedupe_key=f"{envelope.event_id}:{recipient.email}",
+                event_id=envelope.event_id,
+                event_type=envelope.event_type,
+                org_id=event.org_id,
+                ticket_id=None,
+                recipient_id=recipient.user_id,
+                recipient=recipient.email,
+                language=language,
+                subject=rendered.subject,
+                body=rendered.body,
+                html=rendered.html,
+                sensitive=False,
+            )
+        )
+    recorded = await repository.record_intents(ctx.conn, intents=intents)
+    log.debug("release e-mails queued", release_id=str(event.release_id), queued=recorded)
+
+
 async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:
-    """Remember the user's address and language."""
+    """Remember the user's organization, address and language."""
     await repository.remember_recipient(
         ctx.conn,
         user_id=event.user_id,
+        org_id=event.org_id,
         email=event.email,
         language=event.language,
         version=ctx.envelope.aggregate_version,

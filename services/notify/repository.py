@@ -198,13 +198,21 @@ class Recipient:
 
 
 async def remember_recipient(
-    conn: Connection, *, user_id: uuid.UUID, email: str, language: str, version: int
+    conn: Connection,
+    *,
+    user_id: uuid.UUID,
+    org_id: uuid.UUID,
+    email: str,
+    language: str,
+    version: int,
 ) -> None:
     """Remember a new user (a repeated UserCreated changes nothing)."""
     await conn.execute(
-        """INSERT INTO recipients (user_id, email, language, version) VALUES ($1, $2, $3, $4)
+        """INSERT INTO recipients (user_id, org_id, email, language, version)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (user_id) DO NOTHING""",
         user_id,
+        org_id,
         email,
         language,
         version,
@@ -230,6 +238,40 @@ async def update_recipient(
         active,
     )
     return bool(applied)
+
+
+async def release_recipients(conn: Connection, *, org_id: uuid.UUID) -> list[Recipient]:
+    """The active users of the organization who have not turned release e-mails off."""
+    rows = await conn.fetch(
+        """SELECT r.* FROM recipients r LEFT JOIN preferences p USING (user_id)
+            WHERE r.org_id = $1 AND r.active AND coalesce(p.release_emails, true)
+            ORDER BY r.email""",
+        org_id,
+    )
+    return [Recipient(row["user_id"], row["email"], row["language"], row["active"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    release_emails: bool = True
+    """E-mails about new releases of the programs the organization is licensed for."""
+
+
+async def get_preferences(conn: Connection, *, user_id: uuid.UUID) -> Preferences:
+    row = await conn.fetchrow("SELECT release_emails FROM preferences WHERE user_id = $1", user_id)
+    return Preferences(row["release_emails"]) if row else Preferences()
+
+
+async def set_preferences(
+    conn: Connection, *, user_id: uuid.UUID, preferences: Preferences, at: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO preferences (user_id, release_emails, updated_at) VALUES ($1, $2, $3)
+           ON CONFLICT (user_id) DO UPDATE SET release_emails = $2, updated_at = $3""",
+        user_id,
+        preferences.release_emails,
+        at,
+    )
 
 
 async def get_recipients(

@@ -10,6 +10,7 @@ from itertools import groupby
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Language, RuleHit
+from contracts.content import ReleaseAvailable
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -18,7 +19,7 @@ from contracts.tickets import (
     TicketReopened,
     TicketResolved,
 )
-from services.runtime.local_time import format_moment
+from services.runtime.local_time import format_day, format_moment
 
 
 @dataclass(frozen=True)
@@ -549,3 +550,44 @@ def policy_decision(
             link,
         ]
     return _finish(subject, lines + _SIGN_OFF[lang], lang)
+
+
+def release_available(
+    event: ReleaseAvailable, *, portal_url: str, language: Language
+) -> RenderedEmail:
+    """A new version of a program the organization is licensed for is ready to download."""
+    base = portal_url.rstrip("/")
+    link, settings = f"{base}/downloads/{event.release_id}", f"{base}/settings"
+    day = format_day(event.released_on, language)
+    notes = event.notes_sl if language == "sl" else event.notes_en
+    if language == "sl":
+        subject = f"Nova različica programa {event.program}: {event.version}"
+        lines = [
+            "Pozdravljeni,",
+            "",
+            f"na portalu je na voljo nova različica programa {event.program}, {event.version}, "
+            f"izdana {day}.",
+            *(["", "Novosti:", *_indented(notes)] if notes.strip() else []),
+            "",
+            "Namestitvene datoteke prenesete na portalu:",
+            link,
+            "",
+            "Teh obvestil ne želite več? Izklopite jih v nastavitvah portala:",
+            settings,
+        ]
+    else:
+        subject = f"New version of {event.program}: {event.version}"
+        lines = [
+            "Hello,",
+            "",
+            f"a new version of {event.program}, {event.version}, released on {day}, is "
+            "available on the portal.",
+            *(["", "What is new:", *_indented(notes)] if notes.strip() else []),
+            "",
+            "Download the installation files on the portal:",
+            link,
+            "",
+            "Do not want these e-mails? Turn them off in the portal's settings:",
+            settings,
+        ]
+    return _finish(subject, lines + _SIGN_OFF[language], language)

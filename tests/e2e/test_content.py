@@ -17,12 +17,18 @@ import pytest
 from contracts.common import EventModel
 from contracts.content import ProgramLicenceChanged, TrainingOrderChanged
 from contracts.envelope import new_envelope
-from contracts.topics import ERP_EVENTS, TRAINING_EVENTS
+from contracts.topics import CONTENT_EVENTS, ERP_EVENTS, TRAINING_EVENTS
 from devstack.stack import Stack
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import local
-from tests.e2e.helpers import new_correlation_id, new_customer, wait_committed_past
+from tests.e2e.helpers import (
+    create_user,
+    mails_to,
+    new_correlation_id,
+    new_customer,
+    wait_committed_past,
+)
 from tests.support import SignedIn, eventually, fetch, produce
 
 pytestmark = pytest.mark.stack
@@ -525,3 +531,64 @@ async def test_the_demo_customer_sees_the_demo_release_and_recording_at_once(
     recordings = await gateway.get("/api/content/recordings", headers=customer)
     titles = [r["title"] for r in recordings.json()["items"]]
     assert "Uvod v program Plače" in titles
+
+
+async def test_each_user_of_a_licensed_organization_is_emailed_once_unless_they_opted_out(
+    gateway: httpx.AsyncClient,
+    stack: Stack,
+    vendor_admin: dict[str, str],
+    clock: ControlledClock,
+    admin_dsn_for: Any,
+) -> None:
+    program = _program()
+    (opted_out, opted_out_headers), (_, unlicensed) = await asyncio.gather(
+        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
+    )
+    org = opted_out["org_id"]
+    english = await create_user(gateway, vendor_admin, org_id=org, language="en")
+    slovene = await create_user(gateway, vendor_admin, org_id=org, language="sl")
+    off = await gateway.put(
+        "/api/notify/preferences", json={"release_emails": False}, headers=opted_out_headers
+    )
+    assert off.status_code == 200, off.text
+    assert (await gateway.get("/api/notify/preferences", headers=opted_out_headers)).json() == {
+        "release_emails": False
+    }
+    await _license(stack, org, program, licensed=True, on=_today(clock))
+
+    release = await _published_release(gateway, vendor_admin, program)
+
+    def about_release(address: str) -> list[Any]:
+        return [m for m in mails_to(stack, address) if program in m.subject]
+
+    async def both_told() -> bool:
+        return bool(about_release(english["email"]) and about_release(slovene["email"]))
+
+    await eventually(both_told, what="the release e-mails")
+    [en_mail], [sl_mail] = about_release(english["email"]), about_release(slovene["email"])
+    assert en_mail.subject == f"New version of {program}: 2026.12"
+    assert "New holiday-allowance calculation." in en_mail.text()
+    assert sl_mail.subject == f"Nova različica programa {program}: 2026.12"
+    assert f"/downloads/{release['id']}" in sl_mail.text()
+
+    # The event delivered again changes nothing; the one who opted out hears nothing.
+    envelope = await fetch(
+        admin_dsn_for("content"),
+        """SELECT envelope::text AS e FROM outbox
+            WHERE event_type = 'ReleaseAvailable' AND message_key = $1""",
+        release["id"],
+    )
+    assert len(envelope) == 1  # one organization was licensed for the program
+    assert stack.endpoints is not None
+    partition, offset = await produce(
+        stack.endpoints.kafka_bootstrap,
+        CONTENT_EVENTS,
+        envelope[0]["e"].encode(),
+        key=release["id"].encode(),
+        headers=[],
+    )
+    await wait_committed_past(stack, "notify", CONTENT_EVENTS, partition, offset)
+    assert len(about_release(english["email"])) == len(about_release(slovene["email"])) == 1
+    assert about_release(opted_out["email"]) == []
+    mine = await gateway.get("/api/notify/emails", headers=unlicensed)
+    assert all(program not in e["subject"] for e in mine.json())

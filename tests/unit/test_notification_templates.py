@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 
 import pytest
@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Language, Person, RuleHit
+from contracts.content import ReleaseAvailable
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -98,6 +99,15 @@ LINK = PasswordResetRequested(
     expires_at=T,
 )
 CHANGED = PasswordResetCompleted(user=ANA, org_id=ORG, completed_at=T)
+RELEASE = ReleaseAvailable(
+    release_id=TID,
+    org_id=ORG,
+    program="Plače",
+    version="2026.12",
+    released_on=date(2026, 12, 1),
+    notes_sl="Nov obračun regresa.",
+    notes_en="New holiday-allowance calculation.",
+)
 
 # event type -> (render in a language, phrases the Slovenian text has, phrases the English has)
 Case = tuple[Callable[[Language], RenderedEmail], list[str], list[str]]
@@ -162,6 +172,20 @@ CASES: dict[str, Case] = {
         ["odjavili iz vseh naprav"],
         ["signed you out on every device"],
     ),
+    "ReleaseAvailable": (
+        lambda lang: templates.release_available(RELEASE, portal_url=PORTAL, language=lang),
+        [
+            "nova različica programa Plače, 2026.12, izdana 1. december 2026",
+            "Nov obračun regresa.",
+            f"{PORTAL}/downloads/{TID}",
+            "Izklopite jih v nastavitvah portala",
+        ],
+        [
+            "a new version of Plače, 2026.12, released on 1 December 2026",
+            "New holiday-allowance calculation.",
+            "Turn them off in the portal's settings",
+        ],
+    ),
 }
 
 
@@ -174,7 +198,7 @@ def test_every_email_renders_in_both_languages_with_its_facts(case: str, languag
     for phrase in slovenian if language == "sl" else english:
         assert phrase in email.body, phrase
     assert "\n" not in email.subject and email.subject.strip() == email.subject
-    greeting = "Pozdravljeni, " if language == "sl" else "Hello "
+    greeting = "Pozdravljeni," if language == "sl" else "Hello"
     assert email.body.startswith(greeting)
     assert email.body.rstrip().endswith("Podpora" if language == "sl" else "Support")
     assert ("Lep pozdrav" in email.body) == (language == "sl")
@@ -205,9 +229,10 @@ def test_html_escapes_what_people_typed_and_links_the_portal() -> None:
 def test_every_event_notify_emails_about_has_a_rendering_test() -> None:
     consumer = build_consumer(portal_url=PORTAL)
     directory_only = {"UserCreated", "UserLanguageChanged", "UserDeactivated", "UserReactivated"}
-    emailed = set(consumer.batch_handlers)  # every e-mail goes through `queue_emails`
+    # Every e-mail to one person goes through `queue_emails`; a release's to a whole organization.
+    emailed = set(consumer.batch_handlers) | {"ReleaseAvailable"}
 
-    assert set(consumer.handlers) == directory_only
+    assert set(consumer.handlers) == directory_only | {"ReleaseAvailable"}
     assert emailed == {case.split("/")[0] for case in CASES}
 
 
