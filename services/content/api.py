@@ -68,8 +68,9 @@ async def list_releases(
     viewer = viewer_of(principal, clock, drafts=drafts)
     after = _day_and_id(cursor)
     async with pool.acquire() as conn:
-        releases = await repository.visible_releases(
+        releases = await repository.visible_items(
             conn,
+            repository.RELEASES,
             viewer,
             program=program,
             after=after,
@@ -91,7 +92,7 @@ async def get_release(
     viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
     async with pool.acquire() as conn:
         try:
-            release = await repository.visible_release(conn, release_id, viewer)
+            release = await repository.visible_item(conn, repository.RELEASES, release_id, viewer)
         except repository.NotFoundError:
             raise HTTPException(404, "No such release.") from None
         files = await repository.files_of(conn, owner_ids=[release.id])
@@ -113,8 +114,9 @@ async def list_recordings(
     viewer = viewer_of(principal, clock, drafts=drafts)
     after = _day_and_id(cursor)
     async with pool.acquire() as conn:
-        recordings = await repository.visible_recordings(
+        recordings = await repository.visible_items(
             conn,
+            repository.RECORDINGS,
             viewer,
             program=program,
             after=after,
@@ -136,7 +138,9 @@ async def get_recording(
     viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
     async with pool.acquire() as conn:
         try:
-            recording = await repository.visible_recording(conn, recording_id, viewer)
+            recording = await repository.visible_item(
+                conn, repository.RECORDINGS, recording_id, viewer
+            )
         except repository.NotFoundError:
             raise HTTPException(404, "No such recording.") from None
         files = await repository.files_of(conn, owner_ids=[recording.id])

@@ -9,10 +9,10 @@ every published item, and a vendor admin drafts as well.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import asyncpg
 
@@ -136,8 +136,64 @@ _VISIBLE_RECORDINGS = """
              ORDER BY o.as_of DESC, o.id DESC LIMIT 1))"""
 
 
+Item = TypeVar("Item", Release, Recording)
+
+
 def _viewer_args(viewer: Viewer) -> tuple[uuid.UUID | None, date, bool]:
     return viewer.org_id, viewer.day, viewer.drafts
+
+
+@dataclass(frozen=True)
+class Listing(Generic[Item]):
+    """What differs between the lists of releases and of recordings: which rows the viewer
+    sees, their columns, and the day they are ordered by (newest first, then id)."""
+
+    visible: str
+    columns: str
+    day_column: str
+    row: Callable[..., Item]
+
+
+RELEASES = Listing(_VISIBLE_RELEASES, _RELEASE_COLUMNS, "released_on", Release)
+RECORDINGS = Listing(_VISIBLE_RECORDINGS, _RECORDING_COLUMNS, "held_on", Recording)
+
+
+async def visible_item(
+    conn: Connection, listing: Listing[Item], item_id: uuid.UUID, viewer: Viewer
+) -> Item:
+    row = await conn.fetchrow(
+        f"SELECT {listing.columns} FROM {listing.visible} AND r.id = $4",
+        *_viewer_args(viewer),
+        item_id,
+    )
+    if row is None:
+        raise NotFoundError(item_id)
+    return listing.row(**row)
+
+
+async def visible_items(
+    conn: Connection,
+    listing: Listing[Item],
+    viewer: Viewer,
+    *,
+    program: str | None,
+    after: tuple[date, uuid.UUID] | None,
+    limit: int,
+) -> list[Item]:
+    """Newest first (the listing's day, then id); `limit + 1` rows say whether more follow."""
+    day = f"r.{listing.day_column}"
+    rows = await conn.fetch(
+        f"""SELECT {listing.columns} FROM {listing.visible}
+              AND ($4::text IS NULL OR r.program = $4)
+              AND ($5::date IS NULL OR ({day}, r.id) < ($5, $6::uuid))
+            ORDER BY {day} DESC, r.id DESC LIMIT $7""",
+        *_viewer_args(viewer),
+        program,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    return [listing.row(**row) for row in rows]
 
 
 # -- who may see what -------------------------------------------------------------------------
@@ -277,40 +333,6 @@ async def create_release(
     return Release(**row)
 
 
-async def visible_release(conn: Connection, release_id: uuid.UUID, viewer: Viewer) -> Release:
-    row = await conn.fetchrow(
-        f"SELECT {_RELEASE_COLUMNS} FROM {_VISIBLE_RELEASES} AND r.id = $4",
-        *_viewer_args(viewer),
-        release_id,
-    )
-    if row is None:
-        raise NotFoundError(release_id)
-    return Release(**row)
-
-
-async def visible_releases(
-    conn: Connection,
-    viewer: Viewer,
-    *,
-    program: str | None,
-    after: tuple[date, uuid.UUID] | None,
-    limit: int,
-) -> list[Release]:
-    """Newest first (release date, then id); `limit + 1` rows say whether more follow."""
-    rows = await conn.fetch(
-        f"""SELECT {_RELEASE_COLUMNS} FROM {_VISIBLE_RELEASES}
-              AND ($4::text IS NULL OR r.program = $4)
-              AND ($5::date IS NULL OR (r.released_on, r.id) < ($5, $6::uuid))
-            ORDER BY r.released_on DESC, r.id DESC LIMIT $7""",
-        *_viewer_args(viewer),
-        program,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
-    )
-    return [Release(**row) for row in rows]
-
-
 async def publish_release(
     conn: Connection, release_id: uuid.UUID, *, by: uuid.UUID, at: datetime
 ) -> tuple[Release, int]:
@@ -387,39 +409,6 @@ async def create_recording(
     )
     assert row is not None
     return Recording(**row)
-
-
-async def visible_recording(conn: Connection, recording_id: uuid.UUID, viewer: Viewer) -> Recording:
-    row = await conn.fetchrow(
-        f"SELECT {_RECORDING_COLUMNS} FROM {_VISIBLE_RECORDINGS} AND r.id = $4",
-        *_viewer_args(viewer),
-        recording_id,
-    )
-    if row is None:
-        raise NotFoundError(recording_id)
-    return Recording(**row)
-
-
-async def visible_recordings(
-    conn: Connection,
-    viewer: Viewer,
-    *,
-    program: str | None,
-    after: tuple[date, uuid.UUID] | None,
-    limit: int,
-) -> list[Recording]:
-    rows = await conn.fetch(
-        f"""SELECT {_RECORDING_COLUMNS} FROM {_VISIBLE_RECORDINGS}
-              AND ($4::text IS NULL OR r.program = $4)
-              AND ($5::date IS NULL OR (r.held_on, r.id) < ($5, $6::uuid))
-            ORDER BY r.held_on DESC, r.id DESC LIMIT $7""",
-        *_viewer_args(viewer),
-        program,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
-    )
-    return [Recording(**row) for row in rows]
 
 
 async def publish_recording(
