@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from services.content import admin_api, api, uploads
 from services.content.consumers import build_consumer
 from services.content.settings import ContentSettings
-from services.content.storage import LostFileError, open_store
+from services.content.storage import LostFileError, open_store, reachable
 from services.runtime.app import build_service_app
 from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
@@ -52,6 +52,7 @@ def create_app(settings: ContentSettings | None = None) -> FastAPI:
         routers=[api.router, admin_api.router],
         consumers=[build_consumer()],
         background=[sweeper],
+        reported_checks={"storage": partial(reachable, store)},
     )
     app.state.store = store
     app.state.settings = settings

@@ -7,11 +7,13 @@ Keys are made by the service (`<kind>/<owner id>/<file id>`), never from a clien
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import obstore
+import obstore.exceptions
 from obstore.store import LocalStore, ObjectStore, S3Store
 
 from services.content.ranges import ByteRange
@@ -77,8 +79,15 @@ async def delete(store: ObjectStore, key: str) -> None:
         await obstore.delete_async(store, key)
 
 
-async def reachable(store: ObjectStore) -> None:
-    """Raise unless the store answers (a listing of at most one key)."""
-    stream = obstore.list(store, chunk_size=1)
-    async for _ in stream:
-        break
+async def reachable(store: ObjectStore, *, timeout_s: float = 2.0) -> bool:
+    """Whether the store answers a listing of at most one key in time."""
+
+    async def first() -> None:
+        async for _ in obstore.list(store, chunk_size=1):
+            break
+
+    try:
+        await asyncio.wait_for(first(), timeout_s)
+    except (obstore.exceptions.BaseError, OSError, TimeoutError):
+        return False
+    return True

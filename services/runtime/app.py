@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Protocol
@@ -42,6 +42,7 @@ def build_service_app(
     on_startup: Sequence[StartupHook] = (),
     background: Sequence[Callable[[asyncpg.Pool], BackgroundWorker]] = (),
     key_source: KeySource | None = None,
+    reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
 
@@ -141,7 +142,9 @@ def build_service_app(
     )
     app.add_middleware(CorrelationIdMiddleware)
     install_error_handlers(app)
-    app.include_router(health_router(lambda: app.state.pool, lambda: app.state.broker))
+    app.include_router(
+        health_router(lambda: app.state.pool, lambda: app.state.broker, reported_checks)
+    )
     for router in routers:
         app.include_router(router)
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -81,9 +81,13 @@ class CorrelationIdMiddleware:
 
 
 def health_router(
-    pool_of: Callable[[], asyncpg.Pool | None], broker_of: Callable[[], KafkaBroker | None]
+    pool_of: Callable[[], asyncpg.Pool | None],
+    broker_of: Callable[[], KafkaBroker | None],
+    reported: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
 ) -> APIRouter:
-    """`/healthz`: the process answers. `/readyz`: the database and the broker answer too."""
+    """`/healthz`: the process answers. `/readyz`: the database and the broker answer too.
+    `reported` checks are shown in `/readyz` without deciding it: a dependency only some
+    routes need (the content service's file storage) must not take the others out of service."""
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
@@ -101,6 +105,8 @@ def health_router(
             "status": "ready" if ready else "not ready",
             **{k: _word(v) for k, v in checks.items()},
         }
+        for name, check in (reported or {}).items():
+            body[name] = _word(await check())
         if checks["database"]:
             body["parked_records"] = await _parked(pool_of())
         return JSONResponse(body, status_code=200 if ready else 503)

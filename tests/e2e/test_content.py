@@ -313,8 +313,30 @@ async def test_only_a_vendor_admin_publishes_records_inputs_and_reads_downloads(
             json={"training_id": "T-1", "ordered": True},
             headers=headers,
         ),
+        gateway.get(f"/api/content/organizations/{org}/licences", headers=headers),
+        gateway.get(f"/api/content/organizations/{org}/training-orders", headers=headers),
         gateway.get("/api/content/downloads", headers=headers),
         gateway.get("/api/content/releases", params={"drafts": "true"}, headers=headers),
+        gateway.get("/api/content/recordings", params={"drafts": "true"}, headers=headers),
+        gateway.post(
+            "/api/content/recordings",
+            json={
+                "training_id": "T-1",
+                "title": "Uvod",
+                "program": "X",
+                "held_on": "2026-11-20",
+                "duration_s": 60,
+            },
+            headers=headers,
+        ),
+        gateway.put(
+            f"/api/content/recordings/{uuid.uuid4()}/video",
+            params={"name": "a.mp4"},
+            content=VIDEO,
+            headers=headers,
+        ),
+        gateway.post(f"/api/content/recordings/{uuid.uuid4()}/publish", headers=headers),
+        gateway.delete(f"/api/content/files/{uuid.uuid4()}", headers=headers),
     ]
     for response in await asyncio.gather(*attempts):
         assert response.status_code == 403, (response.request.url, response.text)
@@ -592,3 +614,10 @@ async def test_each_user_of_a_licensed_organization_is_emailed_once_unless_they_
     assert about_release(opted_out["email"]) == []
     mine = await gateway.get("/api/notify/emails", headers=unlicensed)
     assert all(program not in e["subject"] for e in mine.json())
+
+
+async def test_readiness_reports_the_file_storage(stack: Stack) -> None:
+    async with httpx.AsyncClient() as client:
+        ready = await client.get(f"{stack.urls['content']}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["storage"] == "ok"

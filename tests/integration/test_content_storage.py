@@ -229,3 +229,21 @@ async def test_a_release_is_not_published_while_a_file_is_arriving(
         with pytest.raises(repository.ConflictError, match="still being uploaded"):
             async with conn.transaction():
                 await repository.publish_release(conn, release_id, by=ADMIN, at=CLOCK.now())
+
+
+async def test_the_store_answers_the_readiness_check(store: ObjectStore) -> None:
+    assert await storage.reachable(store)
+
+
+async def test_an_s3_server_that_does_not_answer_is_reported_unreachable() -> None:
+    gone = ContentSettings(
+        database_url="postgresql://unused@127.0.0.1/unused",
+        storage_backend="s3",
+        s3_bucket=BUCKET,
+        s3_endpoint=f"http://127.0.0.1:{free_port()}",
+        s3_region="us-east-1",
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+        s3_allow_http=True,
+    )
+    assert not await storage.reachable(storage.open_store(gone), timeout_s=3)
