@@ -113,21 +113,22 @@ class Proxy:
                 ) as upstream:
                     await _relay_response(upstream, send_tracked)
                     return
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            except (aiohttp.ClientError, ClientGoneError, TimeoutError) as error:
+                if isinstance(body, StreamedBody) and body.client_gone:
+                    log.info(
+                        "client went away mid-request",
+                        service=service,
+                        correlation_id=correlation_id,
+                    )
+                    return
                 # A kept-alive connection the service had just closed: a request that changes
                 # nothing is sent once more on a new one; any other might have been applied.
                 # A streamed body has been read by the first attempt and cannot be sent again.
+                closed = isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
                 retryable = method in SAFE_TO_RETRY and isinstance(body, bytes)
-                if not started and attempt == 1 and retryable:
+                if closed and not started and attempt == 1 and retryable:
                     continue
                 failure: Exception = error
-            except ClientGoneError:
-                log.info(
-                    "client went away mid-request", service=service, correlation_id=correlation_id
-                )
-                return
-            except (aiohttp.ClientError, TimeoutError) as error:
-                failure = error
             break
         if started:  # the answer broke off midway: the client sees a cut connection
             log.warning(
@@ -185,7 +186,30 @@ def _forwarded_headers(scope: Scope, correlation_id: str) -> list[tuple[str, str
     return headers
 
 
-async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
+class StreamedBody:
+    """A request body handed on part by part as it arrives (an async iterable for aiohttp)."""
+
+    def __init__(self, receive: Receive, first: bytes) -> None:
+        self._receive, self._first = receive, first
+        self.client_gone = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._first
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                # Ending the stream here would leave the service waiting for the rest of a
+                # Content-Length; failing it cuts the upstream connection, so the service
+                # sees the upload break off at once. (aiohttp reports it as its own
+                # ClientOSError; the flag tells the two apart.)
+                self.client_gone = True
+                raise ClientGoneError
+            yield bytes(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+async def _body(receive: Receive) -> bytes | StreamedBody:
     """The request body: bytes when it came in one message (every JSON call), otherwise a
     stream that hands each part on as it arrives."""
     first = await receive()
@@ -193,21 +217,7 @@ async def _body(receive: Receive) -> bytes | AsyncIterator[bytes]:
         return b""
     if not first.get("more_body", False):
         return bytes(first.get("body", b""))
-
-    async def rest() -> AsyncIterator[bytes]:
-        yield bytes(first.get("body", b""))
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                # Ending the stream here would leave the service waiting for the rest of a
-                # Content-Length; failing it cuts the upstream connection, so the service
-                # sees the upload break off at once.
-                raise ClientGoneError
-            yield bytes(message.get("body", b""))
-            if not message.get("more_body", False):
-                return
-
-    return rest()
+    return StreamedBody(receive, bytes(first.get("body", b"")))
 
 
 async def _relay_response(upstream: aiohttp.ClientResponse, send: Send) -> None:
