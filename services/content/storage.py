@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import obstore
@@ -77,6 +78,18 @@ async def delete(store: ObjectStore, key: str) -> None:
     """Remove the file; one that is not there is fine (deleting is how failures clean up)."""
     with contextlib.suppress(FileNotFoundError):
         await obstore.delete_async(store, key)
+
+
+async def discard_partial(store: ObjectStore, key: str) -> None:
+    """Delete what a writer killed midway left under `key`: the object, and on the filesystem
+    the staging files (`<key>#<n>`) that obstore writes before it renames them into place and
+    that listings do not show. (On S3 the parts of an unfinished multipart upload are left to
+    the bucket's lifecycle rule, deploy/README.md.)"""
+    await delete(store, key)
+    if isinstance(store, LocalStore) and store.prefix is not None:
+        target = Path(store.prefix) / key
+        for staged in target.parent.glob(f"{target.name}#*"):
+            staged.unlink(missing_ok=True)
 
 
 async def reachable(store: ObjectStore, *, timeout_s: float = 2.0) -> bool:

@@ -89,7 +89,7 @@ async def receive(
 
 async def _discard(pool: asyncpg.Pool, store: ObjectStore, file: repository.StoredFile) -> None:
     try:
-        await storage.delete(store, file.storage_key)
+        await storage.discard_partial(store, file.storage_key)
         async with pool.acquire() as conn:
             await repository.forget_file(conn, file.id)
     except Exception as error:  # the sweep finishes it later
@@ -107,7 +107,7 @@ async def sweep_stale_uploads(
             conn, before=clock.now() - timedelta(seconds=stale_after_s), limit=batch
         )
     for file in stale:
-        await storage.delete(store, file.storage_key)
+        await storage.discard_partial(store, file.storage_key)
         async with pool.acquire() as conn:
             await repository.forget_file(conn, file.id)
         log.info("stale upload cleared", file_id=str(file.id), since=file.created_at.isoformat())

@@ -190,7 +190,7 @@ async def test_an_upload_that_stops_midway_leaves_no_bytes_and_no_row(
 
 
 async def test_the_sweep_clears_an_upload_its_process_left_behind(
-    pool: asyncpg.Pool, store: ObjectStore
+    pool: asyncpg.Pool, store: ObjectStore, settings: ContentSettings
 ) -> None:
     release_id = await _draft(pool)
     async with pool.acquire() as conn:
@@ -203,6 +203,9 @@ async def test_the_sweep_clears_an_upload_its_process_left_behind(
             at=CLOCK.now() - timedelta(hours=7),
         )
     await obstore.put_async(store, begun.storage_key, b"PK\x03\x04 half an upload")
+    if settings.storage_backend == "filesystem":  # what obstore stages before it renames
+        staged = settings.storage_path / f"{begun.storage_key}#1"
+        staged.write_bytes(b"PK\x03\x04 the part of a killed writer")
 
     cleared = await uploads.sweep_stale_uploads(
         pool, store, clock=CLOCK, stale_after_s=6 * 3600, batch=10
@@ -211,6 +214,8 @@ async def test_the_sweep_clears_an_upload_its_process_left_behind(
     assert cleared >= 1
     assert await _rows(pool, release_id) == []
     assert [k for k in await _keys(store) if str(release_id) in k] == []
+    if settings.storage_backend == "filesystem":
+        assert list(settings.storage_path.rglob("*#*")) == []
 
 
 async def test_a_release_is_not_published_while_a_file_is_arriving(
