@@ -33,12 +33,12 @@ from services.content.views import (
     file_out,
     recording_out,
     release_out,
+    today,
 )
 from services.runtime import outbox
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.context import current_correlation_id
 from services.runtime.identity import Principal, require_roles
-from services.runtime.local_time import local
 from services.runtime.moments import Day, Moment
 from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
 
@@ -201,7 +201,7 @@ async def publish_release(
             notes_en=release.notes_en,
             file_count=file_count,
         )
-        licensed = await repository.licensed_organizations(conn, release.program, local(now).date())
+        licensed = await repository.licensed_organizations(conn, release.program, today(clock))
         events: list[EventModel] = [
             announced,
             *(
@@ -332,9 +332,9 @@ async def licences(
     org_id: uuid.UUID, principal: VendorAdmin, pool: Pool, clock: CurrentClock
 ) -> LicencesOut:
     async with pool.acquire() as conn:
-        today = await repository.licensed_programs(conn, org_id, local(clock.now()).date())
+        licensed = await repository.licensed_programs(conn, org_id, today(clock))
         changes = await repository.licence_changes(conn, org_id)
-    return LicencesOut(org_id=org_id, licensed_today=today, changes=[vars(c) for c in changes])
+    return LicencesOut(org_id=org_id, licensed_today=licensed, changes=[vars(c) for c in changes])
 
 
 @router.post("/organizations/{org_id}/training-orders", status_code=201)

@@ -104,14 +104,17 @@ def recording_out(
     )
 
 
+def today(clock: Clock) -> date:
+    """The day licences and orders are judged by: today in Ljubljana."""
+    return local(clock.now()).date()
+
+
 def viewer_of(principal: Principal, clock: Clock, *, drafts: bool = False) -> repository.Viewer:
     """A customer sees their organization's content as of today in Ljubljana; drafts only a
     vendor admin."""
     if drafts and "vendor_admin" not in principal.roles:
         raise HTTPException(403, "Only a vendor administrator sees drafts.")
-    return repository.Viewer(
-        org_id=principal.org_scope, day=local(clock.now()).date(), drafts=drafts
-    )
+    return repository.Viewer(org_id=principal.org_scope, day=today(clock), drafts=drafts)
 
 
 async def _store(request: Request) -> ObjectStore:

@@ -23,6 +23,7 @@ from contracts.accounts import (
 )
 from contracts.common import EventModel, Language, Person
 from contracts.content import ReleaseAvailable
+from contracts.envelope import EventEnvelope
 from contracts.tickets import (
     TicketAccepted,
     TicketClosed,
@@ -142,6 +143,35 @@ EMAILS: dict[type[EventModel], EmailFor] = {
 """Every event that can call for an e-mail, and what decides which one."""
 
 
+def _intent(
+    envelope: EventEnvelope,
+    *,
+    to: tuple[uuid.UUID, str],
+    org_id: uuid.UUID,
+    language: Language,
+    rendered: templates.RenderedEmail,
+    ticket_id: uuid.UUID | None = None,
+    sensitive: bool = False,
+) -> repository.EmailIntent:
+    """The e-mail one event calls for to one recipient (user id, address): at most one per
+    event and address, however often the event is delivered."""
+    user_id, address = to
+    return repository.EmailIntent(
+        dedupe_key=f"{envelope.event_id}:{address}",
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        org_id=org_id,
+        ticket_id=ticket_id,
+        recipient_id=user_id,
+        recipient=address,
+        language=language,
+        subject=rendered.subject,
+        body=rendered.body,
+        html=rendered.html,
+        sensitive=sensitive,
+    )
+
+
 async def queue_emails(
     conn: Connection, deliveries: Sequence[Delivery[EventModel]], *, portal_url: str
 ) -> None:
@@ -165,20 +195,14 @@ async def queue_emails(
             continue
         chosen = recipient.language if recipient else request.to.language
         language: Language = "en" if chosen == "en" else "sl"
-        rendered = request.render(language)
         intents.append(
-            repository.EmailIntent(
-                dedupe_key=f"{envelope.event_id}:{request.to.email}",
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
+            _intent(
+                envelope,
+                to=(request.to.user_id, request.to.email),
                 org_id=request.org_id,
-                ticket_id=request.ticket_id,
-                recipient_id=request.to.user_id,
-                recipient=request.to.email,
                 language=language,
-                subject=rendered.subject,
-                body=rendered.body,
-                html=rendered.html,
+                rendered=request.render(language),
+                ticket_id=request.ticket_id,
                 sensitive=request.sensitive,
             )
         )
@@ -196,21 +220,15 @@ async def on_release_available(
     intents = []
     for recipient in recipients:
         language: Language = "en" if recipient.language == "en" else "sl"
-        rendered = templates.release_available(event, portal_url=portal_url, language=language)
         intents.append(
-            repository.EmailIntent(
-                dedupe_key=f"{envelope.event_id}:{recipient.email}",
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
+            _intent(
+                envelope,
+                to=(recipient.user_id, recipient.email),
                 org_id=event.org_id,
-                ticket_id=None,
-                recipient_id=recipient.user_id,
-                recipient=recipient.email,
                 language=language,
-                subject=rendered.subject,
-                body=rendered.body,
-                html=rendered.html,
-                sensitive=False,
+                rendered=templates.release_available(
+                    event, portal_url=portal_url, language=language
+                ),
             )
         )
     recorded = await repository.record_intents(ctx.conn, intents=intents)
