@@ -887,7 +887,6 @@ async def load_billing_history(bench: Bench, count: int) -> None:
                      program, subject, body, submitted, True))  # fmt: skip
     async with bench.db("billing") as conn:
         await conn.copy_records_to_table("tickets", columns=columns, records=rows)
-        await conn.execute("VACUUM (ANALYZE) tickets")
         resolved = await conn.fetchval(
             "SELECT count(*) FROM tickets WHERE org_id = $1 AND resolved", DEMO_ORG.id
         )
@@ -895,6 +894,26 @@ async def load_billing_history(bench: Bench, count: int) -> None:
         f"  {count:,} resolved tickets COPY-loaded into billing in "
         f"{time.perf_counter() - started:.0f} s; the demo organization has {resolved:,} resolved"
     )
+    # Rows written behind billing's back, as migration 005 leaves older tickets: billing's own
+    # filler computes their P-REPEAT bands when it starts.
+    started = time.perf_counter()
+    await bench.stop("billing")
+    await bench.start("billing")
+    missing = "SELECT count(*) FROM tickets WHERE repeat_bands IS NULL"
+    filled = await wait_until(
+        lambda: _none(bench, missing), within=bench.sizes.catch_up_cap_s, interval=1.0
+    )
+    async with bench.db("billing") as conn:
+        await conn.execute("VACUUM (ANALYZE) tickets")
+        await conn.execute("VACUUM (ANALYZE) repeat_bands")
+    say(
+        f"  billing computed the bands of {count:,} tickets in "
+        + (f"{time.perf_counter() - started:.0f} s" if filled is not None else "more than the cap")
+    )
+
+
+async def _none(bench: Bench, query: str) -> bool:
+    return await bench.count("billing", query) == 0
 
 
 async def long_history(bench: Bench) -> dict[str, CatchUp]:

@@ -389,3 +389,13 @@ async def issue_statement(
         "statement issued", org_id=str(org_id), month=month.isoformat(), lines=len(found.lines)
     )
     return found, True
+
+
+async def fill_repeat_bands(pool: asyncpg.Pool, *, batch: int) -> int:
+    """Give tickets remembered before P-REPEAT kept bands theirs, a batch per transaction; the
+    number filled (a one-time catch-up after migration 005, then nothing to do)."""
+    async with pool.acquire() as conn, conn.transaction():
+        filled = await repository.fill_missing_bands(conn, limit=batch)
+    if filled:
+        log.info("P-REPEAT bands computed for earlier tickets", tickets=filled)
+    return filled

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from contracts.common import Decision, DecisionStage, RuleHit
+from services.billing import similarity
 from services.billing.policy import (
     Arrangement,
     EarlierTicket,
@@ -38,6 +39,11 @@ class BillingTicket:
     body: str
     facts: TicketFacts
 
+    @property
+    def text(self) -> str:
+        """What P-REPEAT compares: subject and description."""
+        return f"{self.subject} {self.body}"
+
 
 def _ticket(row: asyncpg.Record) -> BillingTicket:
     return BillingTicket(
@@ -57,13 +63,18 @@ def _ticket(row: asyncpg.Record) -> BillingTicket:
 
 
 async def remember_tickets(conn: Connection, *, tickets: Sequence[BillingTicket]) -> None:
-    """Store tickets as announced (a repeated announcement changes nothing)."""
+    """Store tickets as announced, with the bands P-REPEAT finds them by (a repeated
+    announcement changes nothing)."""
     await conn.execute(
         """INSERT INTO tickets (ticket_id, org_id, number, requester_id, channel, topic, program,
-                                subject, body, submitted_at)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[],
-                                $6::text[], $7::text[], $8::text[], $9::text[],
-                                $10::timestamptz[])
+                                subject, body, submitted_at, repeat_bands)
+           SELECT q.ticket_id, q.org_id, q.number, q.requester_id, q.channel, q.topic, q.program,
+                  q.subject, q.body, q.submitted_at,
+                  array_remove(($11::bigint[])[q.n * $12 - $12 + 1 : q.n * $12], NULL)
+             FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[],
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+                  WITH ORDINALITY AS q(ticket_id, org_id, number, requester_id, channel, topic,
+                                       program, subject, body, submitted_at, n)
            ON CONFLICT (ticket_id) DO NOTHING""",
         [t.ticket_id for t in tickets],
         [t.org_id for t in tickets],
@@ -75,7 +86,17 @@ async def remember_tickets(conn: Connection, *, tickets: Sequence[BillingTicket]
         [t.subject for t in tickets],
         [t.body for t in tickets],
         [t.facts.submitted_at for t in tickets],
+        _flat_bands(tickets),
+        similarity.BANDS,
     )
+
+
+def _flat_bands(tickets: Sequence[BillingTicket]) -> list[int | None]:
+    """Each ticket's bands, `similarity.BANDS` a ticket (None where a text has none)."""
+    flat: list[int | None] = []
+    for ticket in tickets:
+        flat.extend(similarity.text_bands(ticket.text) or (None,) * similarity.BANDS)
+    return flat
 
 
 async def lock_tickets(
@@ -126,7 +147,13 @@ async def record_resolution(
         work.other_remote_service,
     )
     await conn.execute(
-        "UPDATE tickets SET resolved = true WHERE ticket_id = $1 AND NOT resolved", ticket_id
+        """WITH resolved AS (
+             UPDATE tickets SET resolved = true WHERE ticket_id = $1 AND NOT resolved
+             RETURNING ticket_id, org_id, submitted_at, repeat_bands)
+           INSERT INTO repeat_bands (ticket_id, band, org_id, submitted_at)
+           SELECT ticket_id, unnest(repeat_bands), org_id, submitted_at FROM resolved
+           ON CONFLICT DO NOTHING""",
+        ticket_id,
     )
     return bool(inserted)
 
@@ -310,75 +337,106 @@ async def inputs_history(conn: Connection, *, org_id: uuid.UUID) -> dict[str, li
 async def most_similar_earlier_many(
     conn: Connection, *, tickets: Sequence[BillingTicket], threshold: float
 ) -> dict[uuid.UUID, EarlierTicket]:
-    """P-REPEAT, for each ticket: the same organization's earlier, resolved ticket whose text is
-    most similar (pg_trgm similarity of subject + description at least `threshold`); the same
-    requester's first. Per ticket two nearest-neighbour lookups through the trigram GiST indexes
-    (`<->` is 1 - similarity), one among the requester's tickets and one among all the
-    organization's, so the cost stays flat however long the history (migration 004); one
-    statement for up to `REPEAT_CHUNK` tickets, each with `REPEAT_TIMEOUT_S` instead of the
-    pool's command timeout: with a long history of alike texts one lookup can take 0.2 s
-    (docs/decisions.md, "P-REPEAT at scale"), and a timeout would count as the database being
-    unavailable and read the batch again."""
+    """P-REPEAT, for each ticket: an earlier, resolved ticket of the same organization whose
+    text is at least `threshold` similar (`similarity.similarity`, pg_trgm's measure of subject
+    and description), the requester's own first, then the most similar. The candidates are
+    the organization's most recent earlier tickets that share a band with the ticket
+    (`REPEAT_PER_BAND` per band, the `REPEAT_CANDIDATES` sharing the most bands), so the cost is
+    a fixed number of index probes however long the history (docs/decisions.md, "P-REPEAT at
+    scale"); one statement for up to `REPEAT_CHUNK` tickets."""
     found: dict[uuid.UUID, EarlierTicket] = {}
-    if conn.is_in_transaction():
-        # Planned for its own arrays each time: after five runs PostgreSQL may switch a
-        # prepared statement to its generic plan, which for this one made billing's catch-up
-        # 2,438 -> 870 events/s (docs/decisions.md).
-        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     for start in range(0, len(tickets), REPEAT_CHUNK):
         found.update(await _most_similar(conn, tickets[start : start + REPEAT_CHUNK], threshold))
     return found
 
 
 REPEAT_CHUNK = 64
-REPEAT_TIMEOUT_S = 120.0
+REPEAT_PER_BAND = 2
+REPEAT_CANDIDATES = 6
 
 
 async def _most_similar(
     conn: Connection, tickets: Sequence[BillingTicket], threshold: float
 ) -> dict[uuid.UUID, EarlierTicket]:
     rows = await conn.fetch(
-        """SELECT q.ticket_id AS asked_by, found.*
-             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[])
-                  AS q(ticket_id, org_id, requester_id, text, submitted_at)
+        """SELECT q.n AS asked, t.ticket_id, t.number, t.subject, t.body, t.requester_id
+             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[])
+                  WITH ORDINALITY AS q(ticket_id, org_id, submitted_at, n)
              CROSS JOIN LATERAL (
-               SELECT * FROM (
-                 (SELECT t.ticket_id, t.number, t.subject, true AS same_requester,
-                         1 - (t.search_text <-> lower(q.text)) AS sim
-                    FROM tickets t
-                   WHERE t.org_id = q.org_id AND t.requester_id = q.requester_id AND t.resolved
-                     AND t.ticket_id <> q.ticket_id AND t.submitted_at < q.submitted_at
-                   ORDER BY t.search_text <-> lower(q.text) LIMIT 1)
-                 UNION ALL
-                 (SELECT t.ticket_id, t.number, t.subject,
-                         t.requester_id = q.requester_id AS same_requester,
-                         1 - (t.search_text <-> lower(q.text)) AS sim
-                    FROM tickets t
-                   WHERE t.org_id = q.org_id AND t.resolved AND t.ticket_id <> q.ticket_id
-                     AND t.submitted_at < q.submitted_at
-                   ORDER BY t.search_text <-> lower(q.text) LIMIT 1)
-               ) nearest
-               WHERE sim >= $6
-               ORDER BY same_requester DESC, sim DESC LIMIT 1
-             ) found""",
+               SELECT c.ticket_id, count(*) AS shared, max(c.submitted_at) AS latest
+                 FROM unnest(($4::bigint[])[q.n * $5 - $5 + 1 : q.n * $5]) AS b(band)
+                 CROSS JOIN LATERAL (
+                   SELECT r.ticket_id, r.submitted_at FROM repeat_bands r
+                    WHERE r.org_id = q.org_id AND r.band = b.band
+                      AND r.submitted_at < q.submitted_at
+                    ORDER BY r.submitted_at DESC LIMIT $6) c
+                WHERE c.ticket_id <> q.ticket_id
+                GROUP BY c.ticket_id
+                ORDER BY shared DESC, latest DESC
+                LIMIT $7) c
+             JOIN tickets t ON t.ticket_id = c.ticket_id""",
         [t.ticket_id for t in tickets],
         [t.org_id for t in tickets],
-        [t.facts.requester_id for t in tickets],
-        [f"{t.subject} {t.body}" for t in tickets],
         [t.facts.submitted_at for t in tickets],
-        threshold,
-        timeout=REPEAT_TIMEOUT_S,
+        _flat_bands(tickets),
+        similarity.BANDS,
+        REPEAT_PER_BAND,
+        REPEAT_CANDIDATES,
     )
-    return {
-        row["asked_by"]: EarlierTicket(
+    best: dict[uuid.UUID, EarlierTicket] = {}
+    for row in rows:
+        asked = tickets[row["asked"] - 1]
+        score = similarity.similarity(
+            similarity.trigrams(asked.text), similarity.trigrams(f"{row['subject']} {row['body']}")
+        )
+        if score < threshold:
+            continue
+        candidate = EarlierTicket(
             row["ticket_id"],
             row["number"],
             row["subject"],
-            float(row["sim"]),
-            row["same_requester"],
+            score,
+            row["requester_id"] == asked.facts.requester_id,
         )
-        for row in rows
-    }
+        held = best.get(asked.ticket_id)
+        if held is None or _preferred(candidate) > _preferred(held):
+            best[asked.ticket_id] = candidate
+    return best
+
+
+def _preferred(earlier: EarlierTicket) -> tuple[bool, float]:
+    return earlier.same_requester, earlier.similarity
+
+
+async def fill_missing_bands(conn: Connection, *, limit: int) -> int:
+    """Compute the bands of up to `limit` tickets remembered before they were kept (migration
+    005), and index the resolved ones for P-REPEAT; the number of tickets filled."""
+    rows = await conn.fetch(
+        """SELECT ticket_id, subject, body FROM tickets WHERE repeat_bands IS NULL
+            LIMIT $1 FOR UPDATE SKIP LOCKED""",
+        limit,
+    )
+    if not rows:
+        return 0
+    flat: list[int | None] = []
+    for row in rows:
+        found = similarity.text_bands(f"{row['subject']} {row['body']}")
+        flat.extend(found or (None,) * similarity.BANDS)
+    await conn.execute(
+        """WITH filled AS (
+             UPDATE tickets t
+                SET repeat_bands = array_remove(($2::bigint[])[q.n * $3 - $3 + 1 : q.n * $3], NULL)
+               FROM unnest($1::uuid[]) WITH ORDINALITY AS q(ticket_id, n)
+              WHERE t.ticket_id = q.ticket_id
+             RETURNING t.ticket_id, t.org_id, t.submitted_at, t.resolved, t.repeat_bands)
+           INSERT INTO repeat_bands (ticket_id, band, org_id, submitted_at)
+           SELECT ticket_id, unnest(repeat_bands), org_id, submitted_at FROM filled WHERE resolved
+           ON CONFLICT DO NOTHING""",
+        [row["ticket_id"] for row in rows],
+        flat,
+        similarity.BANDS,
+    )
+    return len(rows)
 
 
 async def most_similar_earlier(

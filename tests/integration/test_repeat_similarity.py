@@ -1,4 +1,4 @@
-"""P-REPEAT on real PostgreSQL (pg_trgm) with realistic Slovenian questions: the same question
+"""P-REPEAT on real PostgreSQL with realistic Slovenian questions: the same question
 asked again is found among the organization's earlier resolved tickets; a different question
 about the same program, another organization's ticket, or an unresolved one is not."""
 
@@ -13,6 +13,7 @@ import pytest
 
 from services.billing import repository
 from services.billing.policy import PolicyParameters, TicketFacts, WorkFacts
+from services.billing.similarity import similarity, trigrams
 from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 
 BILLING_MIGRATIONS = Path(__file__).parents[2] / "services" / "billing" / "migrations"
@@ -174,3 +175,78 @@ async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer
         one = await _similar(billing_pool, ticket)
         assert isinstance(one, repository.EarlierTicket)
         assert one == found[ticket.ticket_id]
+
+
+async def test_the_measure_is_postgresqls_similarity(billing_pool: asyncpg.Pool) -> None:
+    # Texts without č, š, ž: the tests' PostgreSQL runs with the C locale, where pg_trgm takes
+    # them for separators; similarity.trigrams counts them as the letters they are.
+    pairs = [
+        ("Obracun plac se ne zakljuci", "obracun plac za december"),
+        ("Izvoz REK-1 obrazca ne uspe", "Pri izvozu REK-1 obrazca za eDavke javi napako."),
+        ("Vnos 13. placa: 2026/12", "vnos placa 13 za 2026 12"),
+        ("word", "two words"),
+    ]
+    async with billing_pool.acquire() as conn:
+        for a, b in pairs:
+            expected = await conn.fetchval("SELECT similarity($1, $2)", a, b)
+            assert abs(similarity(trigrams(a), trigrams(b)) - expected) < 1e-6, (a, b)
+
+
+async def test_the_same_question_is_found_behind_a_long_history_of_other_questions(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    org = uuid.uuid4()
+    first = await _ticket(
+        billing_pool,
+        "Uvoz bančnega izpiska camt.053",
+        "Uvoz bančnega izpiska v formatu camt.053 se ustavi z napako pri branju datoteke.",
+        org=org,
+    )
+    for i in range(300):  # later questions of colleagues, each about another form and error
+        await _ticket(
+            billing_pool,
+            f"Obrazec {i} se ne izvozi",
+            f"Pri izvozu obrazca številka {i} za leto {2000 + i % 26} program javi napako "
+            f"E{i * 7919 % 10007} v vrstici {i % 97}.",
+            org=org,
+            requester=MAJA,
+            days_later=1 + i // 20,
+        )
+    again = await _ticket(
+        billing_pool,
+        "Spet napaka pri uvozu izpiska",
+        "Uvoz bančnega izpiska camt.053 se spet ustavi z napako pri branju datoteke.",
+        org=org,
+        days_later=40,
+        resolved=False,
+    )
+
+    found = await _similar(billing_pool, again)
+
+    assert isinstance(found, repository.EarlierTicket)
+    assert (found.ticket_id, found.same_requester) == (first.ticket_id, True)
+
+
+async def test_tickets_remembered_before_bands_were_kept_are_found_once_filled_in(
+    billing_pool: asyncpg.Pool,
+) -> None:
+    text = (
+        "Letni popis osnovnih sredstev",
+        "Pri letnem popisu osnovnih sredstev program ne prikaže odpisanih sredstev v seznamu.",
+    )
+    old = await _ticket(billing_pool, *text)
+    async with billing_pool.acquire() as conn:  # as migration 005 left it
+        await conn.execute("DELETE FROM repeat_bands WHERE ticket_id = $1", old.ticket_id)
+        await conn.execute(
+            "UPDATE tickets SET repeat_bands = NULL WHERE ticket_id = $1", old.ticket_id
+        )
+    again = await _ticket(billing_pool, *text, days_later=3, resolved=False)
+    assert await _similar(billing_pool, again) is None
+
+    async with billing_pool.acquire() as conn:
+        while await repository.fill_missing_bands(conn, limit=50):
+            pass
+
+    found = await _similar(billing_pool, again)
+    assert isinstance(found, repository.EarlierTicket)
+    assert found.ticket_id == old.ticket_id
