@@ -19,11 +19,14 @@ Connection: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 """A connection, whether opened directly or acquired from a pool."""
 
 # Errors that mean "the database cannot be reached right now", not "this request is wrong".
+# asyncpg's client-state errors ("cannot switch to state ...") come from a connection that broke
+# in the middle of an operation, as when PostgreSQL stops: the same, not a handler's failure.
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,

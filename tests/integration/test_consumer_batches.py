@@ -23,6 +23,7 @@ from contracts.envelope import new_envelope
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import (
     ConsumerRunner,
+    DatabaseUnavailableError,
     Delivery,
     EventConsumer,
     HandlerContext,
@@ -324,3 +325,35 @@ async def test_a_failing_record_in_a_batch_run_leaves_nothing_of_the_run_and_goe
     assert names == ["a", "c"]
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 2  # none from the failed run
     assert [h["dlq_reason"] for h in dead.published] == ["handler-failed"]
+
+
+async def test_a_connection_broken_mid_statement_is_read_again_not_dead_lettered(
+    pool: asyncpg.Pool,
+) -> None:
+    # What asyncpg raises when PostgreSQL stops while a statement is running.
+    broken = asyncpg.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"
+    )
+    failures = iter([broken] * 3)  # as many as max_attempts, in a row
+    org = uuid.uuid4()
+
+    async def handler(ctx: HandlerContext, event: OrganizationCreated) -> None:
+        await _store(ctx, event)
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+
+    dead = _DeadLetters()
+    runner = _runner(pool, handler, dead)
+    reads = 0
+    while True:
+        reads += 1
+        try:
+            await runner.handle_batch([_record(org, "org-broken", 0)])
+            break
+        except DatabaseUnavailableError:
+            continue
+
+    assert reads == 4
+    assert dead.published == []
+    assert await pool.fetchval("SELECT count(*) FROM seen WHERE org_id = $1", org) == 1
