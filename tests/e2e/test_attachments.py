@@ -495,6 +495,19 @@ async def test_the_old_portals_files_come_with_the_imported_tickets(
 
     for someone in (customer, consultant):
         assert (await upload(someone, "posnetek.png", png)).status_code == 403
+    refusals = {
+        "a PNG named .pdf": (415, "Navodila.pdf", png),
+        "a name that is a path": (422, "../posnetek.png", png),
+        "larger than the limit": (413, "arhiv.zip", b"PK\x03\x04" + b"\x00" * (2 << 20)),
+    }
+    for case, (status, name, content) in refusals.items():
+        assert (await upload(vendor_admin, name, content)).status_code == status, case
+    assert not await fetch(
+        admin_dsn_for("content"),
+        """SELECT a.file_id FROM attachments a JOIN files f ON f.id = a.file_id
+            WHERE a.uploaded_by = $1 AND f.name IN ('Navodila.pdf', 'arhiv.zip')""",
+        VENDOR_ADMIN.id,
+    )
     # Another vendor admin's upload is not this admin's to import.
     other_admin = await create_user(gateway, vendor_admin, roles=["vendor_admin"])
     await set_password(gateway, stack, other_admin["email"], "geslo drugega skrbnika")
