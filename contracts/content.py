@@ -5,7 +5,8 @@ recordings, and what the content service announces.
 - The training system: an organization's order of a training (topic `training.events`, key =
   organization id).
 - The content service: a release published, and available to each licensed organization (topic
-  `content.events`, key = release id).
+  `content.events`, key = release id); a file attached to a ticket, and one left unused until
+  it expired (topic `content.events`, key = attachment id).
 """
 
 from __future__ import annotations
@@ -80,3 +81,36 @@ class ReleaseAvailable(EventModel):
     released_on: date
     notes_sl: str = Field(max_length=20_000)
     notes_en: str = Field(max_length=20_000)
+
+
+class AttachmentUploaded(EventModel):
+    """A file was uploaded to be attached to a ticket's message (or, without a ticket, to be
+    carried over by the old portal's import). It is pending until a message names it."""
+
+    EVENT_TYPE: ClassVar[str] = "AttachmentUploaded"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    attachment_id: uuid.UUID
+    ticket_id: uuid.UUID | None
+    """None: uploaded by a vendor admin for the old portal's import."""
+    org_id: uuid.UUID | None
+    """The ticket's organization (None with no ticket)."""
+    uploaded_by: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    media_type: str = Field(min_length=1, max_length=100)
+    size: int = Field(ge=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    uploaded_at: AwareDatetime
+
+
+class AttachmentExpired(EventModel):
+    """A pending attachment was never attached to a message in time: its bytes are deleted and
+    it can no longer be named."""
+
+    EVENT_TYPE: ClassVar[str] = "AttachmentExpired"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    attachment_id: uuid.UUID
+    ticket_id: uuid.UUID | None
+    org_id: uuid.UUID | None
+    expired_at: AwareDatetime

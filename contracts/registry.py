@@ -16,6 +16,8 @@ from contracts.accounts import (
 from contracts.billing import StatementIssued, TicketClassified
 from contracts.common import EventModel
 from contracts.content import (
+    AttachmentExpired,
+    AttachmentUploaded,
     ProgramLicenceChanged,
     ReleaseAvailable,
     ReleasePublished,
@@ -24,6 +26,7 @@ from contracts.content import (
 from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import (
     TicketAccepted,
+    TicketAttachmentsImported,
     TicketClosed,
     TicketCreated,
     TicketDecisionRecorded,
@@ -46,6 +49,7 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         TicketClosed,
         TicketRefused,
         TicketMessagePosted,
+        TicketAttachmentsImported,
         TicketClassified,
         StatementIssued,
         OrganizationStandingChanged,
@@ -54,6 +58,8 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         TrainingOrderChanged,
         ReleasePublished,
         ReleaseAvailable,
+        AttachmentUploaded,
+        AttachmentExpired,
         OrganizationCreated,
         UserCreated,
         UserDeactivated,

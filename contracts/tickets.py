@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -18,6 +18,10 @@ from contracts.common import (
 )
 
 AuthorRole = Literal["customer", "consultant"]
+
+MAX_ATTACHMENTS_PER_MESSAGE: Final = 10
+"""How many files one message (or internal note) may carry."""
+MAX_ATTACHMENTS_PER_IMPORTED_TICKET: Final = 200
 
 
 class TicketCreated(EventModel):
@@ -166,3 +170,36 @@ class TicketMessagePosted(EventModel):
     internal: bool
     body: str = Field(min_length=1, max_length=20000)
     posted_at: AwareDatetime
+    attachment_ids: tuple[uuid.UUID, ...] = Field(
+        default=(), max_length=MAX_ATTACHMENTS_PER_MESSAGE
+    )
+    """The files attached to the message (the content service's attachment ids), each uploaded
+    to this ticket by the author; as internal as the message. Absent in events stored before
+    attachments existed."""
+
+
+class ImportedAttachment(EventModel):
+    """One file of the old portal carried over to a message of an imported ticket."""
+
+    attachment_id: uuid.UUID
+    message_id: uuid.UUID | None = None
+    """The live ticket's message; None on an archived ticket (its messages have no ids)."""
+
+
+class TicketAttachmentsImported(EventModel):
+    """The old portal's files referenced by an imported ticket's correspondence were attached
+    to it (uploaded for the import beforehand by the vendor admin who imported it). Never
+    internal: the old portal had no internal notes."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketAttachmentsImported"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    ticket_id: uuid.UUID
+    """The live ticket, or the archive entry (`archived`)."""
+    org_id: uuid.UUID
+    legacy_reference: str = Field(min_length=1, max_length=100)
+    archived: bool
+    imported_by: uuid.UUID
+    attachments: tuple[ImportedAttachment, ...] = Field(
+        min_length=1, max_length=MAX_ATTACHMENTS_PER_IMPORTED_TICKET
+    )

@@ -589,6 +589,8 @@ def ingress() -> list[dict[str, Any]]:
                 path("/api/content/releases", "content"),
                 path("/api/content/recordings", "content"),
                 path("/api/content/files", "content"),
+                path("/api/content/tickets", "content"),
+                path("/api/content/attachments", "content"),
             ],
             {
                 "nginx.ingress.kubernetes.io/proxy-request-buffering": "off",

@@ -50,7 +50,11 @@ async def stack() -> AsyncIterator[Stack]:
     small_files = {
         "CONTENT_RELEASE_FILE_MAX_BYTES": str(8 << 20),
         "CONTENT_RECORDING_MAX_BYTES": str(16 << 20),
+        "CONTENT_ATTACHMENT_MAX_BYTES": str(2 << 20),
     }
+    # Attachments no message named are looked for every second (they expire after a day of
+    # business time, which the tests reach by moving the clock).
+    quick_attachment_sweep = {"CONTENT_ATTACHMENT_SWEEP_INTERVAL_S": "1"}
     running = Stack(
         StackConfig(
             state_dir=state,
@@ -64,6 +68,7 @@ async def stack() -> AsyncIterator[Stack]:
                 **debug_logs,
                 **short_parking,
                 **small_files,
+                **quick_attachment_sweep,
             },
         )
     )

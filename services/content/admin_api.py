@@ -9,20 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.requests import ClientDisconnect
 
 from contracts.common import EventModel
 from contracts.content import PROGRAM, ReleaseAvailable, ReleasePublished
-from services.content import repository, storage, uploads
-from services.content.filetypes import (
-    BadNameError,
-    Kind,
-    UnsupportedTypeError,
-    checked_name,
-    type_for,
-)
-from services.content.intake import TooLargeError
-from services.content.settings import ContentSettings
+from services.content import receiving, repository, storage
+from services.content.receiving import UPLOAD_BODY, UPLOAD_ERRORS, FileName, Sha256
 from services.content.views import (
     PREFIX,
     FileOut,
@@ -108,26 +99,6 @@ class DownloadOut(BaseModel):
     range_end: int | None
 
 
-Sha256 = Annotated[
-    str | None,
-    Query(pattern=r"^[0-9a-f]{64}$", description="The file's SHA-256, checked on arrival."),
-]
-FileName = Annotated[str, Query(min_length=1, max_length=300, description="The file's name.")]
-UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "The file's bytes as they are (not a form); streamed, never held whole.",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
-UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "Published already, or a file of that name exists."},
-    413: {"description": "Larger than the kind's limit."},
-    415: {"description": "Not on the kind's allow-list, or the bytes are not of that type."},
-    422: {"description": "A name that is a path, or a SHA-256 that does not match."},
-}
-
-
 @router.post("/releases", status_code=201, response_model=ReleaseOut)
 async def create_release(
     body: ReleaseIn, principal: VendorAdmin, pool: Pool, clock: CurrentClock
@@ -163,8 +134,9 @@ async def upload_release_file(
     sha256: Sha256 = None,
 ) -> FileOut:
     """Add a file to a draft release: the body is the file (`?name=setup.exe`)."""
-    return await _receive(
+    stored = await receiving.receive(
         request,
+        "release",
         ("release", release_id),
         name,
         sha256,
@@ -174,6 +146,7 @@ async def upload_release_file(
         store=store,
         settings=settings,
     )
+    return file_out(stored)
 
 
 @router.post("/releases/{release_id}/publish", response_model=ReleaseOut)
@@ -263,8 +236,9 @@ async def upload_video(
     sha256: Sha256 = None,
 ) -> FileOut:
     """The recording's video (MP4 or WebM): the body is the file (`?name=training.mp4`)."""
-    return await _receive(
+    stored = await receiving.receive(
         request,
+        "recording",
         ("recording", recording_id),
         name,
         sha256,
@@ -274,6 +248,7 @@ async def upload_video(
         store=store,
         settings=settings,
     )
+    return file_out(stored)
 
 
 @router.post("/recordings/{recording_id}/publish", response_model=RecordingOut)
@@ -402,60 +377,3 @@ async def list_downloads(
         item=lambda d: DownloadOut(**vars(d)),
         key=lambda d: (d.downloaded_at, d.id),
     )
-
-
-async def _receive(
-    request: Request,
-    owner: repository.Owner,
-    name: str,
-    sha256: str | None,
-    *,
-    principal: Principal,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-    settings: ContentSettings,
-) -> FileOut:
-    kind: Kind = owner[0]
-    try:
-        name = checked_name(name)
-    except BadNameError as error:
-        raise HTTPException(422, str(error)) from None
-    try:
-        file_type = type_for(kind, name)
-    except UnsupportedTypeError as error:
-        raise HTTPException(415, str(error)) from None
-    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if declared not in {"", "application/octet-stream", file_type.media_type.split(";")[0]}:
-        raise HTTPException(
-            415, f"The upload says it is {declared}, but {name!r} is {file_type.media_type}."
-        )
-    max_bytes = (
-        settings.release_file_max_bytes if kind == "release" else settings.recording_max_bytes
-    )
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > max_bytes:
-        raise HTTPException(413, f"A {kind} file is at most {max_bytes:,} bytes.")
-    upload = uploads.Upload(owner, name, file_type, max_bytes, sha256, principal.user_id)
-    try:
-        stored = await uploads.receive(
-            pool,
-            store,
-            upload,
-            request.stream(),
-            clock=clock,
-            part_bytes=settings.upload_part_bytes,
-        )
-    except repository.NotFoundError:
-        raise HTTPException(404, f"No such {kind}.") from None
-    except repository.ConflictError as error:
-        raise HTTPException(409, str(error)) from None
-    except TooLargeError as error:
-        raise HTTPException(413, str(error)) from None
-    except UnsupportedTypeError as error:
-        raise HTTPException(415, str(error)) from None
-    except uploads.ChecksumMismatchError as error:
-        raise HTTPException(422, str(error)) from None
-    except ClientDisconnect:  # nobody reads the answer; the upload has been discarded
-        raise HTTPException(400, "The upload broke off before its end.") from None
-    return file_out(stored)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from services.content import repository, storage
-from services.content.filetypes import shown_inline
-from services.content.ranges import RangeNotSatisfiableError, requested_range
+from services.content import repository, serving
+from services.content.serving import DOWNLOAD_RESPONSES
 from services.content.views import (
     PREFIX,
     RecordingOut,
@@ -23,7 +21,6 @@ from services.content.views import (
     viewer_of,
 )
 from services.runtime.app import CurrentClock, Pool
-from services.runtime.context import current_correlation_id
 from services.runtime.identity import CurrentPrincipal
 from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
 
@@ -147,14 +144,6 @@ async def get_recording(
     return recording_out(recording, files)
 
 
-DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The whole file.", "content": {"application/octet-stream": {}}},
-    206: {"description": "The one range of bytes asked for (`Range: bytes=a-b`)."},
-    404: {"description": "No such file, or not for the caller's organization."},
-    416: {"description": "The range starts past the end of the file."},
-}
-
-
 @router.get(
     "/files/{file_id}",
     response_class=StreamingResponse,
@@ -184,43 +173,5 @@ async def download(
             file = await repository.visible_file(conn, file_id, viewer)
         except repository.NotFoundError:
             raise HTTPException(404, "No such file.") from None
-        assert file.size is not None and file.sha256 is not None
-        etag = f'"{file.sha256}"'
-        if_range = request.headers.get("if-range")
-        ranged = if_range is None or if_range == etag
-        try:
-            part = requested_range(request.headers.get("range"), file.size) if ranged else None
-        except RangeNotSatisfiableError:
-            raise HTTPException(
-                416,
-                f"The file has {file.size} bytes; the range asked for lies past its end.",
-                headers={"Content-Range": f"bytes */{file.size}"},
-            ) from None
-        if request.method == "GET":
-            await repository.record_download(
-                conn,
-                file_id=file.id,
-                user_id=principal.user_id,
-                org_id=principal.org_id,
-                at=clock.now(),
-                range_start=part.start if part else None,
-                range_end=part.end if part else None,
-                correlation_id=current_correlation_id(),
-            )
-    inline = shown_inline(file.media_type)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": etag,
-        "Content-Length": str(part.length if part else file.size),
-        "Content-Disposition": (
-            f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(file.name)}"
-        ),
-        "Cache-Control": "private, no-cache",
-        "X-Content-Type-Options": "nosniff",
-        **({"Content-Range": part.content_range(file.size)} if part else {}),
-    }
-    status = 206 if part else 200
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=file.media_type)
-    body = await storage.open_read(store, file.storage_key, part)
-    return StreamingResponse(body, status_code=status, headers=headers, media_type=file.media_type)
+        served = await serving.prepare(request, conn, file, principal=principal, clock=clock)
+    return await serving.respond(request, served, store)

@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.content import admin_api, api, uploads
+from services.content import admin_api, api, attachment_handlers, attachments_api, uploads
 from services.content.consumers import build_consumer
 from services.content.settings import ContentSettings
 from services.content.storage import LostFileError, open_store, reachable
@@ -44,14 +44,29 @@ def create_app(settings: ContentSettings | None = None) -> FastAPI:
             interval_s=settings.upload_sweep_interval_s,
         )
 
+    def attachment_sweeper(pool: asyncpg.Pool) -> PeriodicWorker:
+        return PeriodicWorker(
+            "unbound-attachments",
+            partial(
+                attachment_handlers.sweep_unbound,
+                pool,
+                store,
+                clock=clock,
+                unbound_after_s=settings.attachment_unbound_after_s,
+                batch=SWEEP_BATCH,
+            ),
+            batch_size=SWEEP_BATCH,
+            interval_s=settings.attachment_sweep_interval_s,
+        )
+
     app = build_service_app(
         settings,
         clock=clock,
         title="Content service",
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, admin_api.router],
+        routers=[api.router, admin_api.router, attachments_api.router],
         consumers=[build_consumer()],
-        background=[sweeper],
+        background=[sweeper, attachment_sweeper],
         reported_checks={"storage": partial(reachable, store)},
     )
     app.state.store = store

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from contracts.content import ProgramLicenceChanged, TrainingOrderChanged
-from contracts.topics import ERP_EVENTS, TRAINING_EVENTS
-from services.content import handlers
+from contracts.tickets import TicketAttachmentsImported, TicketCreated, TicketMessagePosted
+from contracts.topics import ERP_EVENTS, TICKETS_EVENTS, TRAINING_EVENTS
+from services.content import attachment_handlers, handlers
 from services.runtime.consumer import EventConsumer
 
 
 def build_consumer() -> EventConsumer:
-    """The `content` consumer group: licences from the ERP, training orders."""
-    consumer = EventConsumer(name="content", topics=[ERP_EVENTS, TRAINING_EVENTS])
+    """The `content` consumer group: licences from the ERP, training orders, and the tickets
+    and messages files are attached to."""
+    consumer = EventConsumer(name="content", topics=[ERP_EVENTS, TRAINING_EVENTS, TICKETS_EVENTS])
     consumer.handles(ProgramLicenceChanged)(handlers.on_licence_changed)
     consumer.handles(TrainingOrderChanged)(handlers.on_training_order_changed)
+    consumer.handles(TicketCreated)(attachment_handlers.on_ticket_created)
+    consumer.handles(TicketMessagePosted)(attachment_handlers.on_message_posted)
+    consumer.handles(TicketAttachmentsImported)(attachment_handlers.on_attachments_imported)
     return consumer

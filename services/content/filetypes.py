@@ -15,7 +15,7 @@ from typing import Literal
 
 import puremagic
 
-Kind = Literal["release", "recording"]
+Kind = Literal["release", "recording", "attachment"]
 
 SNIFF_BYTES = 8192
 """How much of the start of an upload is read before it is checked (and before any is stored)."""
@@ -31,16 +31,47 @@ class FileType:
     """Checked as UTF-8 text (there is no magic number to recognize)."""
     inline: bool = False
     """Shown in the browser (a video) rather than saved as a download."""
+    container: str | None = None
+    """The extension puremagic gives the bytes when the type is a kind of it (an Office
+    document is a ZIP archive; the first bytes tell no more)."""
+    declared_as: tuple[str, ...] = ()
+    """Other Content-Type headers browsers send for it (Windows sends a ZIP as
+    `application/x-zip-compressed`, a CSV as `application/vnd.ms-excel`)."""
+
+    def accepts_declared(self, declared: str) -> bool:
+        """Whether an upload's Content-Type (without parameters) fits this type."""
+        own = self.media_type.split(";")[0]
+        return declared in {"", "application/octet-stream", own, *self.declared_as}
 
 
 _TYPES = {
     t.extension: t
     for t in (
-        FileType(".zip", "application/zip"),
+        FileType(".zip", "application/zip", declared_as=("application/x-zip-compressed",)),
         FileType(".exe", "application/vnd.microsoft.portable-executable"),
         FileType(".msi", "application/x-msi"),
         FileType(".pdf", "application/pdf"),
         FileType(".txt", "text/plain; charset=utf-8", text=True),
+        FileType(".log", "text/plain; charset=utf-8", text=True, declared_as=("text/x-log",)),
+        FileType(
+            ".csv", "text/csv; charset=utf-8", text=True, declared_as=("application/vnd.ms-excel",)
+        ),
+        FileType(".xml", "application/xml", text=True, declared_as=("text/xml",)),
+        FileType(".png", "image/png"),
+        FileType(".jpg", "image/jpeg", declared_as=("image/pjpeg",)),
+        FileType(".jpeg", "image/jpeg", declared_as=("image/pjpeg",)),
+        FileType(".gif", "image/gif"),
+        FileType(".webp", "image/webp"),
+        FileType(
+            ".docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            container=".zip",
+        ),
+        FileType(
+            ".xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            container=".zip",
+        ),
         FileType(".mp4", "video/mp4", inline=True),
         FileType(".webm", "video/webm", inline=True),
     )
@@ -49,8 +80,16 @@ _TYPES = {
 ALLOWED: dict[Kind, tuple[str, ...]] = {
     "release": (".zip", ".exe", ".msi", ".pdf", ".txt"),
     "recording": (".mp4", ".webm"),
+    "attachment": (
+        *(".png", ".jpg", ".jpeg", ".gif", ".webp"),
+        *(".pdf", ".docx", ".xlsx"),
+        *(".txt", ".log", ".csv", ".xml"),
+        ".zip",
+    ),
 }
-"""The allow-list of each kind, by extension."""
+"""The allow-list of each kind, by extension. Attachments are what a customer sends support:
+screenshots, documents, logs and exported data; nothing a browser would run (no HTML, SVG or
+scripts), and no programs."""
 
 
 class BadNameError(ValueError):
@@ -82,7 +121,10 @@ def type_for(kind: Kind, name: str) -> FileType:
     extension = name[dot:].lower() if dot > 0 else ""
     if extension not in ALLOWED[kind]:
         allowed = ", ".join(ALLOWED[kind])
-        raise UnsupportedTypeError(f"A {kind} file must be one of {allowed}; {name!r} is not.")
+        article = "An" if kind[0] in "aeiou" else "A"
+        raise UnsupportedTypeError(
+            f"{article} {kind} file must be one of {allowed}; {name!r} is not."
+        )
     return _TYPES[extension]
 
 
@@ -98,7 +140,7 @@ def check_bytes(file_type: FileType, head: bytes, *, complete: bool) -> None:
         found = {match.extension.lower() for match in puremagic.magic_string(head)}
     except puremagic.PureError:
         found = set()
-    if file_type.extension not in found:
+    if (file_type.container or file_type.extension) not in found:
         raise UnsupportedTypeError(
             f"The file's content is not {file_type.extension[1:].upper()}, as its name says."
         )

@@ -109,7 +109,7 @@ class Download:
     range_end: int | None
 
 
-_FILE_COLUMNS = """f.id, f.release_id, f.recording_id, f.name, f.media_type, f.storage_key,
+FILE_COLUMNS = """f.id, f.release_id, f.recording_id, f.name, f.media_type, f.storage_key,
                    f.status, f.size, f.sha256, f.created_at, f.stored_at"""
 _RELEASE_COLUMNS = """r.id, r.program, r.version, r.released_on, r.notes_sl, r.notes_en,
                       r.created_at, r.published_at"""
@@ -458,7 +458,7 @@ async def begin_file(
                 f"""INSERT INTO files AS f (id, release_id, recording_id, name, media_type,
                                            storage_key, status, created_at, created_by)
                     VALUES ($1, $2, $3, $4, $5, $6, 'receiving', $7, $8)
-                    RETURNING {_FILE_COLUMNS}""",
+                    RETURNING {FILE_COLUMNS}""",
                 file_id,
                 owner_id if kind == "release" else None,
                 owner_id if kind == "recording" else None,
@@ -480,7 +480,7 @@ async def finish_file(
 ) -> StoredFile:
     row = await conn.fetchrow(
         f"""UPDATE files f SET status = 'stored', size = $2, sha256 = $3, stored_at = $4
-             WHERE id = $1 AND status = 'receiving' RETURNING {_FILE_COLUMNS}""",
+             WHERE id = $1 AND status = 'receiving' RETURNING {FILE_COLUMNS}""",
         file_id,
         size,
         sha256,
@@ -498,7 +498,7 @@ async def forget_file(conn: Connection, file_id: uuid.UUID) -> None:
 
 async def stale_uploads(conn: Connection, *, before: datetime, limit: int) -> list[StoredFile]:
     rows = await conn.fetch(
-        f"""SELECT {_FILE_COLUMNS} FROM files f
+        f"""SELECT {FILE_COLUMNS} FROM files f
              WHERE status = 'receiving' AND created_at < $1 ORDER BY created_at LIMIT $2""",
         before,
         limit,
@@ -509,7 +509,7 @@ async def stale_uploads(conn: Connection, *, before: datetime, limit: int) -> li
 async def files_of(conn: Connection, *, owner_ids: Sequence[uuid.UUID]) -> list[StoredFile]:
     """The stored files of these releases or recordings, by name."""
     rows = await conn.fetch(
-        f"""SELECT {_FILE_COLUMNS} FROM files f
+        f"""SELECT {FILE_COLUMNS} FROM files f
              WHERE (release_id = ANY($1::uuid[]) OR recording_id = ANY($1::uuid[]))
                AND status = 'stored'
              ORDER BY name, id""",
@@ -521,7 +521,7 @@ async def files_of(conn: Connection, *, owner_ids: Sequence[uuid.UUID]) -> list[
 async def visible_file(conn: Connection, file_id: uuid.UUID, viewer: Viewer) -> StoredFile:
     """A stored file whose release or recording the viewer sees."""
     row = await conn.fetchrow(
-        f"""SELECT {_FILE_COLUMNS} FROM files f
+        f"""SELECT {FILE_COLUMNS} FROM files f
              WHERE f.id = $4 AND f.status = 'stored' AND (
                    f.release_id IN (SELECT r.id FROM {_VISIBLE_RELEASES})
                 OR f.recording_id IN (SELECT r.id FROM {_VISIBLE_RECORDINGS}))""",
@@ -537,17 +537,18 @@ async def delete_draft_file(conn: Connection, file_id: uuid.UUID) -> StoredFile:
     """Mark a stored file of a draft deleted (the caller then removes its bytes)."""
     row = await conn.fetchrow(
         f"""UPDATE files f SET status = 'deleted'
-             WHERE id = $1 AND status = 'stored'
+             WHERE id = $1 AND status = 'stored' AND NOT f.attachment
                AND NOT EXISTS (SELECT 1 FROM releases r
                                 WHERE r.id = f.release_id AND r.published_at IS NOT NULL)
                AND NOT EXISTS (SELECT 1 FROM recordings r
                                 WHERE r.id = f.recording_id AND r.published_at IS NOT NULL)
-            RETURNING {_FILE_COLUMNS}""",
+            RETURNING {FILE_COLUMNS}""",
         file_id,
     )
     if row is None:
         exists = await conn.fetchval(
-            "SELECT status FROM files WHERE id = $1 AND status = 'stored'", file_id
+            "SELECT status FROM files WHERE id = $1 AND status = 'stored' AND NOT attachment",
+            file_id,
         )
         if exists:
             raise ConflictError("The file belongs to published content and stays.")

@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.content.filetypes import Kind
 from services.runtime.settings import ServiceSettings
 
 MiB = 1024 * 1024
@@ -40,6 +41,23 @@ class ContentSettings(ServiceSettings):
     """An upload still `receiving` after this long belongs to a process that died: its bytes
     are deleted from storage and its row removed."""
     upload_sweep_interval_s: float = Field(default=300, gt=0)
+    attachment_max_bytes: int = Field(default=25 * MiB, ge=1)
+    """The largest file attached to a ticket's message."""
+    attachment_unbound_after_s: float = Field(default=24 * 3600, gt=0)
+    """An attachment no message has named this long after its upload is deleted (bytes and
+    all) and can no longer be named."""
+    attachment_sweep_interval_s: float = Field(default=300, gt=0)
+    ticket_wait_s: float = Field(default=5, ge=0, le=30)
+    """How long an upload to a ticket this service has not heard of yet waits for its
+    `TicketCreated` before it answers 404 (a ticket submitted a moment ago)."""
+
+    def max_bytes(self, kind: Kind) -> int:
+        """The size limit of one file of this kind."""
+        return {
+            "release": self.release_file_max_bytes,
+            "recording": self.recording_max_bytes,
+            "attachment": self.attachment_max_bytes,
+        }[kind]
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Self:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 import structlog
 from obstore.store import ObjectStore
 
-from services.content import repository, storage
+from services.content import attachment_repository, repository, storage
+from services.content.attachment_repository import TicketOwner
 from services.content.filetypes import FileType
 from services.content.intake import Intake
 from services.runtime.clock import Clock
+from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
 
@@ -28,14 +30,32 @@ class ChecksumMismatchError(ValueError):
     """The bytes received do not have the SHA-256 the uploader said they have."""
 
 
+OnStored = Callable[[Connection, repository.StoredFile], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class Upload:
-    owner: repository.Owner
+    owner: repository.Owner | TicketOwner
+    """A release's or recording's draft, or a ticket (an attachment)."""
     name: str
     file_type: FileType
     max_bytes: int
     expected_sha256: str | None
     by: uuid.UUID
+    on_stored: OnStored | None = None
+    """Runs in the transaction that completes the file (an attachment announces itself)."""
+
+
+async def _begin(conn: Connection, upload: Upload, *, at: datetime) -> repository.StoredFile:
+    """The `receiving` row of the upload, with its owner's checks."""
+    media_type = upload.file_type.media_type
+    if isinstance(upload.owner, TicketOwner):
+        return await attachment_repository.begin_attachment(
+            conn, owner=upload.owner, name=upload.name, media_type=media_type, by=upload.by, at=at
+        )
+    return await repository.begin_file(
+        conn, owner=upload.owner, name=upload.name, media_type=media_type, by=upload.by, at=at
+    )
 
 
 async def receive(
@@ -48,14 +68,7 @@ async def receive(
     part_bytes: int,
 ) -> repository.StoredFile:
     async with pool.acquire() as conn:
-        begun = await repository.begin_file(
-            conn,
-            owner=upload.owner,
-            name=upload.name,
-            media_type=upload.file_type.media_type,
-            by=upload.by,
-            at=clock.now(),
-        )
+        begun = await _begin(conn, upload, at=clock.now())
     intake = Intake(upload.file_type, max_bytes=upload.max_bytes)
     try:
         await storage.write(store, begun.storage_key, intake.checked(body), part_bytes=part_bytes)
@@ -63,10 +76,12 @@ async def receive(
             raise ChecksumMismatchError(
                 f"The file received has SHA-256 {intake.sha256}, not {upload.expected_sha256}."
             )
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             stored = await repository.finish_file(
                 conn, begun.id, size=intake.size, sha256=intake.sha256, at=clock.now()
             )
+            if upload.on_stored is not None:
+                await upload.on_stored(conn, stored)
     except BaseException as error:
         log.info(
             "upload abandoned",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,7 +21,7 @@ from contracts.common import (
     TicketStatus,
     Topic,
 )
-from contracts.tickets import AuthorRole
+from contracts.tickets import MAX_ATTACHMENTS_PER_MESSAGE, AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
 from services.runtime.moments import Moment
@@ -33,7 +33,9 @@ from services.runtime.paging import (
     WithTotal,
     decode_cursor,
 )
-from services.tickets import handlers, repository
+from services.tickets import handlers, importing, repository
+from services.tickets.attachment_views import AttachmentOut
+from services.tickets.attachments import Attachment, AttachmentsRefusedError
 from services.tickets.domain import (
     LifecycleRules,
     Message,
@@ -104,6 +106,12 @@ class MessageIn(BaseModel):
 
     body: Text
     internal: bool = False
+    attachment_ids: list[uuid.UUID] = Field(
+        default=[],
+        max_length=MAX_ATTACHMENTS_PER_MESSAGE,
+        description="Files the caller uploaded to this ticket "
+        "(`POST /api/content/tickets/{id}/attachments`) that the message carries.",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -216,9 +224,10 @@ class MessageOut(BaseModel):
     internal: bool
     body: str
     posted_at: datetime
+    attachments: list[AttachmentOut]
 
     @classmethod
-    def of(cls, m: Message) -> MessageOut:
+    def of(cls, m: Message, files: Sequence[Attachment] = ()) -> MessageOut:
         return cls(
             id=m.id,
             author_id=m.author_id,
@@ -227,6 +236,7 @@ class MessageOut(BaseModel):
             internal=m.internal,
             body=m.body,
             posted_at=m.posted_at,
+            attachments=[AttachmentOut.of(f) for f in files],
         )
 
 
@@ -247,6 +257,17 @@ class ArchivedMessageOut(BaseModel):
     author_role: str
     body: str
     posted_at: datetime
+    attachments: list[AttachmentOut]
+
+    @classmethod
+    def of(cls, m: repository.ArchivedMessage) -> ArchivedMessageOut:
+        return cls(
+            author_name=m.author_name,
+            author_role=m.author_role,
+            body=m.body,
+            posted_at=m.posted_at,
+            attachments=[AttachmentOut.of(f) for f in m.attachments],
+        )
 
 
 class ArchivedTicketOut(BaseModel):
@@ -270,7 +291,7 @@ class ArchivedTicketOut(BaseModel):
     def of(cls, a: repository.ArchivedTicket) -> ArchivedTicketOut:
         return cls(
             **{k: v for k, v in a.__dict__.items() if k != "messages"},
-            messages=[ArchivedMessageOut(**m.__dict__) for m in a.messages],
+            messages=[ArchivedMessageOut.of(m) for m in a.messages],
         )
 
 
@@ -278,6 +299,7 @@ class ImportOut(BaseModel):
     live_created: int
     archived: int
     unchanged: int
+    attachments: int = Field(description="Files of the old portal attached to their messages.")
 
 
 @contextmanager
@@ -291,7 +313,7 @@ def _ticket_errors() -> Iterator[None]:
         raise HTTPException(403, str(error)) from None
     except TransitionError as error:
         raise HTTPException(409, str(error)) from None
-    except handlers.ImportRejectedError as error:
+    except (importing.ImportRejectedError, AttachmentsRefusedError) as error:
         raise HTTPException(422, error.problems) from None
     except TicketError as error:
         raise HTTPException(422, str(error)) from None
@@ -311,6 +333,14 @@ async def _rules(request: Request) -> LifecycleRules:
 
 
 Rules = Annotated[LifecycleRules, Depends(_rules)]
+
+
+async def _attachment_wait_s(request: Request) -> float:
+    wait_s: float = request.app.state.attachment_wait_s
+    return wait_s
+
+
+AttachmentWait = Annotated[float, Depends(_attachment_wait_s)]
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -477,7 +507,7 @@ async def import_legacy(
 ) -> ImportOut:
     """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
     with _ticket_errors():
-        result = await handlers.import_legacy_tickets(
+        result = await importing.import_legacy_tickets(
             pool, principal=principal, document=document, now=clock.now()
         )
     return ImportOut(**result.__dict__)
@@ -496,7 +526,7 @@ async def get_ticket(
     return TicketDetailOut(
         **base.model_dump(),
         timeline=[TimelineEntryOut.of(t) for t in view.timeline],
-        messages=[MessageOut.of(m) for m in view.messages],
+        messages=[MessageOut.of(m, view.attachments.get(m.id, ())) for m in view.messages],
     )
 
 
@@ -580,16 +610,22 @@ async def post_message(
     body: MessageIn,
     principal: CurrentPrincipal,
     pool: Pool,
+    *,
     clock: CurrentClock,
+    attachment_wait_s: AttachmentWait,
 ) -> MessageOut:
-    """Write to the ticket's correspondence; consultants may add `internal` notes."""
+    """Write to the ticket's correspondence; consultants may add `internal` notes. The files
+    it names must be the caller's own uploads to this ticket, on no other message (422 names
+    each one that is not; nothing is stored)."""
     with _ticket_errors():
-        message = await handlers.post_message(
+        message, files = await handlers.post_message(
             pool,
             principal=principal,
             ticket_id=ticket_id,
             body=body.body,
             internal=body.internal,
             now=clock.now(),
+            attachment_ids=body.attachment_ids,
+            attachment_wait_s=attachment_wait_s,
         )
-    return MessageOut.of(message)
+    return MessageOut.of(message, files)

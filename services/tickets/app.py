@@ -43,4 +43,5 @@ def create_app(settings: TicketsSettings | None = None) -> FastAPI:
         background=[auto_closer],
     )
     app.state.ticket_rules = rules
+    app.state.attachment_wait_s = settings.attachment_wait_s
     return app

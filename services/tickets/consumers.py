@@ -10,18 +10,24 @@ from contracts.accounts import (
     UserReactivated,
 )
 from contracts.billing import TicketClassified
-from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS
+from contracts.content import AttachmentExpired, AttachmentUploaded
+from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS, CONTENT_EVENTS
 from services.runtime.consumer import EventConsumer
 from services.tickets import handlers
 
 
 def build_consumer() -> EventConsumer:
-    """The `tickets` consumer group: billing's decisions, and the accounts directory."""
-    consumer = EventConsumer(name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS])
+    """The `tickets` consumer group: billing's decisions, the accounts directory, and the files
+    uploaded to tickets."""
+    consumer = EventConsumer(
+        name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
+    )
     consumer.handles_batch(TicketClassified)(handlers.record_classifications)
     consumer.handles(OrganizationCreated)(handlers.on_organization_created)
     consumer.handles(UserCreated)(handlers.on_user_created)
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
     consumer.handles(UserReactivated)(handlers.on_user_reactivated)
     consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
+    consumer.handles(AttachmentUploaded)(handlers.on_attachment_uploaded)
+    consumer.handles(AttachmentExpired)(handlers.on_attachment_expired)
     return consumer

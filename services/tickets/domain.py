@@ -555,9 +555,16 @@ def record_decision(
 
 
 def post_message(
-    ticket: Ticket, actor: Actor, *, body: str, internal: bool, now: datetime
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    body: str,
+    internal: bool,
+    now: datetime,
+    attachment_ids: tuple[uuid.UUID, ...] = (),
 ) -> tuple[Ticket, Message, TicketMessagePosted]:
-    """Add a message to the correspondence; only consultants write internal notes."""
+    """Add a message to the correspondence; only consultants write internal notes. The files it
+    carries (`attachment_ids`) are checked by `services.tickets.attachments.for_message`."""
     _require_same_org(ticket, actor)
     if internal and not actor.is_staff:
         raise NotAllowedError("Only consultants write internal notes.")
@@ -590,5 +597,6 @@ def post_message(
         internal=internal,
         body=message.body,
         posted_at=now,
+        attachment_ids=attachment_ids,
     )
     return updated, message, event

@@ -19,6 +19,7 @@ from contracts.accounts import (
 )
 from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
+from contracts.content import AttachmentExpired, AttachmentUploaded
 from services.runtime.clock import Clock
 from services.runtime.consumer import Delivery, HandlerContext
 from services.runtime.context import current_correlation_id
@@ -26,7 +27,8 @@ from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
 from services.runtime.parking import NotYetKnownError
-from services.tickets import domain, repository
+from services.tickets import attachment_repository, attachments, domain, repository
+from services.tickets.attachments import Attachment
 from services.tickets.domain import (
     Actor,
     Change,
@@ -38,7 +40,6 @@ from services.tickets.domain import (
     TicketError,
     Transition,
 )
-from services.tickets.legacy_import import LegacyTicket, LegacyTicketFile, duplicate_references
 
 log = structlog.get_logger(__name__)
 
@@ -274,21 +275,50 @@ async def post_message(
     body: str,
     internal: bool,
     now: datetime,
-) -> Message:
-    """Add a message (or, for consultants, an internal note) to the ticket's correspondence."""
+    attachment_ids: Sequence[uuid.UUID] = (),
+    attachment_wait_s: float = 0,
+) -> tuple[Message, tuple[Attachment, ...]]:
+    """Add a message (or, for consultants, an internal note) to the ticket's correspondence,
+    with the files it names: each the poster's own upload to this ticket, on no other message
+    (`AttachmentsRefusedError` otherwise, and nothing is stored)."""
     actor = actor_of(principal)
+    if attachment_ids:
+        await attachment_repository.wait_until_known(pool, attachment_ids, wait_s=attachment_wait_s)
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
         updated, message, event = domain.post_message(
-            ticket, actor, body=body, internal=internal, now=now
+            ticket,
+            actor,
+            body=body,
+            internal=internal,
+            now=now,
+            attachment_ids=tuple(attachment_ids),
         )
+        carried: tuple[Attachment, ...] = ()
+        if attachment_ids:
+            carried = attachments.for_message(
+                await attachment_repository.lock(conn, attachment_ids),
+                attachment_ids,
+                ticket_id=ticket.id,
+                poster_id=actor.person.user_id,
+            )
         await repository.save_ticket(conn, ticket=updated)
         await repository.add_message(conn, message=message)
+        if carried:
+            await attachment_repository.attach_to_message(
+                conn, attachment_ids=attachment_ids, ticket_id=ticket.id, message_id=message.id
+            )
         await _publish(conn, updated, event, now=now)
-    log.info("message posted", ticket_id=str(ticket_id), internal=internal, role=actor.role)
-    return message
+    log.info(
+        "message posted",
+        ticket_id=str(ticket_id),
+        internal=internal,
+        role=actor.role,
+        attachments=len(carried),
+    )
+    return message, carried
 
 
 @dataclass(frozen=True)
@@ -299,19 +329,23 @@ class TicketView:
     timeline: list[Transition]
     messages: list[Message]
     queue_position: int | None
+    attachments: dict[uuid.UUID, list[Attachment]]
+    """The files of each message shown, by message id."""
 
 
 async def view_ticket(
     conn: Connection, *, principal: Principal, ticket_id: uuid.UUID
 ) -> TicketView:
-    """One ticket of the caller's organization (any for staff); internal notes for staff only."""
+    """One ticket of the caller's organization (any for staff); internal notes, and so their
+    files, for staff only."""
     ticket = await repository.get_ticket(conn, ticket_id=ticket_id, org_id=principal.org_scope)
     timeline = await repository.list_transitions(conn, ticket_id=ticket.id)
     messages = await repository.list_messages(
         conn, ticket_id=ticket.id, include_internal=principal.is_staff
     )
     positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
-    return TicketView(ticket, timeline, messages, positions.get(ticket.id))
+    files = await attachment_repository.of_messages(conn, message_ids=[m.id for m in messages])
+    return TicketView(ticket, timeline, messages, positions.get(ticket.id), files)
 
 
 async def record_classifications(
@@ -402,118 +436,14 @@ async def on_user_language_changed(ctx: HandlerContext, event: UserLanguageChang
     await _update_user(ctx, event.user_id, language=event.language)
 
 
-# --- the old portal's tickets ------------------------------------------------------------------
+# --- files announced by the content service ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportResult:
-    live_created: int
-    archived: int
-    unchanged: int
+async def on_attachment_uploaded(ctx: HandlerContext, event: AttachmentUploaded) -> None:
+    """Remember the upload, so a message of its uploader may name it."""
+    await attachment_repository.record_uploaded(ctx.conn, uploaded=event)
 
 
-class ImportRejectedError(TicketError):
-    """The file cannot be imported; nothing was stored."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-async def import_legacy_tickets(
-    pool: asyncpg.Pool, *, principal: Principal, document: LegacyTicketFile, now: datetime
-) -> ImportResult:
-    """Import the old portal's tickets, all or nothing; ones imported before stay as they are."""
-    if "vendor_admin" not in principal.roles:
-        raise domain.NotAllowedError("Only vendor administrators import the old portal's tickets.")
-    problems = duplicate_references(document)
-    async with pool.acquire() as conn, conn.transaction():
-        # One import at a time, so two concurrent runs cannot both take the same old number.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tickets.legacy-import'))")
-        known = await repository.known_legacy_references(
-            conn, references=[t.reference for t in document.tickets]
-        )
-        users = await repository.find_directory_users(
-            conn, emails=[t.requester_email for t in document.tickets]
-        )
-        for index, entry in enumerate(document.tickets):
-            if entry.requester_email.lower() not in users:
-                problems.append(
-                    f"tickets[{index}] ({entry.reference}): no portal user has the e-mail "
-                    f"{entry.requester_email}; import the users first"
-                )
-        if problems:
-            raise ImportRejectedError(problems)
-        live = archived = 0
-        for entry in document.tickets:
-            if entry.reference in known:
-                continue
-            user = users[entry.requester_email.lower()]
-            if entry.state == "open":
-                await _import_open(conn, entry, user, now=now)
-                live += 1
-            else:
-                await repository.insert_archived(conn, ticket=_archive_entry(entry, user))
-                archived += 1
-    result = ImportResult(live, archived, len(document.tickets) - live - archived)
-    log.info("legacy tickets imported", **result.__dict__)
-    return result
-
-
-async def _import_open(
-    conn: Connection, entry: LegacyTicket, user: repository.DirectoryUser, *, now: datetime
-) -> None:
-    new = NewTicket(
-        id=uuid.uuid4(),
-        org_id=user.org_id,
-        requester=user.person(),
-        channel=entry.channel,
-        topic=entry.topic,
-        subject=entry.subject,
-        body=entry.body,
-        program=entry.program,
-        submitted_at=entry.submitted_at,
-        recorded_by=None,
-        legacy_reference=entry.reference,
-    )
-    ticket = await _insert(conn, new, recorded_by_name=None, now=now)
-    for m in entry.messages:
-        await repository.add_message(
-            conn,
-            message=Message(
-                uuid.uuid4(),
-                ticket.id,
-                user.id if m.author_role == "customer" else None,
-                m.author_name,
-                m.author_role,
-                False,
-                m.body,
-                m.posted_at,
-            ),
-        )
-
-
-def _archive_entry(
-    entry: LegacyTicket, user: repository.DirectoryUser
-) -> repository.ArchivedTicket:
-    assert entry.resolved_at is not None and entry.resolution is not None
-    return repository.ArchivedTicket(
-        id=uuid.uuid4(),
-        legacy_reference=entry.reference,
-        org_id=user.org_id,
-        requester=user.person(),
-        channel=entry.channel,
-        topic=entry.topic,
-        subject=entry.subject,
-        body=entry.body,
-        program=entry.program,
-        submitted_at=entry.submitted_at,
-        accepted_at=entry.accepted_at,
-        resolved_at=entry.resolved_at,
-        resolution=entry.resolution,
-        consultant_name=entry.consultant_name,
-        messages=tuple(
-            repository.ArchivedMessage(m.author_name, m.author_role, m.body, m.posted_at)
-            for m in entry.messages
-        ),
-    )
+async def on_attachment_expired(ctx: HandlerContext, event: AttachmentExpired) -> None:
+    """No message named it in time and its file is gone: forget it."""
+    await attachment_repository.forget(ctx.conn, attachment_id=event.attachment_id)

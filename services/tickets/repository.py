@@ -14,6 +14,7 @@ import asyncpg
 
 from contracts.common import Person, RuleHit, TicketStatus, Topic
 from services.runtime.db import Connection
+from services.tickets.attachments import Attachment
 from services.tickets.domain import Message, NewTicket, Resolution, Ticket, Transition
 
 
@@ -446,11 +447,26 @@ async def lock_resolved_before(
 
 
 @dataclass(frozen=True)
+class ArchivedFile:
+    """A file of the old portal carried over with an archived message (its bytes in content)."""
+
+    id: uuid.UUID
+    name: str
+    media_type: str
+    size: int
+
+    @classmethod
+    def of(cls, attachment: Attachment) -> ArchivedFile:
+        return cls(attachment.id, attachment.name, attachment.media_type, attachment.size)
+
+
+@dataclass(frozen=True)
 class ArchivedMessage:
     author_name: str
     author_role: str
     body: str
     posted_at: datetime
+    attachments: tuple[ArchivedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -496,6 +512,10 @@ def _archived(row: asyncpg.Record) -> ArchivedTicket:
                 m["author_role"],
                 m["body"],
                 datetime.fromisoformat(m["posted_at"]),
+                tuple(
+                    ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
+                    for f in m.get("attachments", ())
+                ),
             )
             for m in json.loads(row["messages"])
         ),
@@ -542,6 +562,7 @@ async def insert_archived(conn: Connection, *, ticket: ArchivedTicket) -> None:
                     "author_role": m.author_role,
                     "body": m.body,
                     "posted_at": m.posted_at.isoformat(),
+                    "attachments": [{**vars(f), "id": str(f.id)} for f in m.attachments],
                 }
                 for m in ticket.messages
             ]

@@ -21,6 +21,10 @@ class TicketsSettings(ServiceSettings):
     """How far back a consultant may date a phone or e-mail ticket (`received_at`)."""
     auto_close_interval_s: float = Field(default=300, gt=0)
     """How often resolved tickets past the reopening window are looked for and closed."""
+    attachment_wait_s: float = Field(default=5, ge=0, le=30)
+    """How long a message naming a file this service has not heard of yet waits for the
+    content service's `AttachmentUploaded` (an upload completed a moment ago) before it is
+    refused."""
 
     def lifecycle(self) -> LifecycleRules:
         return LifecycleRules(

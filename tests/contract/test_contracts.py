@@ -3,6 +3,8 @@
 The fixtures in `fixtures/` are frozen history, written out by hand: complete envelopes as a
 producer stored them. They are never regenerated from today's models. A failure here means a
 change to `contracts/` broke readers of events that already exist; make a new event version instead.
+`<EventType>.v<version>.json` is the version as first published; an optional field added later
+gets a fixture of its own, `<EventType>.v<version>.<what>.json`, so both shapes stay read.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from contracts.registry import (
     UnsupportedEventVersionError,
     model_for,
 )
-from contracts.tickets import TicketCreated
+from contracts.tickets import TicketCreated, TicketMessagePosted
 from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIXTURE_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
+FIXTURE_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)(?:\.[a-z0-9-]+)?\.json$")
 FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
 
 MOMENT = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)  # occurred_at of the envelopes built here
@@ -45,7 +47,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _fixture_key(path: Path) -> tuple[str, int]:
     match = FIXTURE_NAME.match(path.name)
-    assert match, f"{path.name} is not named <EventType>.v<version>.json"
+    assert match, f"{path.name} is not named <EventType>.v<version>[.<what>].json"
     return match["type"], int(match["version"])
 
 
@@ -54,7 +56,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 
 def _aggregate_of(payload: Any) -> uuid.UUID:
-    for name in ("ticket_id", "user_id", "release_id"):
+    for name in ("attachment_id", "ticket_id", "user_id", "release_id"):
         if hasattr(payload, name):
             return getattr(payload, name)  # type: ignore[no-any-return]
     if hasattr(payload, "user"):
@@ -182,6 +184,18 @@ def test_stored_ticket_created_keeps_its_values() -> None:
     )
     assert created.recorded_by is None
     assert created.submitted_at == datetime(2026, 11, 28, 10, 0, 2, 981000, tzinfo=UTC)
+
+
+def test_a_message_stored_before_attachments_existed_reads_as_one_without_any() -> None:
+    def read(name: str) -> TicketMessagePosted:
+        envelope = EventEnvelope.model_validate_json((FIXTURES / name).read_text(encoding="utf-8"))
+        return TicketMessagePosted.model_validate(envelope.payload)
+
+    assert read("TicketMessagePosted.v1.json").attachment_ids == ()
+    assert read("TicketMessagePosted.v1.attachments.json").attachment_ids == (
+        uuid.UUID("8c3a5f21-6e0b-4d97-a2c8-3b1e9f7d0a64"),
+        uuid.UUID("e17b2d9c-4a05-4f38-9c6e-d2a8b0f15c73"),
+    )
 
 
 def test_stored_ticket_classified_keeps_reasons_in_order_and_the_deferral() -> None:

@@ -337,6 +337,12 @@ async def test_only_a_vendor_admin_publishes_records_inputs_and_reads_downloads(
         ),
         gateway.post(f"/api/content/recordings/{uuid.uuid4()}/publish", headers=headers),
         gateway.delete(f"/api/content/files/{uuid.uuid4()}", headers=headers),
+        gateway.post(
+            "/api/content/attachments/imports",
+            params={"name": "posnetek.png"},
+            content=PNG,
+            headers=headers,
+        ),
     ]
     for response in await asyncio.gather(*attempts):
         assert response.status_code == 403, (response.request.url, response.text)

@@ -562,6 +562,7 @@ async def test_the_old_portals_tickets_import_once_and_a_second_run_changes_noth
         "live_created": 2,
         "archived": 1,
         "unchanged": 0,
+        "attachments": 0,
     }
 
     async def decided() -> Any:
@@ -576,7 +577,7 @@ async def test_the_old_portals_tickets_import_once_and_a_second_run_changes_noth
     await eventually(decided, what="decisions on the imported tickets")
     state = await _legacy_state(admin_dsn_for("tickets"), tag)
     second = await _post(gateway, vendor_admin, "/api/tickets/import", document)
-    assert second == {"live_created": 0, "archived": 0, "unchanged": 3}
+    assert second == {"live_created": 0, "archived": 0, "unchanged": 3, "attachments": 0}
     assert await _legacy_state(admin_dsn_for("tickets"), tag) == state
 
     await set_password(gateway, stack, person["email"], "geslo iz starega portala")

@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
         "archived_tickets",
         "directory_organizations",
         "directory_users",
+        "attachments",
     },
     "billing": {
         "decisions",
@@ -37,6 +38,8 @@ EXPECTED_TABLES = {
         "recordings",
         "files",
         "downloads",
+        "known_tickets",
+        "attachments",
     },
 }
 

@@ -1,0 +1,180 @@
+"""HTTP routes of attachments: a file uploaded to a ticket (then named by a message on the
+tickets service), a file of the old portal uploaded for the import, and the downloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from services.content import attachment_handlers, receiving, serving
+from services.content import attachment_repository as repo
+from services.content.attachment_repository import TicketOwner
+from services.content.receiving import UPLOAD_BODY, FileName, Sha256
+from services.content.repository import NotFoundError, StoredFile
+from services.content.serving import DOWNLOAD_RESPONSES
+from services.content.views import PREFIX, Settings, Store
+from services.runtime.app import CurrentClock, Pool
+from services.runtime.identity import CurrentPrincipal, Principal, require_roles
+
+router = APIRouter(prefix=PREFIX, tags=["attachments"])
+
+VendorAdmin = Annotated[Principal, require_roles("vendor_admin")]
+
+
+class AttachmentOut(BaseModel):
+    id: uuid.UUID = Field(description="Name it in `attachment_ids` of a message on the ticket.")
+    ticket_id: uuid.UUID | None = Field(description="None: uploaded for the old portal's import.")
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    url: str = Field(description="Where to download it.")
+    state: Literal["pending"] = Field(description="Until a message names it.")
+    uploaded_at: datetime
+
+
+ATTACHMENT_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such ticket, or not one of the caller's organization."},
+    413: {"description": "Larger than `CONTENT_ATTACHMENT_MAX_BYTES`."},
+    415: {"description": "Not on the attachments' allow-list, or the bytes are not of that type."},
+    422: {"description": "A name that is a path, or a SHA-256 that does not match."},
+}
+
+
+def _may_see(principal: Principal, ticket: repo.KnownTicket) -> bool:
+    """Vendor staff see every ticket; a customer those of their organization."""
+    return principal.org_scope is None or principal.org_scope == ticket.org_id
+
+
+def _out(file: StoredFile, ticket_id: uuid.UUID | None) -> AttachmentOut:
+    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
+    return AttachmentOut(
+        id=file.id,
+        ticket_id=ticket_id,
+        name=file.name,
+        media_type=file.media_type,
+        size=file.size,
+        sha256=file.sha256,
+        url=f"{PREFIX}/attachments/{file.id}",
+        state="pending",
+        uploaded_at=file.stored_at,
+    )
+
+
+@router.post(
+    "/tickets/{ticket_id}/attachments",
+    status_code=201,
+    response_model=AttachmentOut,
+    openapi_extra=UPLOAD_BODY,
+    responses=ATTACHMENT_UPLOAD_ERRORS,
+)
+async def upload_attachment(
+    ticket_id: uuid.UUID,
+    request: Request,
+    name: FileName,
+    *,
+    principal: CurrentPrincipal,
+    pool: Pool,
+    clock: CurrentClock,
+    store: Store,
+    settings: Settings,
+    sha256: Sha256 = None,
+) -> AttachmentOut:
+    """Attach a file to a ticket the caller may see: the body is the file (`?name=napaka.png`).
+    It is pending until a message of the caller names it (`attachment_ids`), and is deleted if
+    none does within `CONTENT_ATTACHMENT_UNBOUND_AFTER_S`."""
+    ticket = await repo.wait_for_ticket(pool, ticket_id, wait_s=settings.ticket_wait_s)
+    if ticket is None or ticket.archived or not _may_see(principal, ticket):
+        raise HTTPException(404, "No such ticket.")
+    owner = TicketOwner(ticket.ticket_id, ticket.org_id)
+    stored = await receiving.receive(
+        request,
+        "attachment",
+        owner,
+        name,
+        sha256,
+        principal=principal,
+        pool=pool,
+        clock=clock,
+        store=store,
+        settings=settings,
+        on_stored=attachment_handlers.announcer(owner, principal.user_id),
+    )
+    return _out(stored, ticket.ticket_id)
+
+
+@router.post(
+    "/attachments/imports",
+    status_code=201,
+    response_model=AttachmentOut,
+    openapi_extra=UPLOAD_BODY,
+    responses=ATTACHMENT_UPLOAD_ERRORS,
+)
+async def upload_for_import(
+    request: Request,
+    name: FileName,
+    *,
+    principal: VendorAdmin,
+    pool: Pool,
+    clock: CurrentClock,
+    store: Store,
+    settings: Settings,
+    sha256: Sha256 = None,
+) -> AttachmentOut:
+    """A file of the old portal's export, uploaded before the import whose messages name it by
+    name and SHA-256 (services/tickets/README.md, "Importing the old portal's tickets")."""
+    owner = TicketOwner(None, None)
+    stored = await receiving.receive(
+        request,
+        "attachment",
+        owner,
+        name,
+        sha256,
+        principal=principal,
+        pool=pool,
+        clock=clock,
+        store=store,
+        settings=settings,
+        on_stored=attachment_handlers.announcer(owner, principal.user_id),
+    )
+    return _out(stored, None)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=StreamingResponse,
+    responses=DOWNLOAD_RESPONSES,
+    operation_id="download_attachment",
+)
+@router.head(
+    "/attachments/{attachment_id}",
+    response_class=StreamingResponse,
+    responses=DOWNLOAD_RESPONSES,
+    operation_id="download_attachment_headers",
+)
+async def download_attachment(
+    attachment_id: uuid.UUID,
+    request: Request,
+    principal: CurrentPrincipal,
+    *,
+    pool: Pool,
+    clock: CurrentClock,
+    store: Store,
+) -> Response:
+    """An attachment the caller may see: their own upload; once on a message, vendor staff,
+    and the users of the ticket's organization unless the message is an internal note. Every
+    GET is recorded; ranges as for files."""
+    async with pool.acquire() as conn:
+        try:
+            file = await repo.visible_attachment(
+                conn, attachment_id, user_id=principal.user_id, org_scope=principal.org_scope
+            )
+        except NotFoundError:
+            raise HTTPException(404, "No such attachment.") from None
+        served = await serving.prepare(request, conn, file, principal=principal, clock=clock)
+    return await serving.respond(request, served, store)

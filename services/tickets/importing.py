@@ -1,0 +1,233 @@
+"""The old portal's tickets imported (services/tickets/legacy_import.py is the format): open
+ones as live tickets, resolved ones as read-only archive entries, each with its correspondence
+and the files the correspondence carried; all or nothing, and safe to repeat."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import structlog
+
+from contracts.tickets import ImportedAttachment, TicketAttachmentsImported
+from services.runtime.context import current_correlation_id
+from services.runtime.db import Connection
+from services.runtime.identity import Principal
+from services.runtime.outbox import emit
+from services.tickets import attachment_repository, domain, handlers, repository
+from services.tickets.attachments import Attachment, match_import_files
+from services.tickets.domain import Message, NewTicket, TicketError
+from services.tickets.legacy_import import (
+    LegacyTicket,
+    LegacyTicketFile,
+    duplicate_references,
+    file_references,
+)
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    live_created: int
+    archived: int
+    unchanged: int
+    attachments: int
+
+
+class ImportRejectedError(TicketError):
+    """The file cannot be imported; nothing was stored."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+async def import_legacy_tickets(
+    pool: asyncpg.Pool, *, principal: Principal, document: LegacyTicketFile, now: datetime
+) -> ImportResult:
+    """Import the old portal's tickets, all or nothing; ones imported before stay as they are.
+    The files their messages name must have been uploaded for the import by the caller."""
+    if "vendor_admin" not in principal.roles:
+        raise domain.NotAllowedError("Only vendor administrators import the old portal's tickets.")
+    problems = duplicate_references(document)
+    async with pool.acquire() as conn, conn.transaction():
+        # One import at a time, so two concurrent runs cannot both take the same old number.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tickets.legacy-import'))")
+        known = await repository.known_legacy_references(
+            conn, references=[t.reference for t in document.tickets]
+        )
+        users = await repository.find_directory_users(
+            conn, emails=[t.requester_email for t in document.tickets]
+        )
+        for index, entry in enumerate(document.tickets):
+            if entry.requester_email.lower() not in users:
+                problems.append(
+                    f"tickets[{index}] ({entry.reference}): no portal user has the e-mail "
+                    f"{entry.requester_email}; import the users first"
+                )
+        new = [(i, t) for i, t in enumerate(document.tickets) if t.reference not in known]
+        references = [ref for index, entry in new for ref in file_references(index, entry)]
+        uploaded = await attachment_repository.uploaded_for_import(
+            conn, uploaded_by=principal.user_id, sha256s=[r.sha256 for r in references]
+        )
+        files, missing = match_import_files(references, uploaded)
+        if problems or missing:
+            raise ImportRejectedError(problems + missing)
+        live = archived = 0
+        for _, entry in new:
+            user = users[entry.requester_email.lower()]
+            carried, files = files[: _count(entry)], files[_count(entry) :]
+            if entry.state == "open":
+                await _import_open(conn, entry, user, carried, by=principal.user_id, now=now)
+                live += 1
+            else:
+                await _import_archived(conn, entry, user, carried, by=principal.user_id, now=now)
+                archived += 1
+    result = ImportResult(live, archived, len(document.tickets) - live - archived, len(references))
+    log.info("legacy tickets imported", **result.__dict__)
+    return result
+
+
+def _count(entry: LegacyTicket) -> int:
+    return sum(len(m.attachments) for m in entry.messages)
+
+
+def _per_message(entry: LegacyTicket, files: Sequence[Attachment]) -> list[list[Attachment]]:
+    """The matched files (in reference order) split by the message that names them."""
+    split, rest = [], list(files)
+    for message in entry.messages:
+        split.append(rest[: len(message.attachments)])
+        rest = rest[len(message.attachments) :]
+    return split
+
+
+async def _import_open(
+    conn: Connection,
+    entry: LegacyTicket,
+    user: repository.DirectoryUser,
+    files: Sequence[Attachment],
+    *,
+    by: uuid.UUID,
+    now: datetime,
+) -> None:
+    new = NewTicket(
+        id=uuid.uuid4(),
+        org_id=user.org_id,
+        requester=user.person(),
+        channel=entry.channel,
+        topic=entry.topic,
+        subject=entry.subject,
+        body=entry.body,
+        program=entry.program,
+        submitted_at=entry.submitted_at,
+        recorded_by=None,
+        legacy_reference=entry.reference,
+    )
+    ticket = await handlers._insert(conn, new, recorded_by_name=None, now=now)
+    imported: list[ImportedAttachment] = []
+    for m, message_files in zip(entry.messages, _per_message(entry, files), strict=True):
+        message = Message(
+            uuid.uuid4(),
+            ticket.id,
+            user.id if m.author_role == "customer" else None,
+            m.author_name,
+            m.author_role,
+            False,
+            m.body,
+            m.posted_at,
+        )
+        await repository.add_message(conn, message=message)
+        if message_files:
+            await attachment_repository.attach_to_message(
+                conn,
+                attachment_ids=[f.id for f in message_files],
+                ticket_id=ticket.id,
+                message_id=message.id,
+            )
+            imported += [
+                ImportedAttachment(attachment_id=f.id, message_id=message.id) for f in message_files
+            ]
+    await _announce(conn, entry, ticket.id, user.org_id, imported, archived=False, by=by, now=now)
+
+
+async def _import_archived(
+    conn: Connection,
+    entry: LegacyTicket,
+    user: repository.DirectoryUser,
+    files: Sequence[Attachment],
+    *,
+    by: uuid.UUID,
+    now: datetime,
+) -> None:
+    assert entry.resolved_at is not None and entry.resolution is not None
+    per_message = _per_message(entry, files)
+    archived = repository.ArchivedTicket(
+        id=uuid.uuid4(),
+        legacy_reference=entry.reference,
+        org_id=user.org_id,
+        requester=user.person(),
+        channel=entry.channel,
+        topic=entry.topic,
+        subject=entry.subject,
+        body=entry.body,
+        program=entry.program,
+        submitted_at=entry.submitted_at,
+        accepted_at=entry.accepted_at,
+        resolved_at=entry.resolved_at,
+        resolution=entry.resolution,
+        consultant_name=entry.consultant_name,
+        messages=tuple(
+            repository.ArchivedMessage(
+                m.author_name,
+                m.author_role,
+                m.body,
+                m.posted_at,
+                tuple(repository.ArchivedFile.of(f) for f in message_files),
+            )
+            for m, message_files in zip(entry.messages, per_message, strict=True)
+        ),
+    )
+    await repository.insert_archived(conn, ticket=archived)
+    if files:
+        await attachment_repository.attach_to_archive_entry(
+            conn, attachment_ids=[f.id for f in files], archived_id=archived.id
+        )
+    imported = [ImportedAttachment(attachment_id=f.id) for f in files]
+    await _announce(conn, entry, archived.id, user.org_id, imported, archived=True, by=by, now=now)
+
+
+async def _announce(
+    conn: Connection,
+    entry: LegacyTicket,
+    ticket_id: uuid.UUID,
+    org_id: uuid.UUID,
+    imported: list[ImportedAttachment],
+    *,
+    archived: bool,
+    by: uuid.UUID,
+    now: datetime,
+) -> None:
+    """`TicketAttachmentsImported`, so the content service shows the files with the ticket."""
+    if not imported:
+        return
+    await emit(
+        conn,
+        TicketAttachmentsImported(
+            ticket_id=ticket_id,
+            org_id=org_id,
+            legacy_reference=entry.reference,
+            archived=archived,
+            imported_by=by,
+            attachments=tuple(imported),
+        ),
+        source=handlers.SOURCE,
+        aggregate_id=ticket_id,
+        aggregate_version=1,
+        org_id=org_id,
+        correlation_id=current_correlation_id(),
+        occurred_at=now,
+    )
