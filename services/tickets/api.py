@@ -40,6 +40,7 @@ from services.tickets.domain import (
     LifecycleRules,
     Message,
     NotAllowedError,
+    QueuePlace,
     Resolution,
     Ticket,
     TicketError,
@@ -152,13 +153,19 @@ class TicketOut(BaseModel):
     closed_at: datetime | None
     refused_at: datetime | None
     reopen_until: datetime | None
-    queue_position: int | None
+    queue_position: int | None = Field(
+        description="The place on the waiting list (1 = next) while the ticket waits."
+    )
+    queue_position_exact: bool | None = Field(
+        description="False when more than 100 tickets are ahead: the count stops there, and "
+        "`queue_position` is the least the place can be. Null while the ticket does not wait."
+    )
     legacy_reference: str | None
     version: int
     decision: DecisionOut | None
 
     @classmethod
-    def of(cls, t: Ticket, rules: LifecycleRules, position: int | None = None) -> TicketOut:
+    def of(cls, t: Ticket, rules: LifecycleRules, place: QueuePlace | None = None) -> TicketOut:
         decision = None
         if t.decision is not None and t.decision_stage is not None:
             decision = DecisionOut(
@@ -189,7 +196,8 @@ class TicketOut(BaseModel):
             closed_at=t.closed_at,
             refused_at=t.refused_at,
             reopen_until=t.reopen_until(rules),
-            queue_position=position,
+            queue_position=place.position if place else None,
+            queue_position_exact=place.exact if place else None,
             legacy_reference=t.legacy_reference,
             version=t.version,
             decision=decision,
@@ -352,7 +360,7 @@ async def submit_ticket(
     """Submit a help request on the portal, or (consultants) record one received by phone
     or e-mail for the customer with `requester_email`."""
     with _ticket_errors():
-        ticket, position = await handlers.create_ticket(
+        ticket, place = await handlers.create_ticket(
             pool,
             principal=principal,
             subject=body.subject,
@@ -365,7 +373,7 @@ async def submit_ticket(
             now=clock.now(),
             rules=rules,
         )
-    return TicketOut.of(ticket, rules, position)
+    return TicketOut.of(ticket, rules, place)
 
 
 @router.get("", response_model=CursorPage[TicketOut], dependencies=[NoOffset])
@@ -435,7 +443,7 @@ async def waiting_list(
             position=position,
             available_from=ticket.available_from,
             ready=ticket.ready(now),
-            ticket=TicketOut.of(ticket, rules, position),
+            ticket=TicketOut.of(ticket, rules, QueuePlace(position, exact=True)),
         )
 
     return CursorPage[QueueEntryOut].of(
@@ -522,7 +530,7 @@ async def get_ticket(
     async with pool.acquire() as conn:
         with _ticket_errors():
             view = await handlers.view_ticket(conn, principal=principal, ticket_id=ticket_id)
-    base = TicketOut.of(view.ticket, rules, view.queue_position)
+    base = TicketOut.of(view.ticket, rules, view.queue_place)
     return TicketDetailOut(
         **base.model_dump(),
         timeline=[TimelineEntryOut.of(t) for t in view.timeline],

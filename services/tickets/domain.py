@@ -185,6 +185,18 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class QueuePlace:
+    """Where a waiting ticket stands (1 = next). The tickets ahead are counted up to
+    `QUEUE_COUNT_LIMIT`: behind more, `position` is a lower bound and `exact` is false."""
+
+    position: int
+    exact: bool
+
+
+QUEUE_COUNT_LIMIT = 100
+
+
+@dataclass(frozen=True)
 class NewTicket:
     """What is known when a ticket is opened, before it has a number."""
 

@@ -104,7 +104,7 @@ async def create_ticket(
     rules: LifecycleRules,
     requester_email: str | None = None,
     received_at: datetime | None = None,
-) -> tuple[Ticket, int | None]:
+) -> tuple[Ticket, domain.QueuePlace | None]:
     """Store a ticket, its first timeline entry and its TicketCreated event in one transaction.
 
     Customers submit for themselves; consultants record a phone or e-mail ticket for the customer
@@ -141,9 +141,9 @@ async def create_ticket(
             rules=rules,
         )
         ticket = await _insert(conn, new, recorded_by_name=principal.display_name, now=now)
-        positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
+        place = await repository.place_of_new(conn, ticket=ticket)
     log.info("ticket created", ticket_id=str(ticket.id), number=ticket.number, channel=channel)
-    return ticket, positions.get(ticket.id)
+    return ticket, place
 
 
 async def _insert(
@@ -328,7 +328,7 @@ class TicketView:
     ticket: Ticket
     timeline: list[Transition]
     messages: list[Message]
-    queue_position: int | None
+    queue_place: domain.QueuePlace | None
     attachments: dict[uuid.UUID, list[Attachment]]
     """The files of each message shown, by message id."""
 

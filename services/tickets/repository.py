@@ -15,7 +15,15 @@ import asyncpg
 from contracts.common import Person, RuleHit, TicketStatus, Topic
 from services.runtime.db import Connection
 from services.tickets.attachments import Attachment
-from services.tickets.domain import Message, NewTicket, Resolution, Ticket, Transition
+from services.tickets.domain import (
+    QUEUE_COUNT_LIMIT,
+    Message,
+    NewTicket,
+    QueuePlace,
+    Resolution,
+    Ticket,
+    Transition,
+)
 
 
 class NotFoundError(LookupError):
@@ -357,11 +365,12 @@ async def list_messages(
 
 async def queue_positions(
     conn: Connection, *, ticket_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, int]:
-    """Positions (1 = next) on the waiting list of those of these tickets that are waiting:
-    a count of the tickets before the first of them, then a numbering from there to the last
-    of them, both along the `tickets_waiting` index alone (a page's tickets stand close
-    together on the list, so the numbered stretch is short)."""
+) -> dict[uuid.UUID, QueuePlace]:
+    """Places on the waiting list of those of these tickets that are waiting: a count of the
+    tickets before the first of them (`waiting_ahead`, stopping after `QUEUE_COUNT_LIMIT`, so
+    its cost does not grow with the list), then a numbering from there to the last of them,
+    both along the `tickets_waiting` index (a page's tickets stand close together on the list,
+    so the numbered stretch is short)."""
     if not ticket_ids:
         return {}
     rows = await conn.fetch(
@@ -369,21 +378,34 @@ async def queue_positions(
                    SELECT available_from, number FROM tickets
                     WHERE id = ANY($1::uuid[]) AND status = 'waiting'),
                 lo AS (SELECT * FROM wanted ORDER BY available_from, number LIMIT 1),
-                hi AS (SELECT * FROM wanted ORDER BY available_from DESC, number DESC LIMIT 1)
-           SELECT id, position FROM (
-               SELECT w.id,
-                      (SELECT count(*) FROM tickets b, lo
-                        WHERE b.status = 'waiting'
-                          AND (b.available_from, b.number) < (lo.available_from, lo.number))
-                      + row_number() OVER (ORDER BY w.available_from, w.number) AS position
+                hi AS (SELECT * FROM wanted ORDER BY available_from DESC, number DESC LIMIT 1),
+                ahead AS (SELECT waiting_ahead(available_from, number, $2 + 1) AS n FROM lo)
+           SELECT id, ahead.n + position AS position, ahead.n <= $2 AS exact FROM (
+               SELECT w.id, row_number() OVER (ORDER BY w.available_from, w.number) AS position
                  FROM tickets w, lo, hi
                 WHERE w.status = 'waiting'
                   AND (w.available_from, w.number) >= (lo.available_from, lo.number)
-                  AND (w.available_from, w.number) <= (hi.available_from, hi.number)) ranked
+                  AND (w.available_from, w.number) <= (hi.available_from, hi.number)) ranked,
+                ahead
             WHERE id = ANY($1::uuid[])""",
         list(ticket_ids),
+        QUEUE_COUNT_LIMIT,
     )
-    return {r["id"]: int(r["position"]) for r in rows}
+    return {r["id"]: QueuePlace(int(r["position"]), r["exact"]) for r in rows}
+
+
+async def place_of_new(conn: Connection, *, ticket: Ticket) -> QueuePlace:
+    """The place of a ticket just stored as waiting: the tickets ahead of its key, counted by
+    `waiting_ahead` up to `QUEUE_COUNT_LIMIT` (one short statement: the key is known)."""
+    ahead = int(
+        await conn.fetchval(
+            "SELECT waiting_ahead($1, $2, $3)",
+            ticket.available_from,
+            ticket.number,
+            QUEUE_COUNT_LIMIT + 1,
+        )
+    )
+    return QueuePlace(ahead + 1, exact=ahead <= QUEUE_COUNT_LIMIT)
 
 
 async def waiting_list(
