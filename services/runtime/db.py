@@ -37,10 +37,25 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, command_timeout: float = 10.0
 ) -> asyncpg.Pool:
-    """Open a connection pool; connections are opened lazily beyond `min_size`."""
+    """Open a connection pool; connections are opened lazily beyond `min_size`.
+
+    A connection goes back to the pool without asyncpg's reset query (advisory unlock, CLOSE
+    ALL, UNLISTEN, RESET ALL: one more round trip per request or batch): the services keep no
+    session state on pooled connections. Settings are `SET LOCAL`, locks transaction-level,
+    the relay's LISTEN is removed before its connection goes back, and `migrate` resets its
+    connection itself. asyncpg still rolls back a transaction left open (docs/decisions.md).
+    """
     return await asyncpg.create_pool(
-        dsn=dsn, min_size=min_size, max_size=max_size, command_timeout=command_timeout
+        dsn=dsn,
+        min_size=min_size,
+        max_size=max_size,
+        command_timeout=command_timeout,
+        reset=_keep_as_is,
     )
+
+
+async def _keep_as_is(conn: asyncpg.Connection[Any]) -> None:
+    """No reset query on release (`create_pool`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,7 @@ async def migrate(pool: asyncpg.Pool, sets: dict[str, Path]) -> list[Migration]:
                     applied_now.append(migration)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext('ticketing.migrations'))")
+            await conn.reset()  # whatever a migration's SQL set for its session (`create_pool`)
     return applied_now
 
 

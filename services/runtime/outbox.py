@@ -236,6 +236,9 @@ class OutboxRelay:
         conn, self._listener = self._listener, None
         if conn is not None:
             with contextlib.suppress(Exception):
+                # The pool does not reset connections (db.create_pool): UNLISTEN here.
+                await conn.remove_listener("outbox", self._notified)
+            with contextlib.suppress(Exception):
                 await self._pool.release(conn, timeout=2)
 
     def _notified(self, *_: object) -> None:
