@@ -1,0 +1,31 @@
+"""Gateway settings (`GATEWAY_*`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    auth_url: str = "http://127.0.0.1:8001"
+    tickets_url: str = "http://127.0.0.1:8002"
+    billing_url: str = "http://127.0.0.1:8003"
+    notify_url: str = "http://127.0.0.1:8004"
+    content_url: str = "http://127.0.0.1:8005"
+    timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
+    connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    def upstreams(self) -> dict[str, str]:
+        return {
+            "auth": self.auth_url,
+            "tickets": self.tickets_url,
+            "billing": self.billing_url,
+            "notify": self.notify_url,
+            "content": self.content_url,
+        }
