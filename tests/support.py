@@ -125,3 +125,42 @@ class SignedIn:
             cached = (await login(self.gateway, email), offset, now)
             self._tokens[email] = cached
         return {"authorization": f"Bearer {cached[0]}"}
+
+
+async def raw_get(
+    base_url: str, raw_path: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET `raw_path` byte for byte over a connection of its own (httpx resolves dot segments
+    before sending, as browsers do; an attacker's client does not)."""
+    url = httpx.URL(base_url)
+    host, port = url.host, url.port or 80
+    reader, writer = await asyncio.open_connection(host, port)
+    lines = [b"GET " + raw_path + b" HTTP/1.1", f"Host: {host}:{port}".encode()]
+    lines += [f"{k}: {v}".encode() for k, v in (headers or {}).items()]
+    writer.write(b"\r\n".join([*lines, b"Connection: close", b"", b""]))
+    try:
+        data = await asyncio.wait_for(reader.read(), timeout=30)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    pairs = [tuple(line.split(": ", 1)) for line in header_lines]
+    if any(k.lower() == "transfer-encoding" and v.lower() == "chunked" for k, v in pairs):
+        body = _unchunked(body)
+    return httpx.Response(
+        int(status_line.split()[1]),
+        headers=[(k, v) for k, v in pairs],
+        content=body,
+        request=httpx.Request("GET", url.copy_with(raw_path=raw_path)),
+    )
+
+
+def _unchunked(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2 :]
+    return out

@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
+from services.gateway.paths import BadPathError, target_of
+
 log = structlog.get_logger(__name__)
 
 HOP_BY_HOP = frozenset(
@@ -34,7 +36,8 @@ CHUNK = 64 * 1024
 
 class Proxy:
     """The ASGI app under `/api`: `/api/<service>/<rest>` to the service's base URL with the
-    same path and query (as the client encoded them), headers and body."""
+    same path and query (as the client encoded them, plain dot segments resolved), headers and
+    body. A path that could leave `/api/<service>` is refused with 400 (`paths.py`)."""
 
     def __init__(self, upstreams: dict[str, str]) -> None:
         self.upstreams = {name: base.rstrip("/") for name, base in upstreams.items()}
@@ -42,10 +45,19 @@ class Proxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.split(b"?", 1)[0].decode("latin-1")
-        service = path.split("/", 3)[2] if path.count("/") >= 2 else ""
-        base = self.upstreams.get(service)
         correlation_id = _correlation_id(scope)
+        try:
+            path_target = target_of(raw_path)
+        except BadPathError as error:
+            log.info("path refused", reason=str(error), correlation_id=correlation_id)
+            detail = (
+                f"The path is refused: {error}. A path must stay inside /api/<service>; "
+                "send it without dot segments, backslashes or their encoded forms."
+            )
+            await _json(send, 400, {"detail": detail}, correlation_id)
+            return
+        service, path = path_target.service, path_target.path
+        base = self.upstreams.get(service)
         if base is None:
             await _json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
             return

@@ -7,6 +7,7 @@ import uuid
 import httpx
 
 from tests.e2e.helpers import decided_ticket, submit_ticket
+from tests.support import raw_get
 
 
 async def _total(gateway: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -128,3 +129,23 @@ async def test_a_control_character_in_a_path_reaches_the_service_and_gets_its_4x
 
     assert anonymous.status_code == 401, anonymous.text
     assert signed_in.status_code == 422, signed_in.text
+
+
+async def test_a_path_that_would_leave_its_service_is_refused_by_the_gateway(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    # Each of these, resolved by some layer, would be /api/auth/me or a service's /docs.
+    attempts = [
+        b"/api/tickets/..%2F..%2Fdocs",
+        b"/api/tickets/..%2Fauth%2Fme",
+        b"/api/tickets/%2e%2e/auth/me",
+        b"/api/tickets/%252e%252e/auth/me",
+        b"/api/tickets/..%5Cauth%5Cme",
+        b"/api/notify/../auth/me",
+    ]
+    for raw_path in attempts:
+        answer = await raw_get(str(gateway.base_url), raw_path, headers=customer)
+        assert answer.status_code == 400, (raw_path, answer.text)
+        assert "must stay inside /api/<service>" in answer.json()["detail"]
+    me = await raw_get(str(gateway.base_url), b"/api/auth/./me", headers=customer)
+    assert me.status_code == 200 and me.json()["email"]  # a harmless dot segment is resolved

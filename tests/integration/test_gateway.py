@@ -17,14 +17,18 @@ from starlette.types import Receive, Scope, Send
 
 from devstack.infra import free_port
 from services.gateway.app import GatewaySettings, create_app
+from tests.support import raw_get
 
 BIG = 8 * 1024 * 1024
+RECEIVED: list[str] = []
+"""The raw paths the upstream was asked for, in order (cleared for each test)."""
 
 
 async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
     """A service that tells what it received, sets cookies, streams and compresses on request."""
     if scope["type"] != "http":
         return
+    RECEIVED.append(scope["raw_path"].decode("latin-1"))
     digest, size, more = hashlib.sha256(), 0, True
     while more:
         message = await receive()
@@ -78,6 +82,7 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
         tickets_url=f"http://127.0.0.1:{service_port}",
         billing_url=f"http://127.0.0.1:{free_port()}",  # nobody listens there
     )
+    RECEIVED.clear()
     servers = [
         await _serve(upstream, service_port),
         await _serve(create_app(settings), gateway_port),
@@ -184,3 +189,45 @@ async def test_an_unknown_service_is_404_and_an_unreachable_one_503_with_retry_a
     assert down.headers["retry-after"] == "2"
     assert "billing" in down.json()["detail"]
     assert down.headers["x-correlation-id"]
+
+
+async def _get_raw(client: httpx.AsyncClient, raw_path: bytes) -> httpx.Response:
+    """GET with the path exactly as given, over a socket of its own (httpx would resolve dot
+    segments itself)."""
+    return await raw_get(str(client.base_url), raw_path)
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [
+        b"/api/tickets/..%2F..%2Fdocs",  # encoded slashes that make ".."
+        b"/api/tickets/%2e%2e/%2e%2e/docs",  # encoded dot segments
+        b"/api/tickets/%2E./billing/rules",
+        b"/api/tickets/..%5C..%5Cdocs",  # encoded backslashes
+        b"/api/tickets/a\\..\\b",  # plain backslashes
+        b"/api/tickets/%252e%252e/%252e%252e/docs",  # encoded twice
+        b"/api/tickets/../billing/rules",  # plain dot segments out of the service
+        b"/api/tickets/../../healthz",
+        b"/api/tickets/..",
+        b"/api/../tickets/x",
+    ],
+)
+async def test_a_path_that_could_leave_its_service_is_refused_and_never_sent_on(
+    gateway: httpx.AsyncClient, raw_path: bytes
+) -> None:
+    response = await _get_raw(gateway, raw_path)
+
+    assert response.status_code == 400, response.text
+    assert "must stay inside /api/<service>" in response.json()["detail"]
+    assert response.headers["x-correlation-id"]
+    assert RECEIVED == []  # nothing reached the service, under any path
+
+
+async def test_plain_dot_segments_inside_a_service_are_resolved_and_encoded_slashes_kept(
+    gateway: httpx.AsyncClient,
+) -> None:
+    inside = await _get_raw(gateway, b"/api/tickets/a/./b/../c")
+    slash = await _get_raw(gateway, b"/api/tickets/a%2Fb")
+
+    assert inside.json()["raw_path"] == "/api/tickets/a/c"
+    assert slash.json()["raw_path"] == "/api/tickets/a%2Fb"
