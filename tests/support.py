@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -164,3 +166,18 @@ def _unchunked(data: bytes) -> bytes:
             break
         out, data = out + data[:size], data[size + 2 :]
     return out
+
+
+def loopback_address() -> str:
+    """A loopback address of its own, never 127.0.0.1 (Linux routes all of 127.0.0.0/8 to this
+    machine): a client address a test really connects from, not one it claims in a header."""
+    n = uuid.uuid4().int
+    return f"127.{n % 255 + 1}.{(n >> 8) % 256}.{(n >> 16) % 254 + 1}"
+
+
+@asynccontextmanager
+async def client_from(base_url: str, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client whose connections come from `address`."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30) as client:
+        yield client

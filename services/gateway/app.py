@@ -30,7 +30,7 @@ __all__ = ["GatewaySettings", "create_app"]
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     upstreams = settings.upstreams()
-    proxy = Proxy(upstreams)
+    proxy = Proxy(upstreams, settings.proxies())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -11,6 +11,13 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
+from services.gateway.forwarding import (
+    FORWARDING_HEADERS,
+    ClientView,
+    InternalOrigins,
+    TrustedProxies,
+    forwarding_headers,
+)
 from services.gateway.paths import BadPathError, target_of
 
 log = structlog.get_logger(__name__)
@@ -39,8 +46,10 @@ class Proxy:
     same path and query (as the client encoded them, plain dot segments resolved), headers and
     body. A path that could leave `/api/<service>` is refused with 400 (`paths.py`)."""
 
-    def __init__(self, upstreams: dict[str, str]) -> None:
+    def __init__(self, upstreams: dict[str, str], trusted: TrustedProxies) -> None:
         self.upstreams = {name: base.rstrip("/") for name, base in upstreams.items()}
+        self.trusted = trusted
+        self.internal = InternalOrigins(list(self.upstreams.values()))
         self.session: aiohttp.ClientSession | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,7 +73,7 @@ class Proxy:
         assert self.session is not None, "the gateway's lifespan has not started"
         query = scope.get("query_string", b"").decode("latin-1")
         target = URL(base + path + (f"?{query}" if query else ""), encoded=True)
-        headers = _forwarded_headers(scope, correlation_id)
+        headers = _forwarded_headers(scope, correlation_id, self.trusted.client_view(scope))
         body = await _body(receive)
         method: str = scope["method"]
         started = False
@@ -83,7 +92,7 @@ class Proxy:
                     data=body or None,
                     allow_redirects=False,
                 ) as upstream:
-                    await _relay_response(upstream, send_tracked)
+                    await _relay_response(upstream, send_tracked, self.internal)
                     return
             except (aiohttp.ClientError, ClientGoneError, TimeoutError) as error:
                 if isinstance(body, StreamedBody) and body.client_gone:
@@ -135,27 +144,22 @@ def _correlation_id(scope: Scope) -> str:
     return raw.decode("latin-1")[:200].strip() or str(uuid.uuid4())
 
 
-def _forwarded_headers(scope: Scope, correlation_id: str) -> list[tuple[str, str]]:
-    """The client's headers without the hop-by-hop ones, with the correlation id and the
-    client's address appended to `X-Forwarded-For` (the services trust it only from the
-    addresses in FORWARDED_ALLOW_IPS)."""
+def _forwarded_headers(
+    scope: Scope, correlation_id: str, view: ClientView
+) -> list[tuple[str, str]]:
+    """The client's headers without the hop-by-hop ones and without what it said about its
+    own connection, plus the correlation id and what the gateway determined about the client
+    (`X-Forwarded-For` with one address, `-Proto`, `-Host`; forwarding.py)."""
     headers: list[tuple[str, str]] = []
-    forwarded = ""
     for key, value in scope["headers"]:
         name = key.decode("latin-1").lower()
-        if name in HOP_BY_HOP or name in {"x-correlation-id", "x-request-id"}:
+        if name in HOP_BY_HOP or name in FORWARDING_HEADERS:
             continue
-        if name == "x-forwarded-for":
-            forwarded = value.decode("latin-1")
+        if name in {"x-correlation-id", "x-request-id"}:
             continue
         headers.append((name, value.decode("latin-1")))
     headers += [("x-correlation-id", correlation_id), ("x-request-id", correlation_id)]
-    client = scope.get("client")
-    if client:
-        headers.append(("x-forwarded-for", f"{forwarded}, {client[0]}" if forwarded else client[0]))
-    elif forwarded:
-        headers.append(("x-forwarded-for", forwarded))
-    return headers
+    return headers + forwarding_headers(view)
 
 
 class StreamedBody:
@@ -192,12 +196,20 @@ async def _body(receive: Receive) -> bytes | StreamedBody:
     return StreamedBody(receive, bytes(first.get("body", b"")))
 
 
-async def _relay_response(upstream: aiohttp.ClientResponse, send: Send) -> None:
-    headers = [
-        (k.lower(), v)
-        for k, v in upstream.raw_headers
-        if k.decode("latin-1").lower() not in RESPONSE_SKIPPED
-    ]
+async def _relay_response(
+    upstream: aiohttp.ClientResponse, send: Send, internal: InternalOrigins
+) -> None:
+    headers = []
+    for key, raw in upstream.raw_headers:
+        name = key.decode("latin-1").lower()
+        if name in RESPONSE_SKIPPED:
+            continue
+        if name in ("location", "content-location"):
+            # A service builds a redirect from the Host it was sent, its own internal address.
+            public = internal.public_location(raw.decode("latin-1"))
+            headers.append((name.encode("latin-1"), public.encode("latin-1")))
+        else:
+            headers.append((name.encode("latin-1"), raw))
     await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
     async for chunk in upstream.content.iter_chunked(CHUNK):
         await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.gateway.forwarding import TrustedProxies, parse_networks
 
 
 class GatewaySettings(BaseSettings):
@@ -18,8 +20,23 @@ class GatewaySettings(BaseSettings):
     content_url: str = "http://127.0.0.1:8005"
     timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
     connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
+    trusted_proxies: str = Field(
+        default="",
+        description="addresses or networks (comma-separated) whose X-Forwarded-For, -Proto and "
+        "-Host are believed; empty: the connecting peer is the client",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def proxies(self) -> TrustedProxies:
+        """The proxies in front of the gateway whose forwarding headers are believed."""
+        return TrustedProxies(parse_networks(self.trusted_proxies))
 
     def upstreams(self) -> dict[str, str]:
         return {

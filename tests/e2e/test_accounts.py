@@ -32,7 +32,7 @@ from tests.e2e.helpers import (
     sign_in,
     submit_ticket,
 )
-from tests.support import eventually, fetch, read_topic
+from tests.support import client_from, eventually, fetch, loopback_address, read_topic
 
 NEW_PASSWORD = "dolgo in preprosto geslo"
 
@@ -309,12 +309,11 @@ async def test_guessing_is_throttled_per_account_alike_for_unknown_emails_and_re
 
     async def attempts(address: str, password: str, n: int) -> list[int]:
         out = []
-        for i in range(n):
-            response = await gateway.post(
-                "/api/auth/login",
-                json={"email": address, "password": password},
-                headers={"x-forwarded-for": f"203.0.113.{i + 1}"},  # spread over addresses
-            )
+        for _ in range(n):  # each from an address of its own: only the account is counted
+            async with client_from(str(gateway.base_url), loopback_address()) as client:
+                response = await client.post(
+                    "/api/auth/login", json={"email": address, "password": password}
+                )
             out.append(response.status_code)
         return out
 
@@ -338,27 +337,73 @@ async def test_guessing_is_throttled_per_account_alike_for_unknown_emails_and_re
 
 
 async def test_guessing_is_throttled_per_client_address(gateway: httpx.AsyncClient) -> None:
-    address = {"x-forwarded-for": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
-    statuses = []
-    for _ in range(21):  # twenty free failures from one address, over many accounts
-        response = await gateway.post(
-            "/api/auth/login",
-            json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
-            headers=address,
+    async with client_from(str(gateway.base_url), loopback_address()) as guesser:
+        statuses = []
+        for _ in range(21):  # twenty free failures from one address, over many accounts
+            response = await guesser.post(
+                "/api/auth/login",
+                json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401] * 21
+        blocked = await guesser.post(
+            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
         )
-        statuses.append(response.status_code)
-    assert statuses == [401] * 21
-    blocked = await gateway.post(
-        "/api/auth/login",
-        json={"email": CUSTOMER.email, "password": DEMO_PASSWORD},
-        headers=address,
-    )
     assert blocked.status_code == 429
     assert (
         await gateway.post(
             "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
         )
     ).status_code == 200  # other addresses are not affected
+
+
+async def test_the_address_counted_is_the_connections_not_one_named_in_x_forwarded_for(
+    gateway: httpx.AsyncClient, admin_dsn_for
+) -> None:
+    auth_dsn = admin_dsn_for("auth")
+
+    async def failures(address: str) -> int:
+        rows = await fetch(auth_dsn, "SELECT failures FROM login_throttle WHERE key = $1", address)
+        return int(rows[0]["failures"]) if rows else 0
+
+    # From 127.0.0.1, the address uvicorn trusts as a proxy by default: still not believed.
+    claimed = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    before = await failures("ip:127.0.0.1")
+    refused = await gateway.post(
+        "/api/auth/login",
+        json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+        headers={"x-forwarded-for": claimed},
+    )
+    assert refused.status_code == 401
+    assert await failures("ip:127.0.0.1") == before + 1
+    assert await failures(f"ip:{claimed}") == 0
+
+    # A guesser naming a new address each time, or a victim's, is counted as itself.
+    guesser_address, victim_address = loopback_address(), loopback_address()
+    base = str(gateway.base_url)
+    async with client_from(base, guesser_address) as guesser:
+        statuses = []
+        for i in range(21):
+            response = await guesser.post(
+                "/api/auth/login",
+                json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+                headers={"x-forwarded-for": victim_address if i % 2 else f"198.51.100.{i + 1}"},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401] * 21
+        still_blocked = await guesser.post(
+            "/api/auth/login",
+            json={"email": CUSTOMER.email, "password": DEMO_PASSWORD},
+            headers={"x-forwarded-for": "198.51.100.77"},
+        )
+    assert still_blocked.status_code == 429
+    async with client_from(base, victim_address) as victim:
+        signed_in = await victim.post(
+            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
+        )
+    assert signed_in.status_code == 200  # naming the victim's address locked nobody out
+    assert await failures(f"ip:{victim_address}") == 0
+    assert await failures(f"ip:{guesser_address}") == 21
 
 
 async def test_login_rehashes_a_password_stored_with_old_parameters(

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -62,12 +63,28 @@ async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
     if path.endswith("/cookies"):
         headers += [(b"set-cookie", b"a=1; HttpOnly"), (b"set-cookie", b"b=2; HttpOnly")]
     status = 500 if path.endswith("/boom") else 200
+    if path.endswith("/moved"):  # as FastAPI's slash redirect: built from the Host it was sent
+        host = dict(scope["headers"])[b"host"]
+        headers.append((b"location", b"http://" + host + b"/api/tickets?page=2#top"))
+        status = 307
+    if path.endswith("/elsewhere"):
+        headers.append((b"location", b"https://portal.example.com/pomoc"))
+        status = 302
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto")
+async def _serve(
+    app: Any, port: int, *, proxy_headers: bool = True
+) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="auto",
+        proxy_headers=proxy_headers,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -75,17 +92,20 @@ async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None
     return server, task
 
 
-@pytest.fixture
-async def gateway() -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def _gateway_before(app: Any, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway (run as `ticketing dev` runs it: uvicorn without proxy headers) in front of
+    `app` as the tickets service; billing's address has nobody listening."""
     service_port, gateway_port = free_port(), free_port()
-    settings = GatewaySettings(
+    config = GatewaySettings(
         tickets_url=f"http://127.0.0.1:{service_port}",
-        billing_url=f"http://127.0.0.1:{free_port()}",  # nobody listens there
+        billing_url=f"http://127.0.0.1:{free_port()}",
+        **settings,
     )
     RECEIVED.clear()
     servers = [
-        await _serve(upstream, service_port),
-        await _serve(create_app(settings), gateway_port),
+        await _serve(app, service_port),
+        await _serve(create_app(config), gateway_port, proxy_headers=False),
     ]
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway_port}") as client:
@@ -94,6 +114,12 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
         for server, task in reversed(servers):
             server.should_exit = True
             await task
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[httpx.AsyncClient]:
+    async with _gateway_before(upstream) as client:
+        yield client
 
 
 async def test_method_path_query_headers_and_body_pass_through_as_sent(
@@ -120,9 +146,6 @@ async def test_method_path_query_headers_and_body_pass_through_as_sent(
     assert headers["authorization"] == "Bearer t"
     assert headers["content-type"] == "application/json"
     assert headers["x-correlation-id"] == headers["x-request-id"] == "caller-7"
-    # The gateway's server trusts a proxy on 127.0.0.1 (uvicorn's FORWARDED_ALLOW_IPS), so the
-    # client is the one that proxy named; the services read the address the same way.
-    assert headers["x-forwarded-for"].split(", ")[-1] == "203.0.113.9"
     assert headers.get("connection") in (None, "keep-alive")  # the caller's is not passed on
     assert "user-agent" in headers  # the caller's own, not one of the gateway's
     assert headers["user-agent"].startswith("python-httpx")
@@ -135,6 +158,70 @@ async def test_a_correlation_id_is_made_and_the_peer_named_when_the_caller_sent_
 
     assert len(dict(seen["headers"])["x-correlation-id"]) == 36
     assert dict(seen["headers"])["x-forwarded-for"] == "127.0.0.1"  # the peer
+
+
+async def test_what_an_untrusted_client_says_about_its_connection_is_not_passed_on(
+    gateway: httpx.AsyncClient,
+) -> None:
+    seen = (
+        await gateway.get(
+            "/api/tickets/x",
+            headers={
+                "x-forwarded-for": "203.0.113.9, 198.51.100.1",
+                "x-forwarded-proto": "https",
+                "x-forwarded-host": "napadalec.example",
+                "forwarded": "for=203.0.113.9;proto=https",
+                "x-real-ip": "203.0.113.9",
+            },
+        )
+    ).json()
+
+    headers: dict[str, list[str]] = {}
+    for name, value in seen["headers"]:
+        headers.setdefault(name, []).append(value)
+    assert headers["x-forwarded-for"] == ["127.0.0.1"]  # the peer, the one address it can't pick
+    assert headers["x-forwarded-proto"] == ["http"]
+    assert headers["x-forwarded-host"] == [gateway.base_url.netloc.decode()]
+    assert "forwarded" not in headers and "x-real-ip" not in headers
+
+
+async def test_behind_trusted_proxies_the_client_is_the_first_address_they_did_not_add() -> None:
+    # The test client on 127.0.0.1 plays the proxy nearest the gateway; 10.0.0.0/8 are the
+    # load balancers before it. Whatever the client itself put first is not believed.
+    async with _gateway_before(upstream, trusted_proxies="127.0.0.1, 10.0.0.0/8") as gateway:
+        seen = (
+            await gateway.get(
+                "/api/tickets/x",
+                headers={
+                    "x-forwarded-for": "192.0.2.66, 198.51.100.7, 10.1.2.3",
+                    "x-forwarded-proto": "https",
+                    "x-forwarded-host": "api.portal.example.com",
+                },
+            )
+        ).json()
+
+    headers = dict(seen["headers"])
+    assert headers["x-forwarded-for"] == "198.51.100.7"
+    assert headers["x-forwarded-proto"] == "https"
+    assert headers["x-forwarded-host"] == "api.portal.example.com"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    with pytest.raises(ValueError, match=r"'proxy\.internal' is not an IP address or network"):
+        GatewaySettings(trusted_proxies="10.0.0.0/8, proxy.internal")
+
+
+async def test_a_redirect_to_the_services_own_address_reaches_the_client_as_a_public_path(
+    gateway: httpx.AsyncClient,
+) -> None:
+    moved = await gateway.get("/api/tickets/moved")
+    elsewhere = await gateway.get("/api/tickets/elsewhere")
+
+    assert moved.status_code == 307
+    assert moved.headers["location"] == "/api/tickets?page=2#top"
+    followed = httpx.URL(str(moved.url)).join(moved.headers["location"])
+    assert followed.host == gateway.base_url.host and followed.port == gateway.base_url.port
+    assert elsewhere.headers["location"] == "https://portal.example.com/pomoc"  # not ours: as is
 
 
 async def test_repeated_set_cookie_headers_arrive_apart_and_are_never_sent_on_by_the_gateway(
