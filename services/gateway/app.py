@@ -35,7 +35,11 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-        connector = aiohttp.TCPConnector(limit=settings.connections, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=settings.connections,
+            limit_per_host=0,
+            keepalive_timeout=settings.upstream_idle_s,
+        )
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=settings.timeout_s)
         # No cookie jar: one user's Set-Cookie must never ride along on another's request.
         async with aiohttp.ClientSession(
@@ -45,6 +49,12 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             auto_decompress=False,  # bodies pass through as the service encoded them
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         ) as session:
+            # aiohttp re-sends an idempotent request itself on some dropped connections, with
+            # no public switch; the proxy decides retries in one place (proxy.py), so this one
+            # is off, as aiohttp's own test client turns it off (docs/decisions.md, "Hardened
+            # HTTP surface"). tests/integration/test_gateway.py counts the attempts a service
+            # sees, so a renamed attribute fails the suite.
+            session._retry_connection = False
             proxy.session = session
             yield
             proxy.session = None

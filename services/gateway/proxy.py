@@ -37,7 +37,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 RESPONSE_SKIPPED = HOP_BY_HOP | {"date", "server"}  # the gateway's own server sets them
-SAFE_TO_RETRY = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+"""Methods whose repetition has the effect of one request (RFC 9110, 9.2.2): sent once more when
+the connection dropped before any answer (RFC 9112, 9.3.1)."""
 CHUNK = 64 * 1024
 
 
@@ -102,12 +104,18 @@ class Proxy:
                         correlation_id=correlation_id,
                     )
                     return
-                # A kept-alive connection the service had just closed: a request that changes
-                # nothing is sent once more on a new one; any other might have been applied.
-                # A streamed body has been read by the first attempt and cannot be sent again.
-                closed = isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
-                retryable = method in SAFE_TO_RETRY and isinstance(body, bytes)
-                if closed and not started and attempt == 1 and retryable:
+                # A kept-alive connection the service closed as the request went out: an
+                # idempotent request is sent once more on a new one; any other might have been
+                # applied. A streamed body has been read by the first attempt and cannot be
+                # sent again.
+                retryable = method in IDEMPOTENT and isinstance(body, bytes)
+                if _dropped(error) and not started and attempt == 1 and retryable:
+                    log.info(
+                        "upstream connection dropped; sending again on a new one",
+                        service=service,
+                        error=type(error).__name__,
+                        correlation_id=correlation_id,
+                    )
                     continue
                 failure: Exception = error
             break
@@ -136,6 +144,19 @@ class Proxy:
 
 class ClientGoneError(ConnectionError):
     """The client closed its connection while its request body was still streaming."""
+
+
+def _dropped(error: BaseException) -> bool:
+    """The service closed or reset the connection before answering (not: it could not be
+    reached at all, or it was too slow)."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return False
+    return isinstance(
+        error,
+        aiohttp.ServerDisconnectedError
+        | aiohttp.ClientConnectionResetError
+        | aiohttp.ClientOSError,
+    )
 
 
 def _correlation_id(scope: Scope) -> str:

@@ -20,6 +20,12 @@ class GatewaySettings(BaseSettings):
     content_url: str = "http://127.0.0.1:8005"
     timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
     connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
+    upstream_idle_s: float = Field(
+        default=4.0,
+        gt=0,
+        description="how long an idle connection to a service is kept; below the services' own "
+        "keep-alive timeout (uvicorn's 5 s), so that they never close one the gateway reuses",
+    )
     trusted_proxies: str = Field(
         default="",
         description="addresses or networks (comma-separated) whose X-Forwarded-For, -Proto and "
