@@ -20,6 +20,9 @@ from services.runtime.clock import ControlledClock
 
 T = TypeVar("T")
 
+PORTAL_ORIGIN = "https://portal.test.example"
+"""The portal's origin in the tests' stack (`GATEWAY_CORS_ALLOW_ORIGINS`, tests/conftest.py)."""
+
 
 async def eventually(
     probe: Callable[[], Awaitable[T]],

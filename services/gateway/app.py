@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.gateway.cors import CorsMiddleware
 from services.gateway.proxy import Proxy
 from services.gateway.settings import GatewaySettings
 from services.runtime.logging import configure_logging
@@ -91,4 +92,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         else:
             await health(scope, receive, send)
 
-    return app
+    return CorsMiddleware(app, settings.cors())

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
 import structlog
-from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
+from services.gateway.answers import correlation_id_of, send_json
 from services.gateway.forwarding import (
     FORWARDING_HEADERS,
     ClientView,
@@ -56,7 +55,7 @@ class Proxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        correlation_id = _correlation_id(scope)
+        correlation_id = correlation_id_of(scope)
         try:
             path_target = target_of(raw_path)
         except BadPathError as error:
@@ -65,12 +64,12 @@ class Proxy:
                 f"The path is refused: {error}. A path must stay inside /api/<service>; "
                 "send it without dot segments, backslashes or their encoded forms."
             )
-            await _json(send, 400, {"detail": detail}, correlation_id)
+            await send_json(send, 400, {"detail": detail}, correlation_id)
             return
         service, path = path_target.service, path_target.path
         base = self.upstreams.get(service)
         if base is None:
-            await _json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
+            await send_json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
             return
         assert self.session is not None, "the gateway's lifespan has not started"
         query = scope.get("query_string", b"").decode("latin-1")
@@ -133,7 +132,7 @@ class Proxy:
             error=repr(failure),
             correlation_id=correlation_id,
         )
-        await _json(
+        await send_json(
             send,
             503,
             {"detail": f"The {service} service is unavailable; try again shortly."},
@@ -157,12 +156,6 @@ def _dropped(error: BaseException) -> bool:
         | aiohttp.ClientConnectionResetError
         | aiohttp.ClientOSError,
     )
-
-
-def _correlation_id(scope: Scope) -> str:
-    headers = dict(scope["headers"])
-    raw = headers.get(b"x-correlation-id") or headers.get(b"x-request-id") or b""
-    return raw.decode("latin-1")[:200].strip() or str(uuid.uuid4())
 
 
 def _forwarded_headers(
@@ -235,25 +228,3 @@ async def _relay_response(
     async for chunk in upstream.content.iter_chunked(CHUNK):
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _json(
-    send: Send,
-    status: int,
-    body: dict[str, str],
-    correlation_id: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    response = JSONResponse(body, status_code=status)
-    message: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            *response.raw_headers,
-            (b"x-correlation-id", correlation_id.encode("latin-1")),
-            (b"x-request-id", correlation_id.encode("latin-1")),
-            *(extra or []),
-        ],
-    }
-    await send(message)
-    await send({"type": "http.response.body", "body": response.body})

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.gateway.cors import DEFAULT_MAX_AGE_S, CorsPolicy, parse_origins
 from services.gateway.forwarding import TrustedProxies, parse_networks
 
 
@@ -31,6 +32,14 @@ class GatewaySettings(BaseSettings):
         description="addresses or networks (comma-separated) whose X-Forwarded-For, -Proto and "
         "-Host are believed; empty: the connecting peer is the client",
     )
+    cors_allow_origins: str = Field(
+        default="",
+        description="the portal's origins (comma-separated, e.g. https://portal.example.com) "
+        "whose scripts may call the API with credentials; empty: no cross-origin calls",
+    )
+    cors_max_age_s: int = Field(
+        default=DEFAULT_MAX_AGE_S, ge=0, le=86400, description="how long a preflight is reused"
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 
@@ -39,6 +48,16 @@ class GatewaySettings(BaseSettings):
     def _networks(cls, value: str) -> str:
         parse_networks(value)
         return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
+        return value
+
+    def cors(self) -> CorsPolicy:
+        """Who may call the API from a browser page of another origin."""
+        return CorsPolicy(frozenset(parse_origins(self.cors_allow_origins)), self.cors_max_age_s)
 
     def proxies(self) -> TrustedProxies:
         """The proxies in front of the gateway whose forwarding headers are believed."""

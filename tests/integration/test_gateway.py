@@ -71,6 +71,8 @@ async def upstream(scope: Scope, receive: Receive, send: Send) -> None:
         host = dict(scope["headers"])[b"host"]
         headers.append((b"location", b"http://" + host + b"/api/tickets?page=2#top"))
         status = 307
+    if path.endswith("/wildcard"):  # a service must not decide who reads its answers
+        headers += [(b"access-control-allow-origin", b"*"), (b"vary", b"Accept-Encoding")]
     if path.endswith("/elsewhere"):
         headers.append((b"location", b"https://portal.example.com/pomoc"))
         status = 302
@@ -324,6 +326,91 @@ async def test_plain_dot_segments_inside_a_service_are_resolved_and_encoded_slas
 
     assert inside.json()["raw_path"] == "/api/tickets/a/c"
     assert slash.json()["raw_path"] == "/api/tickets/a%2Fb"
+
+
+PORTAL = "https://portal.example.com"
+
+
+async def test_cross_origin_calls_are_answered_for_the_portal_and_for_nobody_else() -> None:
+    async with _gateway_before(
+        upstream, cors_allow_origins=f"{PORTAL}, http://localhost:5173"
+    ) as gateway:
+        preflight = await gateway.options(
+            "/api/tickets/x",
+            headers={
+                "origin": PORTAL,
+                "access-control-request-method": "PUT",
+                "access-control-request-headers": "Authorization, content-type, x-request-id",
+            },
+        )
+        read = await gateway.get("/api/tickets/wildcard", headers={"origin": PORTAL})
+        stranger = await gateway.get(
+            "/api/tickets/wildcard", headers={"origin": "https://x.example"}
+        )
+        same_origin = await gateway.get("/api/tickets/x")
+        no_service = await gateway.get("/api/nothing", headers={"origin": PORTAL})
+
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == PORTAL
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "PUT" in preflight.headers["access-control-allow-methods"].split(", ")
+    assert preflight.headers["access-control-max-age"] == "600"
+    assert RECEIVED == ["/api/tickets/wildcard", "/api/tickets/wildcard", "/api/tickets/x"]
+    assert read.headers["access-control-allow-origin"] == PORTAL  # not the service's "*"
+    assert read.headers["access-control-allow-credentials"] == "true"
+    assert "X-Correlation-ID" in read.headers["access-control-expose-headers"]
+    assert read.headers["vary"] == "Accept-Encoding, Origin"
+    assert not any(k.startswith("access-control-") for k in stranger.headers)
+    assert not any(k.startswith("access-control-") for k in same_origin.headers)
+    assert no_service.status_code == 404  # the gateway's own answers are readable too
+    assert no_service.headers["access-control-allow-origin"] == PORTAL
+
+
+@pytest.mark.parametrize(
+    ("origin", "method", "headers", "reason"),
+    [
+        ("https://x.example", "GET", "", "Requests from https://x.example are not allowed"),
+        (PORTAL, "TRACE", "", "the method TRACE is not allowed"),
+        (PORTAL, "POST", "authorization, x-secret", "the header(s) x-secret are not allowed"),
+    ],
+)
+async def test_a_refused_preflight_is_a_403_without_any_cors_header(
+    origin: str, method: str, headers: str, reason: str
+) -> None:
+    async with _gateway_before(upstream, cors_allow_origins=PORTAL) as gateway:
+        refused = await gateway.options(
+            "/api/tickets/x",
+            headers={
+                "origin": origin,
+                "access-control-request-method": method,
+                "access-control-request-headers": headers,
+            },
+        )
+
+    assert refused.status_code == 403
+    assert reason in refused.json()["detail"]
+    assert not any(k.startswith("access-control-") for k in refused.headers)
+    assert RECEIVED == []
+
+
+async def test_without_allowed_origins_a_preflight_goes_to_the_service_as_any_request(
+    gateway: httpx.AsyncClient,
+) -> None:
+    answer = await gateway.options(
+        "/api/tickets/x",
+        headers={"origin": PORTAL, "access-control-request-method": "GET"},
+    )
+
+    assert not any(k.startswith("access-control-") for k in answer.headers)
+    assert RECEIVED == ["/api/tickets/x"]
+
+
+@pytest.mark.parametrize(
+    "origins", ["*", "null", "https://portal.example.com/", "portal.example.com", "https://p/app"]
+)
+def test_allowed_origins_must_be_origins_and_never_a_wildcard(origins: str) -> None:
+    with pytest.raises(ValueError, match="origin"):
+        GatewaySettings(cors_allow_origins=origins)
 
 
 class DroppingService:
