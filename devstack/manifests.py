@@ -28,6 +28,7 @@ from contracts.topics import (
 )
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, DEFAULT_MAX_AGE_S, EXPOSE_HEADERS
 from services.runtime.catalog import CATALOG, consumed_topics
+from services.runtime.settings import ServiceSettings
 
 PART_OF = {"app.kubernetes.io/part-of": "ticketing"}
 KAFKA_CLUSTER = "ticketing-kafka"
@@ -534,6 +535,14 @@ def kafka() -> list[dict[str, Any]]:
     return documents
 
 
+def _mebibytes(setting: str) -> str:
+    """A services' body limit (its default) as ingress-nginx's `proxy-body-size`, so that the
+    ingress and the services refuse the same bodies."""
+    default = ServiceSettings.model_fields[setting].default
+    assert isinstance(default, int) and default % (1 << 20) == 0, setting
+    return f"{default >> 20}m"
+
+
 def cors_annotations(origins: str) -> dict[str, str]:
     """ingress-nginx's CORS for the portal's origins, with the gateway's methods, headers and
     max-age (services/gateway/cors.py), so that the cluster answers as `ticketing dev` does.
@@ -594,10 +603,12 @@ def ingress() -> list[dict[str, Any]]:
         }
 
     return [
-        document("ticketing", "1m", [path(f"/api/{name}", name) for name in CATALOG]),
+        document(
+            "ticketing", _mebibytes("body_max_bytes"), [path(f"/api/{n}", n) for n in CATALOG]
+        ),
         document(
             "ticketing-imports",
-            "25m",
+            _mebibytes("import_body_max_bytes"),
             [
                 path("/api/tickets/import", "tickets", "Exact"),
                 path("/api/auth/users/import", "auth", "Exact"),
