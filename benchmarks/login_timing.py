@@ -7,7 +7,9 @@
 Alternates known and unknown e-mails (wrong password), each round from its own loopback
 address (127.0.x.y; the gateway believes no X-Forwarded-For from a client, so the address must be
 the connection's) so the throttle does not interfere, and prints medians and p90 per case. The
-gateway must therefore be on this machine. It prints figures; it asserts nothing.
+gateway must therefore be on this machine. After the first five rounds the known address's
+password links are capped (AUTH_PASSWORD_LINKS_PER_WINDOW): "forgot known" then measures the
+capped answer, which is what a prober sees. It prints figures; it asserts nothing.
 """
 
 from __future__ import annotations

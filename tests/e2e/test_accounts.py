@@ -164,6 +164,49 @@ async def test_known_and_unknown_emails_get_the_same_answers(
     assert mails_to(stack, "nihce@nikjer.example") == []
 
 
+@pytest.mark.calendar
+async def test_password_links_to_one_address_are_capped_and_the_answer_never_changes(
+    gateway: httpx.AsyncClient,
+    stack: Stack,
+    vendor_admin: dict[str, str],
+    admin_dsn_for,
+    clock: ControlledClock,
+) -> None:
+    user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
+    email, user_id = user["email"], uuid.UUID(user["user_id"])
+    auth = admin_dsn_for("auth")
+
+    async def forgot(address: str) -> httpx.Response:
+        return await gateway.post("/api/auth/password/forgot", json={"email": address})
+
+    answers = [await forgot(email) for _ in range(13)]  # 12 sent 12 e-mails in 0.1 s before
+    unknown = await forgot(f"nihce-{uuid.uuid4().hex[:8]}@nikjer.example")
+    reinvited = await gateway.post(f"/api/auth/users/{user_id}/invitation", headers=vendor_admin)
+
+    # Every answer is the one an unknown address gets; nothing tells that the cap was reached.
+    assert {(a.status_code, a.text) for a in answers} == {(unknown.status_code, unknown.text)}
+    assert reinvited.status_code == 202 and reinvited.json() == {"detail": "Invitation sent."}
+    intents = await fetch(
+        auth,
+        "SELECT count(*) AS n FROM outbox WHERE event_type = 'PasswordResetRequested'"
+        " AND message_key = $1",
+        str(user_id),
+    )
+    assert intents[0]["n"] == 5  # AUTH_PASSWORD_LINKS_PER_WINDOW: no e-mail is asked for beyond
+    audit = await fetch(
+        auth,
+        "SELECT link_sent FROM password_reset_requests WHERE matched_user = $1 ORDER BY id",
+        user_id,
+    )
+    assert [row["link_sent"] for row in audit] == [True] * 5 + [False] * 8
+    await next_mail_to(stack, email, seen=4)  # the fifth arrives...
+    assert len(mails_to(stack, email)) == 5  # ...and no more were ever queued
+
+    clock.advance(timedelta(hours=1, seconds=1))  # the window has passed: links go out again
+    assert (await forgot(email)).text == unknown.text
+    await next_mail_to(stack, email, seen=5)
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
     gateway: httpx.AsyncClient,
 ) -> None:
