@@ -46,8 +46,13 @@ async def _reset(
     )
 
 
+APP = {"refresh_token_in_body": True}
+"""What a client that is not a browser sends to get the refresh token in the answer."""
+
+
 async def _refresh(gateway: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await gateway.post("/api/auth/refresh", json={"refresh_token": token})
+    """Refresh as such a client: the token in the body, the new one asked for in the answer."""
+    return await gateway.post("/api/auth/refresh", json={"refresh_token": token, **APP})
 
 
 async def test_the_seeds_first_login_and_reset_flow(
@@ -63,7 +68,7 @@ async def test_the_seeds_first_login_and_reset_flow(
 
     # First login: "forgot password" -> e-mail -> link -> new password twice -> sign in.
     await set_password(gateway, stack, email, "prvo geslo za portal")
-    first = await sign_in(gateway, email, "prvo geslo za portal", stay_signed_in=True)
+    first = await sign_in(gateway, email, "prvo geslo za portal", stay_signed_in=True, **APP)
     assert (await gateway.get("/api/auth/me", headers=bearer(first))).json()["email"] == email
 
     # A later reset: the link works once, ends the old session, and does not sign in.
@@ -210,7 +215,7 @@ async def test_password_links_to_one_address_are_capped_and_the_answer_never_cha
 async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
     gateway: httpx.AsyncClient,
 ) -> None:
-    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)
+    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)
     first = tokens["refresh_token"]
     second = await _refresh(gateway, first)
     assert second.status_code == 200
@@ -220,7 +225,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
 
     assert (await _refresh(gateway, first)).status_code == 401  # reuse of a rotated token
     assert (await _refresh(gateway, third.json()["refresh_token"])).status_code == 401
-    other = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)  # other sessions live on
+    other = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)  # other sessions live on
     assert (await _refresh(gateway, other["refresh_token"])).status_code == 200
 
 
@@ -245,12 +250,56 @@ async def test_stay_signed_in_gives_a_long_session_and_a_lasting_cookie(
     assert "expires=" in long_cookie.lower()
     assert "expires=" not in short_cookie.lower()  # ends with the browser session
     # The cookie alone refreshes (the browser sends it back), and logout ends the session.
-    jar = httpx.Cookies({"refresh_token": short.json()["refresh_token"]})
+    jar = httpx.Cookies({"refresh_token": short.cookies["refresh_token"]})
     async with httpx.AsyncClient(base_url=str(gateway.base_url), cookies=jar) as browser:
         refreshed = await browser.post("/api/auth/refresh")
         assert refreshed.status_code == 200
         assert (await browser.post("/api/auth/logout")).status_code == 204
-    assert (await _refresh(gateway, refreshed.json()["refresh_token"])).status_code == 401
+    assert (await _refresh(gateway, refreshed.cookies["refresh_token"])).status_code == 401
+
+
+async def test_a_browser_gets_the_refresh_token_only_as_an_httponly_cookie(
+    gateway: httpx.AsyncClient,
+) -> None:
+    base, login = str(gateway.base_url), {"email": CUSTOMER.email, "password": DEMO_PASSWORD}
+    async with httpx.AsyncClient(base_url=base) as browser:
+        signed_in = await browser.post("/api/auth/login", json=login)
+        refreshed = await browser.post("/api/auth/refresh")  # the cookie, as a browser sends it
+        # A script on the page can make the browser send the cookie and ask for the token in
+        # the answer: refused before anything is spent.
+        asked = await browser.post("/api/auth/refresh", json={"refresh_token_in_body": True})
+        still = await browser.post("/api/auth/refresh")
+
+    for answer in (signed_in, refreshed, still):
+        assert answer.status_code == 200, answer.text
+        assert "refresh_token" not in answer.json()
+        assert answer.json()["access_token"]
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("refresh_token=") and "HttpOnly" in cookie
+        assert answer.cookies["refresh_token"] not in answer.text
+    assert asked.status_code == 422
+    assert "refresh_token_in_body" in asked.text
+    assert "refresh_token=" not in asked.headers.get("set-cookie", "")
+
+
+async def test_a_client_that_is_not_a_browser_asks_for_the_refresh_token_in_the_body(
+    gateway: httpx.AsyncClient,
+) -> None:
+    signed_in = await gateway.post(
+        "/api/auth/login",
+        json={"email": CUSTOMER.email, "password": DEMO_PASSWORD, "refresh_token_in_body": True},
+    )
+    token = signed_in.json()["refresh_token"]
+    rotated = await _refresh(gateway, token)
+    not_asked = await gateway.post(
+        "/api/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+
+    assert token == signed_in.cookies["refresh_token"]
+    assert rotated.status_code == 200
+    assert rotated.json()["refresh_token"] not in (None, token)
+    assert not_asked.status_code == 200
+    assert "refresh_token" not in not_asked.json()  # rotated all the same: it is in the cookie
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -307,7 +356,7 @@ async def test_forged_expired_and_misaddressed_tokens_get_401(
 async def test_an_access_token_expires_with_business_time_and_the_refresh_token_renews_it(
     gateway: httpx.AsyncClient, clock: ControlledClock
 ) -> None:
-    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)
+    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)
     assert (await gateway.get("/api/tickets", headers=bearer(tokens))).status_code == 200
 
     clock.advance(timedelta(minutes=9))  # access tokens live 10 minutes (30 s leeway)
@@ -556,7 +605,7 @@ async def test_user_changes_are_published_and_deactivation_ends_sessions(
     org_id = await create_organization(gateway, vendor_admin)
     user = await create_user(gateway, vendor_admin, org_id=org_id)
     await set_password(gateway, stack, user["email"], "geslo za dogodke")
-    session = await sign_in(gateway, user["email"], "geslo za dogodke")
+    session = await sign_in(gateway, user["email"], "geslo za dogodke", **APP)
     path = f"/api/auth/users/{user['user_id']}"
     assert (
         await gateway.patch(path, json={"language": "en"}, headers=vendor_admin)
@@ -663,7 +712,7 @@ async def test_password_links_never_reach_the_logs_or_the_api(
     user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
     token = link_token(await request_link(gateway, stack, user["email"]))
     await set_password(gateway, stack, user["email"], "skrivnost ostane skrita")
-    signed = await sign_in(gateway, user["email"], "skrivnost ostane skrita")
+    signed = await sign_in(gateway, user["email"], "skrivnost ostane skrita", **APP)
     log_text = (stack.log_dir / f"{service}.log").read_text(encoding="utf-8")
     assert token not in log_text
     assert signed["refresh_token"] not in log_text
