@@ -26,13 +26,18 @@ from contracts.topics import (
     TICKETS_EVENTS,
     TRAINING_EVENTS,
 )
+from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, DEFAULT_MAX_AGE_S, EXPOSE_HEADERS
 from services.runtime.catalog import CATALOG, consumed_topics
+from services.runtime.settings import ServiceSettings
 
 PART_OF = {"app.kubernetes.io/part-of": "ticketing"}
 KAFKA_CLUSTER = "ticketing-kafka"
 IMAGE = "ticketing"
 PORT = 8080
 DAY_MS = 24 * 3600 * 1000
+PORTAL_URL = "https://portal.example.com"
+"""The portal's address: the base of e-mailed links, and the one origin allowed to call the API
+from a browser (the API is on api.portal.example.com, another origin)."""
 
 # How long each topic keeps its records. accounts.events is kept for ever: the tickets and notify
 # services rebuild their directories of users from it.
@@ -49,14 +54,14 @@ PRODUCES = {
     "content": [CONTENT_EVENTS],
 }
 EXTRA_CONFIG = {
-    "auth": {"AUTH_PORTAL_URL": "https://portal.example.com", "AUTH_COOKIE_SECURE": "true"},
+    "auth": {"AUTH_PORTAL_URL": PORTAL_URL, "AUTH_COOKIE_SECURE": "true"},
     "notify": {
         "NOTIFY_SMTP_HOST": "smtp.example.com",
         "NOTIFY_SMTP_PORT": "587",
         "NOTIFY_SMTP_SECURITY": "starttls",
         "NOTIFY_SMTP_USERNAME": "podpora@example.com",
         "NOTIFY_MAIL_FROM": "Podpora <podpora@example.com>",
-        "NOTIFY_PORTAL_URL": "https://portal.example.com",
+        "NOTIFY_PORTAL_URL": PORTAL_URL,
     },
     # Files in an S3 bucket (docs/operations.md, "Content files"); the keys come from a Secret.
     "content": {
@@ -530,10 +535,34 @@ def kafka() -> list[dict[str, Any]]:
     return documents
 
 
+def _mebibytes(setting: str) -> str:
+    """A services' body limit (its default) as ingress-nginx's `proxy-body-size`, so that the
+    ingress and the services refuse the same bodies."""
+    default = ServiceSettings.model_fields[setting].default
+    assert isinstance(default, int) and default % (1 << 20) == 0, setting
+    return f"{default >> 20}m"
+
+
+def cors_annotations(origins: str) -> dict[str, str]:
+    """ingress-nginx's CORS for the portal's origins, with the gateway's methods, headers and
+    max-age (services/gateway/cors.py), so that the cluster answers as `ticketing dev` does.
+    ingress-nginx adds the headers only for a listed origin."""
+    prefix = "nginx.ingress.kubernetes.io"
+    return {
+        f"{prefix}/enable-cors": "true",
+        f"{prefix}/cors-allow-origin": origins,
+        f"{prefix}/cors-allow-methods": ", ".join(ALLOW_METHODS),
+        f"{prefix}/cors-allow-headers": ", ".join(ALLOW_HEADERS),
+        f"{prefix}/cors-expose-headers": ", ".join(EXPOSE_HEADERS),
+        f"{prefix}/cors-allow-credentials": "true",
+        f"{prefix}/cors-max-age": str(DEFAULT_MAX_AGE_S),
+    }
+
+
 def ingress() -> list[dict[str, Any]]:
-    """The gateway's routes (`/api/<service>/...` to each service) with TLS and body limits;
-    the two import endpoints take larger files, and the content service's files stream both
-    ways unbuffered (uploads of up to 8 GiB, a video's range requests)."""
+    """The gateway's routes (`/api/<service>/...` to each service) with TLS, body limits and
+    CORS for the portal; the two import endpoints take larger files, and the content service's
+    files stream both ways unbuffered (uploads of up to 8 GiB, a video's range requests)."""
 
     def rule(paths: list[dict[str, Any]]) -> dict[str, Any]:
         return {"host": "api.portal.example.com", "http": {"paths": paths}}
@@ -562,6 +591,7 @@ def ingress() -> list[dict[str, Any]]:
                     "nginx.ingress.kubernetes.io/proxy-body-size": body_size,
                     "nginx.ingress.kubernetes.io/ssl-redirect": "true",
                     "nginx.ingress.kubernetes.io/proxy-read-timeout": "60",
+                    **cors_annotations(PORTAL_URL),
                     **(annotations or {}),
                 },
             },
@@ -573,10 +603,12 @@ def ingress() -> list[dict[str, Any]]:
         }
 
     return [
-        document("ticketing", "1m", [path(f"/api/{name}", name) for name in CATALOG]),
+        document(
+            "ticketing", _mebibytes("body_max_bytes"), [path(f"/api/{n}", n) for n in CATALOG]
+        ),
         document(
             "ticketing-imports",
-            "25m",
+            _mebibytes("import_body_max_bytes"),
             [
                 path("/api/tickets/import", "tickets", "Exact"),
                 path("/api/auth/users/import", "auth", "Exact"),

@@ -113,9 +113,16 @@ class Stack:
             )
         gateway_env = {f"GATEWAY_{n.upper()}_URL": self.urls[n] for n in SERVICES}
         gateway_env["GATEWAY_LOG_FORMAT"] = self.config.log_format
+        gateway_env |= {k: v for k, v in self.config.extra_env.items() if k.startswith("GATEWAY_")}
         self.urls["gateway"] = f"http://127.0.0.1:{self.config.gateway_port}"
+        # The gateway judges forwarding headers itself (GATEWAY_TRUSTED_PROXIES): uvicorn must
+        # hand it the connecting peer, not an address it took from X-Forwarded-For.
         self.processes["gateway"] = self._uvicorn(
-            "gateway", "services.gateway.app:create_app", self.config.gateway_port, gateway_env
+            "gateway",
+            "services.gateway.app:create_app",
+            self.config.gateway_port,
+            gateway_env,
+            extra_args=["--no-proxy-headers"],
         )
         for process in self.processes.values():
             process.start()
@@ -156,7 +163,14 @@ class Stack:
             env["CONTENT_STORAGE_PATH"] = str(self.content_dir)
         return {**env, **self.config.extra_env}
 
-    def _uvicorn(self, name: str, factory: str, port: int, env: dict[str, str]) -> ChildProcess:
+    def _uvicorn(
+        self,
+        name: str,
+        factory: str,
+        port: int,
+        env: dict[str, str],
+        extra_args: list[str] | None = None,
+    ) -> ChildProcess:
         argv = [
             sys.executable,
             "-m",
@@ -170,6 +184,7 @@ class Stack:
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "20",
+            *(extra_args or []),
         ]
         return ChildProcess(
             name, argv, log_path=self.log_dir / f"{name}.log", env={**os.environ, **env}

@@ -19,7 +19,7 @@ from devstack.stack import SERVICES, Stack, StackConfig
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from tests.business_time import next_moment
-from tests.support import SignedIn
+from tests.support import PORTAL_ORIGIN, SignedIn
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,8 @@ async def stack() -> AsyncIterator[Stack]:
     # Attachments no message named are looked for every second (they expire after a day of
     # business time, which the tests reach by moving the clock).
     quick_attachment_sweep = {"CONTENT_ATTACHMENT_SWEEP_INTERVAL_S": "1"}
+    # The portal's origin, as the prod overlay puts the API on another origin than the portal.
+    portal = {"GATEWAY_CORS_ALLOW_ORIGINS": PORTAL_ORIGIN}
     running = Stack(
         StackConfig(
             state_dir=state,
@@ -69,6 +71,7 @@ async def stack() -> AsyncIterator[Stack]:
                 **short_parking,
                 **small_files,
                 **quick_attachment_sweep,
+                **portal,
             },
         )
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -17,6 +19,9 @@ from devstack.stack import DEMO_PASSWORD
 from services.runtime.clock import ControlledClock
 
 T = TypeVar("T")
+
+PORTAL_ORIGIN = "https://portal.test.example"
+"""The portal's origin in the tests' stack (`GATEWAY_CORS_ALLOW_ORIGINS`, tests/conftest.py)."""
 
 
 async def eventually(
@@ -125,3 +130,57 @@ class SignedIn:
             cached = (await login(self.gateway, email), offset, now)
             self._tokens[email] = cached
         return {"authorization": f"Bearer {cached[0]}"}
+
+
+async def raw_get(
+    base_url: str, raw_path: bytes, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """GET `raw_path` byte for byte over a connection of its own (httpx resolves dot segments
+    before sending, as browsers do; an attacker's client does not)."""
+    url = httpx.URL(base_url)
+    host, port = url.host, url.port or 80
+    reader, writer = await asyncio.open_connection(host, port)
+    lines = [b"GET " + raw_path + b" HTTP/1.1", f"Host: {host}:{port}".encode()]
+    lines += [f"{k}: {v}".encode() for k, v in (headers or {}).items()]
+    writer.write(b"\r\n".join([*lines, b"Connection: close", b"", b""]))
+    try:
+        data = await asyncio.wait_for(reader.read(), timeout=30)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    pairs = [tuple(line.split(": ", 1)) for line in header_lines]
+    if any(k.lower() == "transfer-encoding" and v.lower() == "chunked" for k, v in pairs):
+        body = _unchunked(body)
+    return httpx.Response(
+        int(status_line.split()[1]),
+        headers=[(k, v) for k, v in pairs],
+        content=body,
+        request=httpx.Request("GET", url.copy_with(raw_path=raw_path)),
+    )
+
+
+def _unchunked(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2 :]
+    return out
+
+
+def loopback_address() -> str:
+    """A loopback address of its own, never 127.0.0.1 (Linux routes all of 127.0.0.0/8 to this
+    machine): a client address a test really connects from, not one it claims in a header."""
+    n = uuid.uuid4().int
+    return f"127.{n % 255 + 1}.{(n >> 8) % 256}.{(n >> 16) % 254 + 1}"
+
+
+@asynccontextmanager
+async def client_from(base_url: str, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client whose connections come from `address`."""
+    transport = httpx.AsyncHTTPTransport(local_address=address)
+    async with httpx.AsyncClient(base_url=base_url, transport=transport, timeout=30) as client:
+        yield client

@@ -23,7 +23,7 @@ from services.auth import repository, throttle
 from services.auth.domain import User, normalize_email
 from services.auth.passwords import Passwords, check_new_password
 from services.auth.settings import AuthSettings
-from services.auth.throttle import ThrottlePolicy
+from services.auth.throttle import LinkCap, ThrottlePolicy
 from services.auth.tokens import AccessTokens, SessionPolicy, new_opaque_token, token_hash
 from services.runtime.clock import Clock
 from services.runtime.context import current_correlation_id
@@ -121,6 +121,10 @@ class Accounts:
         )
         self._address_policy = ThrottlePolicy(
             free_failures=settings.throttle_ip_free_failures, **common
+        )
+        self._link_cap = LinkCap(
+            per_window=settings.password_links_per_window,
+            window_s=settings.password_link_window_s,
         )
 
     # --- sign-in ---------------------------------------------------------------------------------
@@ -239,23 +243,44 @@ class Accounts:
     # --- password links --------------------------------------------------------------------------
 
     async def request_reset(self, *, email: str, client: Client) -> None:
-        """E-mail a reset link if an active account has this e-mail; the caller learns nothing."""
+        """E-mail a reset link if an active account has this e-mail and the address has not had
+        its links for the window; the caller learns nothing either way."""
+        now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
             user = await repository.find_user_by_email(conn, email=email)
             matched = user if user is not None and user.active else None
-            await repository.record_reset_request(
-                conn, email=email, user_id=matched.id if matched else None, client_ip=client.ip
+            sent = matched is not None and await self.send_password_link(
+                conn, matched, purpose="reset"
             )
-            if matched is not None:
-                await self.send_password_link(conn, matched, purpose="reset")
-        log.info("password reset requested", matched=matched is not None)
+            await repository.record_reset_request(
+                conn,
+                email=email,
+                user_id=matched.id if matched else None,
+                client_ip=client.ip,
+                link_sent=sent,
+                at=now,
+            )
+        log.info("password reset requested", matched=matched is not None, link_sent=sent)
 
     async def send_password_link(
         self, conn: Connection, user: User, *, purpose: Literal["reset", "invitation"]
-    ) -> None:
+    ) -> bool:
         """Create a single-use link for the user and have it e-mailed (in the caller's
-        transaction)."""
+        transaction), unless the address already had `PASSWORD_LINKS_PER_WINDOW` links within
+        the window: then nothing is made or sent, and the caller answers as if it had been.
+        Returns whether a link went out."""
         now = self._clock.now()
+        recent = await repository.count_password_links(
+            conn, user_id=user.id, since=self._link_cap.since(now)
+        )
+        if not self._link_cap.allows(recent):
+            log.info(
+                "password link not sent: the address had its links for now",
+                user_id=str(user.id),
+                purpose=purpose,
+                links_in_window=recent,
+            )
+            return False
         ttl = (
             self._settings.reset_token_ttl_s
             if purpose == "reset"
@@ -268,6 +293,7 @@ class Accounts:
             token_hash=token_hash(token),
             user_id=user.id,
             purpose=purpose,
+            created_at=now,
             expires_at=expires_at,
         )
         base = self._settings.portal_url.rstrip("/")
@@ -287,6 +313,7 @@ class Accounts:
             correlation_id=current_correlation_id(),
             occurred_at=now,
         )
+        return True
 
     async def complete_reset(self, *, token: str, password: str, repeated: str) -> None:
         """Set the new password through a link; end all the user's sessions; do not sign in."""

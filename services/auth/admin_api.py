@@ -14,9 +14,9 @@ from services.auth.admin import ConflictError, ImportResult, NotFoundError
 from services.auth.context import AuthContext
 from services.auth.domain import AccountError, ForbiddenError, Organization, User
 from services.auth.legacy_import import LegacyFileError, parse_legacy_users
+from services.runtime.bodies import IMPORT_BODY
 from services.runtime.identity import CurrentPrincipal
 
-MAX_IMPORT_BYTES = 5_000_000
 T = TypeVar("T")
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*\S[^\r\n]*$")]
@@ -239,7 +239,8 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
             "requestBody": {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
                 "required": True,
-            }
+            },
+            **IMPORT_BODY,
         },
     )
     async def import_users(
@@ -250,9 +251,7 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         user gets a first-login link). All or nothing; safe to run again."""
         if "csv" not in request.headers.get("content-type", ""):
             raise HTTPException(415, "Send the file as text/csv.")
-        raw = await request.body()
-        if len(raw) > MAX_IMPORT_BYTES:
-            raise HTTPException(413, f"The file is larger than {MAX_IMPORT_BYTES} bytes.")
+        raw = await request.body()  # at most IMPORT_BODY_MAX_BYTES (services/runtime/bodies.py)
         try:
             rows = parse_legacy_users(raw.decode("utf-8"))
         except UnicodeDecodeError:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Cookie, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.common import EMAIL_PATTERN
 from services.auth.accounts import (
@@ -32,24 +32,58 @@ Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
 OpaqueToken = Annotated[str, Field(min_length=16, max_length=200)]
 
 
+IN_BODY_DESCRIPTION = (
+    "Return the refresh token in the answer too, for a client that is not a browser and keeps "
+    "it itself (an app, a script). A browser leaves this out: it gets the token only as the "
+    "HttpOnly cookie, out of reach of the page's script."
+)
+
+
 class LoginIn(BaseModel):
     email: Email
     password: Password
     stay_signed_in: bool = False
+    refresh_token_in_body: bool = Field(default=False, description=IN_BODY_DESCRIPTION)
 
 
 class TokensOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type
     expires_in: int = Field(description="seconds the access token is valid")
-    refresh_token: str = Field(description="also set as an HttpOnly cookie on /api/auth")
+    refresh_token: str | None = Field(
+        default=None,
+        description="only when asked for (`refresh_token_in_body`); always set as an HttpOnly "
+        "cookie on /api/auth",
+    )
     refresh_expires_at: datetime
     stay_signed_in: bool
     user: UserOut
 
 
 class RefreshIn(BaseModel):
-    refresh_token: OpaqueToken | None = None
+    refresh_token: OpaqueToken | None = Field(
+        default=None, description="the refresh token; without it, the cookie's is used"
+    )
+    refresh_token_in_body: bool = Field(
+        default=False, description=IN_BODY_DESCRIPTION + " Only with `refresh_token` sent here."
+    )
+
+    @model_validator(mode="after")
+    def _token_in_body_only_for_its_holder(self) -> RefreshIn:
+        # A script on the portal page can make the browser send the cookie, but cannot read
+        # it; answering the cookie's successor in the body would hand it over.
+        if self.refresh_token_in_body and self.refresh_token is None:
+            raise ValueError(
+                "refresh_token_in_body is only for a client that sends refresh_token itself; "
+                "a browser keeps the token in its cookie"
+            )
+        return self
+
+
+class LogoutIn(BaseModel):
+    refresh_token: OpaqueToken | None = Field(
+        default=None, description="the refresh token; without it, the cookie's is used"
+    )
 
 
 class ForgotIn(BaseModel):
@@ -80,30 +114,34 @@ def _client(request: Request) -> Client:
     )
 
 
+def tokens_response(signed: SignedIn, *, token_in_body: bool, secure: bool) -> JSONResponse:
+    """The tokens; the refresh token in the HttpOnly cookie, and in the body only when the
+    client asked for it (services/auth/README.md, "Sessions")."""
+    body = TokensOut(
+        access_token=signed.access_token,
+        expires_in=signed.access_expires_in,
+        refresh_token=signed.refresh_token if token_in_body else None,
+        refresh_expires_at=signed.refresh_expires_at,
+        stay_signed_in=signed.persistent,
+        user=user_out(signed.user),
+    )
+    content = body.model_dump(mode="json", exclude=None if token_in_body else {"refresh_token"})
+    response = JSONResponse(content, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        REFRESH_COOKIE,
+        signed.refresh_token,
+        # Without "stay signed in" the cookie ends with the browser session.
+        expires=signed.refresh_expires_at if signed.persistent else None,
+        path=REFRESH_COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
 def build_router(ctx: AuthContext) -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-    def tokens_response(signed: SignedIn) -> JSONResponse:
-        body = TokensOut(
-            access_token=signed.access_token,
-            expires_in=signed.access_expires_in,
-            refresh_token=signed.refresh_token,
-            refresh_expires_at=signed.refresh_expires_at,
-            stay_signed_in=signed.persistent,
-            user=user_out(signed.user),
-        )
-        response = JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
-        response.set_cookie(
-            REFRESH_COOKIE,
-            signed.refresh_token,
-            # Without "stay signed in" the cookie ends with the browser session.
-            expires=signed.refresh_expires_at if signed.persistent else None,
-            path=REFRESH_COOKIE_PATH,
-            secure=ctx.settings.cookie_secure,
-            httponly=True,
-            samesite="strict",
-        )
-        return response
 
     @router.post(
         "/login",
@@ -111,7 +149,9 @@ def build_router(ctx: AuthContext) -> APIRouter:
         responses={401: {"model": MessageOut}, 429: {"model": MessageOut}},
     )
     async def login(body: LoginIn, request: Request) -> JSONResponse:
-        """Sign in with e-mail and password; `stay_signed_in` gives a 30-day session."""
+        """Sign in with e-mail and password; `stay_signed_in` gives a 30-day session. The
+        refresh token comes as an HttpOnly cookie, in the body too only with
+        `refresh_token_in_body`."""
         try:
             signed = await ctx.accounts.login(
                 email=body.email,
@@ -128,7 +168,9 @@ def build_router(ctx: AuthContext) -> APIRouter:
                 "with 'Forgot password'.",
                 headers={"Retry-After": str(error.retry_after_s)},
             ) from None
-        return tokens_response(signed)
+        return tokens_response(
+            signed, token_in_body=body.refresh_token_in_body, secure=ctx.settings.cookie_secure
+        )
 
     @router.post("/refresh", response_model=TokensOut, responses={401: {"model": MessageOut}})
     async def refresh(
@@ -137,7 +179,9 @@ def build_router(ctx: AuthContext) -> APIRouter:
         refresh_token: Annotated[str | None, Cookie()] = None,
     ) -> JSONResponse:
         """New access and refresh tokens for a refresh token (body or cookie); the old one is
-        spent, and presenting it again ends the whole session."""
+        spent, and presenting it again ends the whole session. The new refresh token is set
+        as the cookie, and returned in the body only to a client that sent its token in the
+        body and asked (`refresh_token_in_body`)."""
         token = (body.refresh_token if body else None) or refresh_token
         try:
             if not token:
@@ -145,11 +189,12 @@ def build_router(ctx: AuthContext) -> APIRouter:
             signed = await ctx.accounts.refresh(refresh_token=token)
         except RefreshRefusedError:
             raise HTTPException(401, "The session has ended; sign in again.") from None
-        return tokens_response(signed)
+        in_body = body is not None and body.refresh_token_in_body
+        return tokens_response(signed, token_in_body=in_body, secure=ctx.settings.cookie_secure)
 
     @router.post("/logout", status_code=204)
     async def logout(
-        body: RefreshIn | None = None,
+        body: LogoutIn | None = None,
         refresh_token: Annotated[str | None, Cookie()] = None,
     ) -> Response:
         """End the session of the refresh token (body or cookie)."""

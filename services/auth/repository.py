@@ -306,16 +306,35 @@ async def revoke_user_sessions(conn: Connection, *, user_id: uuid.UUID, reason: 
 
 
 async def add_password_token(
-    conn: Connection, *, token_hash: bytes, user_id: uuid.UUID, purpose: str, expires_at: datetime
+    conn: Connection,
+    *,
+    token_hash: bytes,
+    user_id: uuid.UUID,
+    purpose: str,
+    created_at: datetime,
+    expires_at: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at)"
-        " VALUES ($1, $2, $3, $4)",
+        "INSERT INTO password_tokens (token_hash, user_id, purpose, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
         token_hash,
         user_id,
         purpose,
+        created_at,
         expires_at,
     )
+
+
+async def count_password_links(conn: Connection, *, user_id: uuid.UUID, since: datetime) -> int:
+    """Links made for the user after `since`. The user's row is locked first, so concurrent
+    requests for one address count one after another and none slips past the cap."""
+    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", user_id)
+    count = await conn.fetchval(
+        "SELECT count(*) FROM password_tokens WHERE user_id = $1 AND created_at > $2",
+        user_id,
+        since,
+    )
+    return int(count)
 
 
 @dataclass(frozen=True)
@@ -345,13 +364,22 @@ async def use_password_tokens(conn: Connection, *, user_id: uuid.UUID, now: date
 
 
 async def record_reset_request(
-    conn: Connection, *, email: str, user_id: uuid.UUID | None, client_ip: str | None
+    conn: Connection,
+    *,
+    email: str,
+    user_id: uuid.UUID | None,
+    client_ip: str | None,
+    link_sent: bool,
+    at: datetime,
 ) -> None:
     await conn.execute(
-        "INSERT INTO password_reset_requests (email, matched_user, client_ip) VALUES ($1, $2, $3)",
+        "INSERT INTO password_reset_requests"
+        " (email, matched_user, client_ip, link_sent, requested_at) VALUES ($1, $2, $3, $4, $5)",
         normalize_email(email)[:254],
         user_id,
         client_ip,
+        link_sent,
+        at,
     )
 
 

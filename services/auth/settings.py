@@ -44,6 +44,12 @@ class AuthSettings(ServiceSettings):
     throttle_base_wait_s: float = Field(default=1.0, gt=0)
     throttle_max_wait_s: float = Field(default=900.0, gt=0)
     throttle_forget_after_s: float = Field(default=12 * 3600.0, gt=0)
+    password_links_per_window: int = Field(
+        default=5, ge=1, description="password links (reset or invitation) e-mailed to one address"
+    )
+    password_link_window_s: float = Field(
+        default=3600.0, gt=0, description="the window PASSWORD_LINKS_PER_WINDOW counts over"
+    )
 
     @model_validator(mode="after")
     def _waits_are_ordered(self) -> AuthSettings:

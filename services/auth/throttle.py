@@ -1,6 +1,7 @@
 """Throttling of password guessing (RELIABILITY.md 17), modelled on Keycloak's brute-force
 detection: after a number of free failures, each further failure makes the next attempt wait
 twice as long as the one before, up to a maximum; failures are forgotten after a quiet period.
+And the cap on password links e-mailed to one address (`LinkCap`).
 
 Pure: state and time in, state out. Counted per account (by the e-mail as typed, normalised, so an
 unknown e-mail is throttled exactly like a known one) and per client address.
@@ -57,3 +58,21 @@ def after_failure(
     return ThrottleState(
         failures=failures, last_failure_at=now, locked_until=now + timedelta(seconds=wait)
     )
+
+
+@dataclass(frozen=True)
+class LinkCap:
+    """At most `per_window` password links (reset or invitation) are e-mailed to one address
+    within `window_s`; a request beyond that is answered as any other and sends nothing, so
+    neither a mailbox nor the mail server's reputation can be flooded through the portal."""
+
+    per_window: int
+    window_s: float
+
+    def since(self, now: datetime) -> datetime:
+        """The start of the window that ends at `now`."""
+        return now - timedelta(seconds=self.window_s)
+
+    def allows(self, sent_in_window: int) -> bool:
+        """Whether one more link may go out after `sent_in_window` within the window."""
+        return sent_in_window < self.per_window

@@ -22,6 +22,7 @@ from services.content.intake import TooLargeError
 from services.content.settings import ContentSettings
 from services.content.views import Store
 from services.runtime.app import CurrentClock, Pool
+from services.runtime.bodies import STREAMED_BODY
 from services.runtime.identity import Principal
 
 Sha256 = Annotated[
@@ -34,7 +35,8 @@ UPLOAD_BODY: dict[str, Any] = {
         "required": True,
         "description": "The file's bytes as they are (not a form); streamed, never held whole.",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    }
+    },
+    **STREAMED_BODY,  # the kind's own limit (CONTENT_*_MAX_BYTES), checked as the bytes arrive
 }
 UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "Published already, or a file of that name exists."},

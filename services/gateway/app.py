@@ -10,259 +10,37 @@ the latter cost ~5 ms of CPU per request (docs/decisions.md, "The event pipeline
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
 
 import aiohttp
-import structlog
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from yarl import URL
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.gateway.cors import CorsMiddleware
+from services.gateway.proxy import Proxy
+from services.gateway.settings import GatewaySettings
 from services.runtime.logging import configure_logging
 
-log = structlog.get_logger(__name__)
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-    }
-)
-RESPONSE_SKIPPED = HOP_BY_HOP | {"date", "server"}  # the gateway's own server sets them
-SAFE_TO_RETRY = frozenset({"GET", "HEAD", "OPTIONS"})
-CHUNK = 64 * 1024
-
-
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
-
-    auth_url: str = "http://127.0.0.1:8001"
-    tickets_url: str = "http://127.0.0.1:8002"
-    billing_url: str = "http://127.0.0.1:8003"
-    notify_url: str = "http://127.0.0.1:8004"
-    content_url: str = "http://127.0.0.1:8005"
-    timeout_s: float = Field(default=30.0, gt=0, description="longest wait for upstream bytes")
-    connections: int = Field(default=256, ge=1, description="kept-alive connections in all")
-    log_format: Literal["auto", "json", "console"] = "auto"
-    log_level: str = "INFO"
-
-    def upstreams(self) -> dict[str, str]:
-        return {
-            "auth": self.auth_url,
-            "tickets": self.tickets_url,
-            "billing": self.billing_url,
-            "notify": self.notify_url,
-            "content": self.content_url,
-        }
-
-
-class Proxy:
-    """The ASGI app under `/api`: `/api/<service>/<rest>` to the service's base URL with the
-    same path and query (as the client encoded them), headers and body."""
-
-    def __init__(self, upstreams: dict[str, str]) -> None:
-        self.upstreams = {name: base.rstrip("/") for name, base in upstreams.items()}
-        self.session: aiohttp.ClientSession | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.split(b"?", 1)[0].decode("latin-1")
-        service = path.split("/", 3)[2] if path.count("/") >= 2 else ""
-        base = self.upstreams.get(service)
-        correlation_id = _correlation_id(scope)
-        if base is None:
-            await _json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
-            return
-        assert self.session is not None, "the gateway's lifespan has not started"
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = URL(base + path + (f"?{query}" if query else ""), encoded=True)
-        headers = _forwarded_headers(scope, correlation_id)
-        body = await _body(receive)
-        method: str = scope["method"]
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        for attempt in (1, 2):
-            try:
-                async with self.session.request(
-                    method,
-                    target,
-                    headers=headers,
-                    data=body or None,
-                    allow_redirects=False,
-                ) as upstream:
-                    await _relay_response(upstream, send_tracked)
-                    return
-            except (aiohttp.ClientError, ClientGoneError, TimeoutError) as error:
-                if isinstance(body, StreamedBody) and body.client_gone:
-                    log.info(
-                        "client went away mid-request",
-                        service=service,
-                        correlation_id=correlation_id,
-                    )
-                    return
-                # A kept-alive connection the service had just closed: a request that changes
-                # nothing is sent once more on a new one; any other might have been applied.
-                # A streamed body has been read by the first attempt and cannot be sent again.
-                closed = isinstance(error, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
-                retryable = method in SAFE_TO_RETRY and isinstance(body, bytes)
-                if closed and not started and attempt == 1 and retryable:
-                    continue
-                failure: Exception = error
-            break
-        if started:  # the answer broke off midway: the client sees a cut connection
-            log.warning(
-                "upstream answer broke off",
-                service=service,
-                error=repr(failure),
-                correlation_id=correlation_id,
-            )
-            return
-        log.warning(
-            "upstream unreachable",
-            service=service,
-            error=repr(failure),
-            correlation_id=correlation_id,
-        )
-        await _json(
-            send,
-            503,
-            {"detail": f"The {service} service is unavailable; try again shortly."},
-            correlation_id,
-            extra=[(b"retry-after", b"2")],
-        )
-
-
-class ClientGoneError(ConnectionError):
-    """The client closed its connection while its request body was still streaming."""
-
-
-def _correlation_id(scope: Scope) -> str:
-    headers = dict(scope["headers"])
-    raw = headers.get(b"x-correlation-id") or headers.get(b"x-request-id") or b""
-    return raw.decode("latin-1")[:200].strip() or str(uuid.uuid4())
-
-
-def _forwarded_headers(scope: Scope, correlation_id: str) -> list[tuple[str, str]]:
-    """The client's headers without the hop-by-hop ones, with the correlation id and the
-    client's address appended to `X-Forwarded-For` (the services trust it only from the
-    addresses in FORWARDED_ALLOW_IPS)."""
-    headers: list[tuple[str, str]] = []
-    forwarded = ""
-    for key, value in scope["headers"]:
-        name = key.decode("latin-1").lower()
-        if name in HOP_BY_HOP or name in {"x-correlation-id", "x-request-id"}:
-            continue
-        if name == "x-forwarded-for":
-            forwarded = value.decode("latin-1")
-            continue
-        headers.append((name, value.decode("latin-1")))
-    headers += [("x-correlation-id", correlation_id), ("x-request-id", correlation_id)]
-    client = scope.get("client")
-    if client:
-        headers.append(("x-forwarded-for", f"{forwarded}, {client[0]}" if forwarded else client[0]))
-    elif forwarded:
-        headers.append(("x-forwarded-for", forwarded))
-    return headers
-
-
-class StreamedBody:
-    """A request body handed on part by part as it arrives (an async iterable for aiohttp)."""
-
-    def __init__(self, receive: Receive, first: bytes) -> None:
-        self._receive, self._first = receive, first
-        self.client_gone = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._first
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                # Ending the stream here would leave the service waiting for the rest of a
-                # Content-Length; failing it cuts the upstream connection, so the service
-                # sees the upload break off at once. (aiohttp reports it as its own
-                # ClientOSError; the flag tells the two apart.)
-                self.client_gone = True
-                raise ClientGoneError
-            yield bytes(message.get("body", b""))
-            if not message.get("more_body", False):
-                return
-
-
-async def _body(receive: Receive) -> bytes | StreamedBody:
-    """The request body: bytes when it came in one message (every JSON call), otherwise a
-    stream that hands each part on as it arrives."""
-    first = await receive()
-    if first["type"] == "http.disconnect":
-        return b""
-    if not first.get("more_body", False):
-        return bytes(first.get("body", b""))
-    return StreamedBody(receive, bytes(first.get("body", b"")))
-
-
-async def _relay_response(upstream: aiohttp.ClientResponse, send: Send) -> None:
-    headers = [
-        (k.lower(), v)
-        for k, v in upstream.raw_headers
-        if k.decode("latin-1").lower() not in RESPONSE_SKIPPED
-    ]
-    await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
-    async for chunk in upstream.content.iter_chunked(CHUNK):
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _json(
-    send: Send,
-    status: int,
-    body: dict[str, str],
-    correlation_id: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    response = JSONResponse(body, status_code=status)
-    message: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            *response.raw_headers,
-            (b"x-correlation-id", correlation_id.encode("latin-1")),
-            (b"x-request-id", correlation_id.encode("latin-1")),
-            *(extra or []),
-        ],
-    }
-    await send(message)
-    await send({"type": "http.response.body", "body": response.body})
+__all__ = ["GatewaySettings", "create_app"]
 
 
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     upstreams = settings.upstreams()
-    proxy = Proxy(upstreams)
+    proxy = Proxy(upstreams, settings.proxies())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         configure_logging("gateway", fmt=settings.log_format, level=settings.log_level)
-        connector = aiohttp.TCPConnector(limit=settings.connections, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=settings.connections,
+            limit_per_host=0,
+            keepalive_timeout=settings.upstream_idle_s,
+        )
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=settings.timeout_s)
         # No cookie jar: one user's Set-Cookie must never ride along on another's request.
         async with aiohttp.ClientSession(
@@ -272,6 +50,12 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             auto_decompress=False,  # bodies pass through as the service encoded them
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         ) as session:
+            # aiohttp re-sends an idempotent request itself on some dropped connections, with
+            # no public switch; the proxy decides retries in one place (proxy.py), so this one
+            # is off, as aiohttp's own test client turns it off (docs/decisions.md, "Hardened
+            # HTTP surface"). tests/integration/test_gateway.py counts the attempts a service
+            # sees, so a renamed attribute fails the suite.
+            session._retry_connection = False
             proxy.session = session
             yield
             proxy.session = None
@@ -308,4 +92,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         else:
             await health(scope, receive, send)
 
-    return app
+    return CorsMiddleware(app, settings.cors())

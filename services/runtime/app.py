@@ -15,6 +15,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from faststream.kafka import KafkaBroker
 
+from services.runtime.bodies import BodyLimitMiddleware, BodyLimits
 from services.runtime.clock import Clock, ControlledClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
@@ -140,14 +141,29 @@ def build_service_app(
         audience=settings.jwt_audience,
         clock=clock,
     )
+    _install_http(app, settings, routers, reported_checks)
+    return app
+
+
+def _install_http(
+    app: FastAPI,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
+) -> None:
+    """Middleware (correlation ids, body limits), error answers, health and the routes."""
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(settings.body_max_bytes, settings.import_body_max_bytes),
+    )
     install_error_handlers(app)
     app.include_router(
         health_router(lambda: app.state.pool, lambda: app.state.broker, reported_checks)
     )
     for router in routers:
         app.include_router(router)
-    return app
+    BodyLimits.check(app.routes)
 
 
 def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> list[PeriodicWorker]:

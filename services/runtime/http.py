@@ -152,7 +152,18 @@ async def _broker_ok(broker: KafkaBroker | None) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     """Answer 503 with a clear body while the database cannot be reached; 422 for a text
     PostgreSQL cannot store (U+0000, a lone surrogate), and for invalid input without echoing
-    it."""
+    it; 500 with `Connection: close` for anything unexpected."""
+
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # Starlette re-raises after this answer and uvicorn logs the error and closes the
+        # connection. Saying so keeps a client (the gateway's pool) from sending its next
+        # request on a connection that is about to close: that request, a POST perhaps, was
+        # lost with a 503 (docs/decisions.md, "Hardened HTTP surface").
+        return JSONResponse(
+            {"detail": "Internal server error."},
+            status_code=500,
+            headers={"Connection": "close"},
+        )
 
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable", error=repr(error))
@@ -182,6 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(error, RequestValidationError)
         return JSONResponse({"detail": validation_problems(error.errors())}, status_code=422)
 
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, invalid)
     handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = unavailable
     for error_type in UNAVAILABLE_ERRORS:

@@ -63,6 +63,11 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=6_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=6_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
+    body_max_bytes: int = Field(default=1 << 20, ge=1024)
+    """Largest request body a route takes; a larger one is refused with 413
+    (services/runtime/bodies.py). The ingress's `proxy-body-size` follows this default."""
+    import_body_max_bytes: int = Field(default=25 << 20, ge=1024)
+    """Largest body of an import route (the legacy users' CSV, the old portal's tickets)."""
     auth_jwks_url: str = Field(
         default="http://127.0.0.1:8001/api/auth/.well-known/jwks.json",
         description="where the auth service publishes the access tokens' public keys",

@@ -23,6 +23,7 @@ from contracts.common import (
 )
 from contracts.tickets import MAX_ATTACHMENTS_PER_MESSAGE, AuthorRole
 from services.runtime.app import CurrentClock, Pool
+from services.runtime.bodies import IMPORT_BODY
 from services.runtime.identity import CurrentPrincipal
 from services.runtime.moments import Moment
 from services.runtime.paging import (
@@ -509,7 +510,7 @@ async def get_archived(
     return ArchivedTicketOut.of(entry)
 
 
-@router.post("/import", response_model=ImportOut)
+@router.post("/import", response_model=ImportOut, openapi_extra=IMPORT_BODY)
 async def import_legacy(
     document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
 ) -> ImportOut:

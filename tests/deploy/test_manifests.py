@@ -16,6 +16,8 @@ import yaml
 from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
 from devstack.docs import render_all
 from devstack.manifests import PRODUCES, render
+from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, parse_origins
+from services.gateway.settings import GatewaySettings
 from services.runtime.catalog import CATALOG, consumed_topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +160,32 @@ def test_the_ingress_routes_every_service_with_tls_and_body_limits(
     for ingress in ingresses.values():
         assert ingress["spec"]["tls"][0]["secretName"] == "ticketing-tls"
         assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+
+
+def test_the_ingress_allows_cross_origin_calls_from_its_portal_as_the_gateway_does(
+    documents: list[dict[str, Any]],
+) -> None:
+    portal = _of(documents, "ConfigMap")["auth-config"]["data"]["AUTH_PORTAL_URL"]
+    for name, ingress in _of(documents, "Ingress").items():
+        annotations = ingress["metadata"]["annotations"]
+        cors = {
+            key.removeprefix("nginx.ingress.kubernetes.io/"): value
+            for key, value in annotations.items()
+            if "cors" in key
+        }
+        assert cors == {
+            "enable-cors": "true",
+            "cors-allow-origin": cors["cors-allow-origin"],
+            "cors-allow-methods": ", ".join(ALLOW_METHODS),
+            "cors-allow-headers": ", ".join(ALLOW_HEADERS),
+            "cors-expose-headers": ", ".join(EXPOSE_HEADERS),
+            "cors-allow-credentials": "true",
+            "cors-max-age": str(GatewaySettings().cors_max_age_s),
+        }, name
+        # The portal the e-mails link to is the one origin allowed, and a valid one for the
+        # gateway too (no wildcard, no path).
+        assert parse_origins(cors["cors-allow-origin"]) == parse_origins(portal), name
+        assert portal.removeprefix("https://") != ingress["spec"]["rules"][0]["host"]
 
 
 def test_the_asyncapi_document_lists_every_event_on_its_topic() -> None:

@@ -32,7 +32,7 @@ from tests.e2e.helpers import (
     sign_in,
     submit_ticket,
 )
-from tests.support import eventually, fetch, read_topic
+from tests.support import client_from, eventually, fetch, loopback_address, read_topic
 
 NEW_PASSWORD = "dolgo in preprosto geslo"
 
@@ -46,8 +46,13 @@ async def _reset(
     )
 
 
+APP = {"refresh_token_in_body": True}
+"""What a client that is not a browser sends to get the refresh token in the answer."""
+
+
 async def _refresh(gateway: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await gateway.post("/api/auth/refresh", json={"refresh_token": token})
+    """Refresh as such a client: the token in the body, the new one asked for in the answer."""
+    return await gateway.post("/api/auth/refresh", json={"refresh_token": token, **APP})
 
 
 async def test_the_seeds_first_login_and_reset_flow(
@@ -63,7 +68,7 @@ async def test_the_seeds_first_login_and_reset_flow(
 
     # First login: "forgot password" -> e-mail -> link -> new password twice -> sign in.
     await set_password(gateway, stack, email, "prvo geslo za portal")
-    first = await sign_in(gateway, email, "prvo geslo za portal", stay_signed_in=True)
+    first = await sign_in(gateway, email, "prvo geslo za portal", stay_signed_in=True, **APP)
     assert (await gateway.get("/api/auth/me", headers=bearer(first))).json()["email"] == email
 
     # A later reset: the link works once, ends the old session, and does not sign in.
@@ -164,10 +169,53 @@ async def test_known_and_unknown_emails_get_the_same_answers(
     assert mails_to(stack, "nihce@nikjer.example") == []
 
 
+@pytest.mark.calendar
+async def test_password_links_to_one_address_are_capped_and_the_answer_never_changes(
+    gateway: httpx.AsyncClient,
+    stack: Stack,
+    vendor_admin: dict[str, str],
+    admin_dsn_for,
+    clock: ControlledClock,
+) -> None:
+    user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
+    email, user_id = user["email"], uuid.UUID(user["user_id"])
+    auth = admin_dsn_for("auth")
+
+    async def forgot(address: str) -> httpx.Response:
+        return await gateway.post("/api/auth/password/forgot", json={"email": address})
+
+    answers = [await forgot(email) for _ in range(13)]  # 12 sent 12 e-mails in 0.1 s before
+    unknown = await forgot(f"nihce-{uuid.uuid4().hex[:8]}@nikjer.example")
+    reinvited = await gateway.post(f"/api/auth/users/{user_id}/invitation", headers=vendor_admin)
+
+    # Every answer is the one an unknown address gets; nothing tells that the cap was reached.
+    assert {(a.status_code, a.text) for a in answers} == {(unknown.status_code, unknown.text)}
+    assert reinvited.status_code == 202 and reinvited.json() == {"detail": "Invitation sent."}
+    intents = await fetch(
+        auth,
+        "SELECT count(*) AS n FROM outbox WHERE event_type = 'PasswordResetRequested'"
+        " AND message_key = $1",
+        str(user_id),
+    )
+    assert intents[0]["n"] == 5  # AUTH_PASSWORD_LINKS_PER_WINDOW: no e-mail is asked for beyond
+    audit = await fetch(
+        auth,
+        "SELECT link_sent FROM password_reset_requests WHERE matched_user = $1 ORDER BY id",
+        user_id,
+    )
+    assert [row["link_sent"] for row in audit] == [True] * 5 + [False] * 8
+    await next_mail_to(stack, email, seen=4)  # the fifth arrives...
+    assert len(mails_to(stack, email)) == 5  # ...and no more were ever queued
+
+    clock.advance(timedelta(hours=1, seconds=1))  # the window has passed: links go out again
+    assert (await forgot(email)).text == unknown.text
+    await next_mail_to(stack, email, seen=5)
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
     gateway: httpx.AsyncClient,
 ) -> None:
-    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)
+    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)
     first = tokens["refresh_token"]
     second = await _refresh(gateway, first)
     assert second.status_code == 200
@@ -177,7 +225,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
 
     assert (await _refresh(gateway, first)).status_code == 401  # reuse of a rotated token
     assert (await _refresh(gateway, third.json()["refresh_token"])).status_code == 401
-    other = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)  # other sessions live on
+    other = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)  # other sessions live on
     assert (await _refresh(gateway, other["refresh_token"])).status_code == 200
 
 
@@ -202,12 +250,56 @@ async def test_stay_signed_in_gives_a_long_session_and_a_lasting_cookie(
     assert "expires=" in long_cookie.lower()
     assert "expires=" not in short_cookie.lower()  # ends with the browser session
     # The cookie alone refreshes (the browser sends it back), and logout ends the session.
-    jar = httpx.Cookies({"refresh_token": short.json()["refresh_token"]})
+    jar = httpx.Cookies({"refresh_token": short.cookies["refresh_token"]})
     async with httpx.AsyncClient(base_url=str(gateway.base_url), cookies=jar) as browser:
         refreshed = await browser.post("/api/auth/refresh")
         assert refreshed.status_code == 200
         assert (await browser.post("/api/auth/logout")).status_code == 204
-    assert (await _refresh(gateway, refreshed.json()["refresh_token"])).status_code == 401
+    assert (await _refresh(gateway, refreshed.cookies["refresh_token"])).status_code == 401
+
+
+async def test_a_browser_gets_the_refresh_token_only_as_an_httponly_cookie(
+    gateway: httpx.AsyncClient,
+) -> None:
+    base, login = str(gateway.base_url), {"email": CUSTOMER.email, "password": DEMO_PASSWORD}
+    async with httpx.AsyncClient(base_url=base) as browser:
+        signed_in = await browser.post("/api/auth/login", json=login)
+        refreshed = await browser.post("/api/auth/refresh")  # the cookie, as a browser sends it
+        # A script on the page can make the browser send the cookie and ask for the token in
+        # the answer: refused before anything is spent.
+        asked = await browser.post("/api/auth/refresh", json={"refresh_token_in_body": True})
+        still = await browser.post("/api/auth/refresh")
+
+    for answer in (signed_in, refreshed, still):
+        assert answer.status_code == 200, answer.text
+        assert "refresh_token" not in answer.json()
+        assert answer.json()["access_token"]
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("refresh_token=") and "HttpOnly" in cookie
+        assert answer.cookies["refresh_token"] not in answer.text
+    assert asked.status_code == 422
+    assert "refresh_token_in_body" in asked.text
+    assert "refresh_token=" not in asked.headers.get("set-cookie", "")
+
+
+async def test_a_client_that_is_not_a_browser_asks_for_the_refresh_token_in_the_body(
+    gateway: httpx.AsyncClient,
+) -> None:
+    signed_in = await gateway.post(
+        "/api/auth/login",
+        json={"email": CUSTOMER.email, "password": DEMO_PASSWORD, "refresh_token_in_body": True},
+    )
+    token = signed_in.json()["refresh_token"]
+    rotated = await _refresh(gateway, token)
+    not_asked = await gateway.post(
+        "/api/auth/refresh", json={"refresh_token": rotated.json()["refresh_token"]}
+    )
+
+    assert token == signed_in.cookies["refresh_token"]
+    assert rotated.status_code == 200
+    assert rotated.json()["refresh_token"] not in (None, token)
+    assert not_asked.status_code == 200
+    assert "refresh_token" not in not_asked.json()  # rotated all the same: it is in the cookie
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -264,7 +356,7 @@ async def test_forged_expired_and_misaddressed_tokens_get_401(
 async def test_an_access_token_expires_with_business_time_and_the_refresh_token_renews_it(
     gateway: httpx.AsyncClient, clock: ControlledClock
 ) -> None:
-    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD)
+    tokens = await sign_in(gateway, CUSTOMER.email, DEMO_PASSWORD, **APP)
     assert (await gateway.get("/api/tickets", headers=bearer(tokens))).status_code == 200
 
     clock.advance(timedelta(minutes=9))  # access tokens live 10 minutes (30 s leeway)
@@ -309,12 +401,11 @@ async def test_guessing_is_throttled_per_account_alike_for_unknown_emails_and_re
 
     async def attempts(address: str, password: str, n: int) -> list[int]:
         out = []
-        for i in range(n):
-            response = await gateway.post(
-                "/api/auth/login",
-                json={"email": address, "password": password},
-                headers={"x-forwarded-for": f"203.0.113.{i + 1}"},  # spread over addresses
-            )
+        for _ in range(n):  # each from an address of its own: only the account is counted
+            async with client_from(str(gateway.base_url), loopback_address()) as client:
+                response = await client.post(
+                    "/api/auth/login", json={"email": address, "password": password}
+                )
             out.append(response.status_code)
         return out
 
@@ -338,27 +429,73 @@ async def test_guessing_is_throttled_per_account_alike_for_unknown_emails_and_re
 
 
 async def test_guessing_is_throttled_per_client_address(gateway: httpx.AsyncClient) -> None:
-    address = {"x-forwarded-for": f"198.51.100.{uuid.uuid4().int % 250 + 1}"}
-    statuses = []
-    for _ in range(21):  # twenty free failures from one address, over many accounts
-        response = await gateway.post(
-            "/api/auth/login",
-            json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
-            headers=address,
+    async with client_from(str(gateway.base_url), loopback_address()) as guesser:
+        statuses = []
+        for _ in range(21):  # twenty free failures from one address, over many accounts
+            response = await guesser.post(
+                "/api/auth/login",
+                json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401] * 21
+        blocked = await guesser.post(
+            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
         )
-        statuses.append(response.status_code)
-    assert statuses == [401] * 21
-    blocked = await gateway.post(
-        "/api/auth/login",
-        json={"email": CUSTOMER.email, "password": DEMO_PASSWORD},
-        headers=address,
-    )
     assert blocked.status_code == 429
     assert (
         await gateway.post(
             "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
         )
     ).status_code == 200  # other addresses are not affected
+
+
+async def test_the_address_counted_is_the_connections_not_one_named_in_x_forwarded_for(
+    gateway: httpx.AsyncClient, admin_dsn_for
+) -> None:
+    auth_dsn = admin_dsn_for("auth")
+
+    async def failures(address: str) -> int:
+        rows = await fetch(auth_dsn, "SELECT failures FROM login_throttle WHERE key = $1", address)
+        return int(rows[0]["failures"]) if rows else 0
+
+    # From 127.0.0.1, the address uvicorn trusts as a proxy by default: still not believed.
+    claimed = f"203.0.113.{uuid.uuid4().int % 250 + 1}"
+    before = await failures("ip:127.0.0.1")
+    refused = await gateway.post(
+        "/api/auth/login",
+        json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+        headers={"x-forwarded-for": claimed},
+    )
+    assert refused.status_code == 401
+    assert await failures("ip:127.0.0.1") == before + 1
+    assert await failures(f"ip:{claimed}") == 0
+
+    # A guesser naming a new address each time, or a victim's, is counted as itself.
+    guesser_address, victim_address = loopback_address(), loopback_address()
+    base = str(gateway.base_url)
+    async with client_from(base, guesser_address) as guesser:
+        statuses = []
+        for i in range(21):
+            response = await guesser.post(
+                "/api/auth/login",
+                json={"email": f"ugibanje-{uuid.uuid4().hex[:8]}@nikjer.example", "password": "x"},
+                headers={"x-forwarded-for": victim_address if i % 2 else f"198.51.100.{i + 1}"},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401] * 21
+        still_blocked = await guesser.post(
+            "/api/auth/login",
+            json={"email": CUSTOMER.email, "password": DEMO_PASSWORD},
+            headers={"x-forwarded-for": "198.51.100.77"},
+        )
+    assert still_blocked.status_code == 429
+    async with client_from(base, victim_address) as victim:
+        signed_in = await victim.post(
+            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
+        )
+    assert signed_in.status_code == 200  # naming the victim's address locked nobody out
+    assert await failures(f"ip:{victim_address}") == 0
+    assert await failures(f"ip:{guesser_address}") == 21
 
 
 async def test_login_rehashes_a_password_stored_with_old_parameters(
@@ -468,7 +605,7 @@ async def test_user_changes_are_published_and_deactivation_ends_sessions(
     org_id = await create_organization(gateway, vendor_admin)
     user = await create_user(gateway, vendor_admin, org_id=org_id)
     await set_password(gateway, stack, user["email"], "geslo za dogodke")
-    session = await sign_in(gateway, user["email"], "geslo za dogodke")
+    session = await sign_in(gateway, user["email"], "geslo za dogodke", **APP)
     path = f"/api/auth/users/{user['user_id']}"
     assert (
         await gateway.patch(path, json={"language": "en"}, headers=vendor_admin)
@@ -575,7 +712,7 @@ async def test_password_links_never_reach_the_logs_or_the_api(
     user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
     token = link_token(await request_link(gateway, stack, user["email"]))
     await set_password(gateway, stack, user["email"], "skrivnost ostane skrita")
-    signed = await sign_in(gateway, user["email"], "skrivnost ostane skrita")
+    signed = await sign_in(gateway, user["email"], "skrivnost ostane skrita", **APP)
     log_text = (stack.log_dir / f"{service}.log").read_text(encoding="utf-8")
     assert token not in log_text
     assert signed["refresh_token"] not in log_text

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 
+from services.auth.demo import CUSTOMER
 from tests.e2e.helpers import decided_ticket, submit_ticket
+from tests.support import raw_get
 
 
 async def _total(gateway: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -128,3 +132,76 @@ async def test_a_control_character_in_a_path_reaches_the_service_and_gets_its_4x
 
     assert anonymous.status_code == 401, anonymous.text
     assert signed_in.status_code == 422, signed_in.text
+
+
+async def test_a_path_that_would_leave_its_service_is_refused_by_the_gateway(
+    gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    # Each of these, resolved by some layer, would be /api/auth/me or a service's /docs.
+    attempts = [
+        b"/api/tickets/..%2F..%2Fdocs",
+        b"/api/tickets/..%2Fauth%2Fme",
+        b"/api/tickets/%2e%2e/auth/me",
+        b"/api/tickets/%252e%252e/auth/me",
+        b"/api/tickets/..%5Cauth%5Cme",
+        b"/api/notify/../auth/me",
+    ]
+    for raw_path in attempts:
+        answer = await raw_get(str(gateway.base_url), raw_path, headers=customer)
+        assert answer.status_code == 400, (raw_path, answer.text)
+        assert "must stay inside /api/<service>" in answer.json()["detail"]
+    me = await raw_get(str(gateway.base_url), b"/api/auth/./me", headers=customer)
+    assert me.status_code == 200 and me.json()["email"]  # a harmless dot segment is resolved
+
+
+MiB = 1 << 20
+
+
+async def test_a_body_larger_than_its_endpoint_takes_is_a_413_and_changes_nothing(
+    gateway: httpx.AsyncClient, customer: dict[str, str], vendor_admin: dict[str, str]
+) -> None:
+    before = await _total(gateway, customer)
+    ticket = json.dumps({"subject": "Prevelik zahtevek", "body": "x" * (2 * MiB)}).encode()
+
+    async def in_parts() -> AsyncIterator[bytes]:  # chunked: no Content-Length to go by
+        for start in range(0, len(ticket), 64 * 1024):
+            yield ticket[start : start + 64 * 1024]
+
+    declared = await gateway.post("/api/tickets", content=ticket, headers={**customer, **JSON})
+    streamed = await gateway.post("/api/tickets", content=in_parts(), headers={**customer, **JSON})
+    password = await gateway.post(
+        "/api/auth/login", json={"email": CUSTOMER.email, "password": "x" * (30 * MiB)}
+    )
+
+    for answer in (declared, streamed, password):
+        assert answer.status_code == 413, (str(answer.request.url), answer.text[:200])
+        assert "larger than 1,048,576 bytes" in answer.json()["detail"]
+        assert len(answer.content) < 500  # a 30 MiB password once got a 31 MB answer
+    assert await _total(gateway, customer) == before
+
+
+async def test_an_import_may_be_larger_than_other_bodies(
+    gateway: httpx.AsyncClient, vendor_admin: dict[str, str]
+) -> None:
+    reference = f"STARI-{uuid.uuid4().hex[:8]}"
+    document = {
+        "format": "old-portal-tickets/1",
+        "tickets": [
+            {
+                "reference": reference,
+                "state": "open",
+                "requester_email": CUSTOMER.email,
+                "subject": "Dolg zahtevek",
+                "body": "x" * (2 * MiB),  # past 1 MiB, within the import's 25 MiB
+                "submitted_at": "2024-05-06T08:00:00+02:00",
+            }
+        ],
+    }
+
+    judged = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
+
+    assert judged.status_code == 422, judged.text[:300]  # read and judged: the text is too long
+    archive = await gateway.get(
+        "/api/tickets/archive", params={"q": reference}, headers=vendor_admin
+    )
+    assert archive.status_code == 200 and archive.json()["items"] == []

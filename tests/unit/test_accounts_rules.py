@@ -10,7 +10,13 @@ import pytest
 from services.auth.domain import AccountError, can_manage_users_of, check_roles
 from services.auth.legacy_import import LegacyFileError, parse_legacy_users
 from services.auth.passwords import PasswordRuleError, check_new_password
-from services.auth.throttle import ThrottlePolicy, ThrottleState, after_failure, wait_s
+from services.auth.throttle import (
+    LinkCap,
+    ThrottlePolicy,
+    ThrottleState,
+    after_failure,
+    wait_s,
+)
 
 POLICY = ThrottlePolicy(free_failures=3, base_wait_s=1, max_wait_s=10, forget_after_s=3600)
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -43,6 +49,13 @@ def test_failures_are_forgotten_after_a_quiet_period() -> None:
     state = _fail(6)
     later = after_failure(state, T0 + timedelta(hours=2), POLICY)
     assert later.failures == 1 and later.locked_until is None
+
+
+def test_password_links_go_out_up_to_the_cap_within_the_window() -> None:
+    cap = LinkCap(per_window=5, window_s=3600)
+
+    assert [cap.allows(n) for n in range(7)] == [True] * 5 + [False] * 2
+    assert cap.since(T0) == T0 - timedelta(hours=1)
 
 
 @pytest.mark.parametrize(
