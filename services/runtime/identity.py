@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 import httpx
@@ -145,9 +146,31 @@ class TokenVerifier:
     audience: str
     clock: Clock
     leeway_s: float = 30
+    _verified: OrderedDict[str, tuple[str, Mapping[str, Any], Principal]] = field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
+    """Tokens whose signature, issuer and audience were checked, with their key id and claims:
+    a client sends one token with every request until it expires, and the ES256 check was the
+    largest single cost of a request (docs/decisions.md). The lifetime and the key are checked
+    on every use."""
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; raise `jwt.InvalidTokenError` otherwise."""
+        known = self._verified.get(token)
+        if known is not None:
+            kid, claims, principal = known
+            if await self.keys.key(kid) is not None:
+                check_lifetime(claims, now=self.clock.now().timestamp(), leeway_s=self.leeway_s)
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        kid, claims, principal = await self._check(token)
+        self._verified[token] = (kid, claims, principal)
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _check(self, token: str) -> tuple[str, Mapping[str, Any], Principal]:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:
             raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not allowed")
@@ -171,7 +194,10 @@ class TokenVerifier:
             },
         )
         check_lifetime(claims, now=self.clock.now().timestamp(), leeway_s=self.leeway_s)
-        return principal_from_claims(claims)
+        return kid, claims, principal_from_claims(claims)
+
+
+VERIFIED_TOKENS_KEPT = 4096
 
 
 def check_lifetime(claims: Mapping[str, Any], *, now: float, leeway_s: float) -> None:

@@ -1,0 +1,87 @@
+"""Access-token checks with the verifier's memory of tokens it has verified: a remembered
+token is still refused once it expires or once its key is no longer published, and a token
+altered by one byte is checked afresh."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.runtime.identity import ALGORITHM, Principal, TokenVerifier
+
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+ANA = Principal(
+    user_id=uuid.uuid4(),
+    org_id=uuid.uuid4(),
+    roles=frozenset({"customer"}),
+    email="ana@demo.example",
+    display_name="Ana",
+    language="sl",
+)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.moment = NOW
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+class _Keys:
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        self.published: dict[str, Any] = {"k1": self.private.public_key()}
+
+    async def key(self, kid: str) -> Any | None:
+        return self.published.get(kid)
+
+    def token(self, *, ttl: timedelta = timedelta(minutes=10)) -> str:
+        claims = {**ANA.claims(), "iss": "iss", "aud": "aud", "iat": NOW, "exp": NOW + ttl}
+        return jwt.encode(claims, self.private, algorithm=ALGORITHM, headers={"kid": "k1"})
+
+
+def _verifier(keys: _Keys, clock: _Clock) -> TokenVerifier:
+    return TokenVerifier(keys=keys, issuer="iss", audience="aud", clock=clock, leeway_s=0)
+
+
+async def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    keys, clock = _Keys(), _Clock()
+    verifier = _verifier(keys, clock)
+    token = keys.token(ttl=timedelta(minutes=10))
+
+    assert (await verifier.verify(token)).user_id == ANA.user_id
+    assert (await verifier.verify(token)).user_id == ANA.user_id
+    clock.moment = NOW + timedelta(minutes=11)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_withdrawn() -> None:
+    keys, clock = _Keys(), _Clock()
+    verifier = _verifier(keys, clock)
+    token = keys.token()
+    await verifier.verify(token)
+
+    keys.published.clear()
+    with pytest.raises(jwt.InvalidTokenError):
+        await verifier.verify(token)
+
+
+async def test_a_token_changed_by_one_character_is_checked_afresh() -> None:
+    keys, clock = _Keys(), _Clock()
+    verifier = _verifier(keys, clock)
+    token = keys.token()
+    await verifier.verify(token)
+
+    header, payload, signature = token.split(".")
+    forged = ".".join(
+        (header, payload, signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB"))
+    )
+    with pytest.raises(jwt.InvalidTokenError):
+        await verifier.verify(forged)
