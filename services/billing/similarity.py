@@ -37,11 +37,20 @@ def trigrams(text: str) -> frozenset[str]:
     """The text's set of trigrams, as pg_trgm makes them (the last texts' sets are kept: a
     ticket's text is read when it is remembered and again when it is looked up, and the same
     recent candidates answer many lookups)."""
-    found: set[str] = set()
-    for word in _WORD.findall(text.lower()):
-        padded = f"  {word} "
-        found.update([padded[i : i + 3] for i in range(len(padded) - 2)])
-    return frozenset(found)
+    return frozenset().union(*(_word(word)[0] for word in _WORD.findall(text.lower())))
+
+
+@lru_cache(maxsize=8192)
+def _word(word: str) -> tuple[frozenset[str], frozenset[int]]:
+    """A word's trigrams and their hashes (kept for the last words: the words of support
+    questions repeat, and a word's trigrams were most of the cost of a text's)."""
+    padded = f"  {word} "
+    grams = frozenset([padded[i : i + 3] for i in range(len(padded) - 2)])
+    return grams, frozenset([_hash(gram) for gram in grams])
+
+
+def _hash(gram: str) -> int:
+    return (zlib.crc32(gram.encode()) * _GOLDEN) & _HASH_MASK
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -55,12 +64,14 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 def bands(grams: Iterable[str]) -> list[int]:
     """The text's `BANDS` band values (signed 64-bit, stable across processes and versions of
     Python); none for a text without trigrams."""
-    hashed = sorted(
-        [(zlib.crc32(gram.encode()) * _GOLDEN) & _HASH_MASK for gram in grams], reverse=True
-    )
-    if not hashed:
+    return _bands({_hash(gram) for gram in grams})
+
+
+def _bands(hashes: set[int] | frozenset[int]) -> list[int]:
+    if not hashes:
         return []
-    lowest = {value % BINS: value for value in hashed}  # the last, smallest, value of each bin
+    # the last, smallest, value of each bin
+    lowest = {value % BINS: value for value in sorted(hashes, reverse=True)}
     signature = []
     for slot in range(BINS):
         nearest = slot
@@ -78,4 +89,5 @@ def bands(grams: Iterable[str]) -> list[int]:
 @lru_cache(maxsize=1024)
 def text_bands(text: str) -> tuple[int, ...]:
     """`bands` of the text's trigrams (kept for the last texts, like `trigrams`)."""
-    return tuple(bands(trigrams(text)))
+    words = _WORD.findall(text.lower())
+    return tuple(_bands(frozenset().union(*(_word(word)[1] for word in words))))

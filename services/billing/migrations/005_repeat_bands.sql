@@ -17,7 +17,7 @@ CREATE TABLE repeat_bands (
     submitted_at  timestamptz NOT NULL,
     PRIMARY KEY (ticket_id, band)
 );
-CREATE INDEX repeat_bands_lookup ON repeat_bands (org_id, band, submitted_at DESC);
+CREATE INDEX repeat_bands_lookup ON repeat_bands (org_id, band, submitted_at DESC) INCLUDE (ticket_id);
 
 DROP INDEX tickets_resolved_text_knn;
 DROP INDEX tickets_resolved_requester_text_knn;
