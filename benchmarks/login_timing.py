@@ -1,5 +1,5 @@
 """Benchmark: do login and forgot-password take the same time for known and unknown e-mails?
-(RELIABILITY.md 14: no user enumeration by timing.)
+(docs/reliability.md 14: no user enumeration by timing.)
 
     .venv/bin/python benchmarks/login_timing.py [--rounds 30]
     .venv/bin/python benchmarks/login_timing.py --gateway http://127.0.0.1:8000   # a running `dev`

@@ -1,4 +1,4 @@
-"""The envelope every event travels in (RELIABILITY.md promise 11)."""
+"""The envelope every event travels in (docs/reliability.md promise 11)."""
 
 from __future__ import annotations
 

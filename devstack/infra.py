@@ -1,4 +1,4 @@
-"""Where Postgres and the Kafka-protocol broker come from, in ARCHITECTURE.md's order:
+"""Where Postgres and the Kafka-protocol broker come from, in docs/architecture.md's order:
 
 1. explicit addresses from the environment (`TICKETING_PG_ADMIN_URL`, `TICKETING_KAFKA_BOOTSTRAP`);
 2. testcontainers (PostgreSQL, Apache Kafka in KRaft mode) where a Docker engine answers;

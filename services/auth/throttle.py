@@ -1,4 +1,4 @@
-"""Throttling of password guessing (RELIABILITY.md 17), modelled on Keycloak's brute-force
+"""Throttling of password guessing (docs/reliability.md 17), modelled on Keycloak's brute-force
 detection: after a number of free failures, each further failure makes the next attempt wait
 twice as long as the one before, up to a maximum; failures are forgotten after a quiet period.
 And the cap on password links e-mailed to one address (`LinkCap`).

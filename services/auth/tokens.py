@@ -1,7 +1,7 @@
 """Opaque tokens (refresh tokens, password links) and access tokens.
 
 Opaque tokens carry 256 bits from `secrets` and are stored only as their SHA-256: a copy of the
-database gives nobody a usable token. Session lifetimes (RELIABILITY.md 18) are decided here.
+database gives nobody a usable token. Session lifetimes (docs/reliability.md 18) are decided here.
 """
 
 from __future__ import annotations

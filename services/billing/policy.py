@@ -1,4 +1,4 @@
-"""The vendor's support policy (seed 001, PRODUCT.md): pure rules, each with a reason in words.
+"""The vendor's support policy (seed 001, docs/product.md): pure rules, each with a reason in words.
 
 Every rule is a function of what is known about the ticket (and, at resolution, about the work) and
 returns a `RuleHit` or None. Decisions combine them: a refusal rule wins over a paid rule, a paid
@@ -539,7 +539,8 @@ RULES: dict[str, Callable[..., RuleHit | None]] = {
     "F-SHORT-USAGE": rule_short_usage,
     "F-NEW-PROGRAM": rule_new_program,
 }
-"""Every rule of PRODUCT.md by its code (the documentation and the tests list them from here)."""
+"""Every rule of docs/product.md by its code (the documentation and the tests list them from
+here)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Accounts end to end through the gateway: the seed's first-login/reset flow, sessions, tokens,
-throttling, administration and organization isolation (RELIABILITY.md 13-20)."""
+throttling, administration and organization isolation (docs/reliability.md 13-20)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Faults the delivery guarantees must survive (RELIABILITY.md, "How it is tested")."""
+"""Faults the delivery guarantees must survive (docs/reliability.md, "How it is tested")."""
 
 from __future__ import annotations
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,11 +50,15 @@ FACTS = TicketFacts("portal", TUESDAY_10, ANA, "program_usage", "Plače")
 ONBOARDED = Onboarding(ANA, "Plače", "onboarding", date(2025, 3, 1), True)
 SET_UP = PolicyInputs(onboarding=(ONBOARDED,))
 SHORT = WorkFacts(resolved_at=TUESDAY_10 + timedelta(hours=1), minutes=10)
-PRODUCT_CODES = {
-    "R-ARREARS", "R-NOT-ONBOARDED", "R-OUTSIDE-HOURS", "P-CHANNEL", "P-NO-SETUP", "P-IN-DOCS",
-    "P-COMPLEX", "P-LEGISLATION", "P-DATA-FIX", "P-REMOTE", "P-REPEAT", "P-OTHER-REMOTE",
-    "F-SHORT-USAGE", "F-NEW-PROGRAM",
-}  # fmt: skip
+# The rule codes of docs/product.md's tables ("| R-ARREARS | ..."), the interpretation the
+# code follows.
+PRODUCT_CODES = set(
+    re.findall(
+        r"^\| ([RPF]-[A-Z-]+) \|",
+        (Path(__file__).parents[2] / "docs" / "product.md").read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+)
 
 
 def codes(decision: object) -> list[str]:
