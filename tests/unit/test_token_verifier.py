@@ -1,6 +1,7 @@
 """Access-token checks with the verifier's memory of tokens it has verified: a remembered
-token is still refused once it expires or once its key is no longer published, and a token
-altered by one byte is checked afresh."""
+token is still refused once it expires, once its key is no longer published, or once auth has
+revoked it (its session ended, the user's tokens revoked), and a token altered by one byte is
+checked afresh."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.runtime.identity import ALGORITHM, Principal, TokenVerifier
+from services.runtime.identity import ALGORITHM, Principal, TokenRevokedError, TokenVerifier
+from services.runtime.revocation import RevocationList, Revocations
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+SESSION = uuid.uuid4()
 ANA = Principal(
     user_id=uuid.uuid4(),
     org_id=uuid.uuid4(),
@@ -22,6 +25,7 @@ ANA = Principal(
     email="ana@demo.example",
     display_name="Ana",
     language="sl",
+    session_id=SESSION,
 )
 
 
@@ -46,8 +50,17 @@ class _Keys:
         return jwt.encode(claims, self.private, algorithm=ALGORITHM, headers={"kid": "k1"})
 
 
-def _verifier(keys: _Keys, clock: _Clock) -> TokenVerifier:
-    return TokenVerifier(keys=keys, issuer="iss", audience="aud", clock=clock, leeway_s=0)
+def _verifier(
+    keys: _Keys, clock: _Clock, revocations: RevocationList | None = None
+) -> TokenVerifier:
+    return TokenVerifier(
+        keys=keys,
+        issuer="iss",
+        audience="aud",
+        clock=clock,
+        leeway_s=0,
+        revocations=revocations or RevocationList(),
+    )
 
 
 async def test_a_remembered_token_is_refused_once_it_expires() -> None:
@@ -85,3 +98,17 @@ async def test_a_token_changed_by_one_character_is_checked_afresh() -> None:
     )
     with pytest.raises(jwt.InvalidTokenError):
         await verifier.verify(forged)
+
+
+async def test_a_remembered_token_is_refused_once_its_session_has_ended() -> None:
+    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    verifier = _verifier(keys, clock, revocations)
+    token = keys.token()
+    await verifier.verify(token)
+    await verifier.verify(token)  # remembered now
+
+    revocations.replace(Revocations(sessions=frozenset({SESSION})))
+    with pytest.raises(TokenRevokedError):
+        await verifier.verify(token)
+    revocations.replace(Revocations())
+    assert (await verifier.verify(token)).user_id == ANA.user_id
