@@ -6,6 +6,7 @@ checked afresh."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.auth.tokens import AccessTokens
 from services.runtime.identity import ALGORITHM, Principal, TokenRevokedError, TokenVerifier
 from services.runtime.revocation import RevocationList, Revocations
 
@@ -61,6 +63,22 @@ def _verifier(
         leeway_s=0,
         revocations=revocations or RevocationList(),
     )
+
+
+@dataclass
+class _SigningKey:
+    kid: str
+    private_key: Any
+
+
+class _KeyStore:
+    """What auth's `AccessTokens` asks of its key store."""
+
+    def __init__(self, keys: _Keys) -> None:
+        self._key = _SigningKey("k1", keys.private)
+
+    async def signing_key(self) -> _SigningKey:
+        return self._key
 
 
 async def test_a_remembered_token_is_refused_once_it_expires() -> None:
@@ -112,3 +130,20 @@ async def test_a_remembered_token_is_refused_once_its_session_has_ended() -> Non
         await verifier.verify(token)
     revocations.replace(Revocations())
     assert (await verifier.verify(token)).user_id == ANA.user_id
+
+
+async def test_auths_tokens_from_before_a_revocation_are_refused_and_from_after_it_taken() -> None:
+    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    clock.moment = NOW + timedelta(seconds=1)
+    verifier = _verifier(keys, clock, revocations)
+    store: Any = _KeyStore(keys)
+    signer = AccessTokens(store, issuer="iss", audience="aud", ttl=timedelta(minutes=10))
+    revoked_at = NOW + timedelta(microseconds=400_000)
+    before = await signer.issue(ANA, now=NOW + timedelta(microseconds=399_999))
+    after = await signer.issue(ANA, now=NOW + timedelta(microseconds=400_001))  # same second
+    await verifier.verify(before)  # remembered before the revocation arrives
+
+    revocations.replace(Revocations(users={ANA.user_id: revoked_at.timestamp()}))
+    with pytest.raises(TokenRevokedError):
+        await verifier.verify(before)
+    assert (await verifier.verify(after)).user_id == ANA.user_id
