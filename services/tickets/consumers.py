@@ -8,6 +8,7 @@ from contracts.accounts import (
     UserDeactivated,
     UserLanguageChanged,
     UserReactivated,
+    UserRolesChanged,
 )
 from contracts.billing import TicketClassified
 from contracts.content import AttachmentExpired, AttachmentUploaded
@@ -29,6 +30,7 @@ def build_consumer() -> EventConsumer:
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
     consumer.handles(UserReactivated)(handlers.on_user_reactivated)
     consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
+    consumer.handles(UserRolesChanged)(handlers.on_user_roles_changed)
     consumer.handles(AttachmentUploaded)(handlers.on_attachment_uploaded)
     consumer.handles(AttachmentExpired)(handlers.on_attachment_expired)
     return follow_revocations(consumer)

@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     set_password,
     sign_in,
 )
+from tests.support import eventually, fetch
 
 APP = {"refresh_token_in_body": True}
 
@@ -172,7 +173,7 @@ async def test_a_deactivated_users_token_is_refused_everywhere_and_after_reactiv
 
 
 async def test_after_a_change_of_roles_the_old_token_is_refused_and_a_refresh_brings_the_new_roles(
-    gateway: httpx.AsyncClient, stack: Stack, vendor_admin: dict[str, str]
+    gateway: httpx.AsyncClient, stack: Stack, vendor_admin: dict[str, str], admin_dsn_for
 ) -> None:
     person, password = await _person(gateway, stack, vendor_admin, roles=["customer_admin"])
     admin = await sign_in(gateway, person["email"], password, **APP)
@@ -196,6 +197,16 @@ async def test_after_a_change_of_roles_the_old_token_is_refused_and_a_refresh_br
     ]
     await _works_everywhere(gateway, bearer(now))
     assert (await gateway.get("/api/auth/users", headers=bearer(now))).status_code == 403
+
+    async def tickets_directory_roles() -> list[str] | None:
+        rows = await fetch(
+            admin_dsn_for("tickets"),
+            "SELECT roles FROM directory_users WHERE id = $1",
+            uuid.UUID(person["user_id"]),
+        )
+        return list(rows[0]["roles"]) if rows and list(rows[0]["roles"]) == ["customer"] else None
+
+    await eventually(tickets_directory_roles, what="the new roles in the tickets directory")
 
 
 async def test_signing_out_with_an_unknown_or_malformed_token_changes_nothing(
