@@ -1,6 +1,6 @@
 """Sessions end when they should: after a sign-out, a password reset, a deactivation or a change
 of roles, the old access token is refused by every service within seconds, while a token signed
-afterwards works (RELIABILITY.md, "access token after logout / reset / deactivation"; issue 14,
+afterwards works (docs/reliability.md, "access token after logout / reset / deactivation"; issue 14,
 point 3). Each test measures the time from the action's answer to each service's first 401."""
 
 from __future__ import annotations
