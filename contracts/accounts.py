@@ -1,6 +1,10 @@
 """Events the auth service publishes (topic `accounts.events`; key = user id, or organization id
 for organization events).
 
+`SessionEnded` and `UserTokensRevoked` end access before the access tokens expire: every service
+refuses the tokens they name (services/runtime/revocation.py, docs/decisions.md "Sessions end
+when they should").
+
 `PasswordResetRequested.reset_url` carries a secret (the single-use token): it is a `SecretStr`,
 so it never shows in a repr, a log line or an error message; it is revealed only when the event is
 serialized to JSON for the outbox and the broker.
@@ -104,3 +108,47 @@ class PasswordResetCompleted(EventModel):
     user: Person
     org_id: uuid.UUID
     completed_at: AwareDatetime
+
+
+class UserRolesChanged(EventModel):
+    """An administrator gave the user other roles (the whole new set)."""
+
+    EVENT_TYPE: ClassVar[str] = "UserRolesChanged"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    roles: tuple[Role, ...]
+
+
+class UserTokensRevoked(EventModel):
+    """Every access token of the user issued at or before `revoked_before` must be refused (a
+    completed password reset, a deactivation, a change of roles; `reason` says which, in words
+    for logs: readers must not branch on it). Tokens issued later are valid."""
+
+    EVENT_TYPE: ClassVar[str] = "UserTokensRevoked"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    revoked_before: AwareDatetime
+    tokens_expire_by: AwareDatetime
+    """The last token this concerns has expired by then; a reader may forget the revocation."""
+    reason: str = Field(min_length=1, max_length=100)
+
+
+class SessionEnded(EventModel):
+    """A session ended before its time (the user signed out, or a rotated refresh token was
+    presented again): its refresh tokens are spent, and every access token carrying its id
+    (claim `sid`) must be refused. `reason` is in words for logs."""
+
+    EVENT_TYPE: ClassVar[str] = "SessionEnded"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    org_id: uuid.UUID
+    ended_at: AwareDatetime
+    tokens_expire_by: AwareDatetime
+    """The last access token of the session has expired by then; a reader may forget it."""
+    reason: str = Field(min_length=1, max_length=100)

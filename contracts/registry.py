@@ -8,10 +8,13 @@ from contracts.accounts import (
     OrganizationCreated,
     PasswordResetCompleted,
     PasswordResetRequested,
+    SessionEnded,
     UserCreated,
     UserDeactivated,
     UserLanguageChanged,
     UserReactivated,
+    UserRolesChanged,
+    UserTokensRevoked,
 )
 from contracts.billing import StatementIssued, TicketClassified
 from contracts.common import EventModel
@@ -67,6 +70,9 @@ EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = {
         UserLanguageChanged,
         PasswordResetRequested,
         PasswordResetCompleted,
+        UserRolesChanged,
+        UserTokensRevoked,
+        SessionEnded,
     )
 }
 

@@ -49,4 +49,7 @@ TOPIC_OF_EVENT: Final[dict[str, str]] = {
     "UserLanguageChanged": ACCOUNTS_EVENTS,
     "PasswordResetRequested": ACCOUNTS_EVENTS,
     "PasswordResetCompleted": ACCOUNTS_EVENTS,
+    "UserRolesChanged": ACCOUNTS_EVENTS,
+    "UserTokensRevoked": ACCOUNTS_EVENTS,
+    "SessionEnded": ACCOUNTS_EVENTS,
 }

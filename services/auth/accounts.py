@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Person
-from services.auth import repository, throttle
+from services.auth import repository, revoking, throttle
 from services.auth.domain import User, normalize_email
 from services.auth.passwords import Passwords, check_new_password
 from services.auth.settings import AuthSettings
@@ -127,6 +127,11 @@ class Accounts:
             window_s=settings.password_link_window_s,
         )
 
+    @property
+    def access_token_ttl(self) -> timedelta:
+        """How long an access token lives: a revocation concerns tokens for that long."""
+        return self._access.ttl
+
     # --- sign-in ---------------------------------------------------------------------------------
 
     async def login(
@@ -156,22 +161,33 @@ class Accounts:
             )
             log.info("sign-in refused", reason=reason)
             raise LoginRefusedError
+        checked_hash = stored_hash
         if verification.needs_rehash and stored_hash is not None:
             new_hash = await self._passwords.hash(password)
             async with self._pool.acquire() as conn:
                 await repository.rehash_password(
                     conn, user_id=user.id, old_hash=stored_hash, new_hash=new_hash
                 )
+            checked_hash = new_hash
             log.info("password rehashed with current parameters", user_id=str(user.id))
         async with self._pool.acquire() as conn, conn.transaction():
+            # The user as they are now, held while the token's issue time is read
+            # (services/auth/revoking.py); a deactivation or a reset that came while the
+            # password was being checked wins.
+            current = await repository.lock_credentials(conn, user_id=user.id)
+            if current is None or not current[0].active or current[1] != checked_hash:
+                log.info("sign-in refused", reason="account changed while signing in")
+                raise LoginRefusedError
+            user = current[0]
+            issued_at = self._clock.now()
             await repository.clear_throttle(conn, key=throttle.account_key(user.email))
             session = await repository.create_session(
                 conn,
                 user_id=user.id,
                 persistent=stay_signed_in,
-                now=now,
+                now=issued_at,
                 expires_at=self._sessions.expires_at(
-                    persistent=stay_signed_in, started_at=now, now=now
+                    persistent=stay_signed_in, started_at=issued_at, now=issued_at
                 ),
                 client_ip=client.ip,
                 user_agent=client.user_agent,
@@ -180,22 +196,31 @@ class Accounts:
         log.info(
             "signed in", user_id=str(user.id), session_id=str(session.id), persistent=stay_signed_in
         )
-        return await self._signed_in(user, session.id, refresh, session.expires_at, stay_signed_in)
+        return await self._signed_in(
+            user, session.id, refresh, session.expires_at, stay_signed_in, issued_at=issued_at
+        )
 
     async def refresh(self, *, refresh_token: str) -> SignedIn:
         """Rotate a refresh token; a rotated one presented again revokes its whole session."""
-        now = self._clock.now()
         hashed = token_hash(refresh_token)
         outcome: Literal["ok", "reused", "refused"] = "refused"
         async with self._pool.acquire() as conn, conn.transaction():
+            owner = await repository.refresh_token_owner(conn, token_hash=hashed)
+            # The user's row before the session's, the order every transaction here takes them
+            # in; held while the token's issue time is read (services/auth/revoking.py).
+            credentials = await repository.lock_credentials(conn, user_id=owner) if owner else None
             found = await repository.lock_refresh_token(conn, token_hash=hashed)
-            user = None
-            if found is not None:
-                session = found.session
-                user = await repository.get_user(conn, user_id=session.user_id)
+            now = self._clock.now()
+            if found is not None and credentials is not None:
+                session, user = found.session, credentials[0]
                 if found.rotated_at is not None:
-                    await repository.revoke_session(
-                        conn, session_id=session.id, reason="refresh token reused"
+                    await revoking.end_session(
+                        conn,
+                        session_id=session.id,
+                        user=user,
+                        reason="refresh token reused",
+                        clock=self._clock,
+                        token_ttl=self._access.ttl,
                     )
                     outcome = "reused"
                 elif (
@@ -203,9 +228,10 @@ class Accounts:
                     or min(session.expires_at, found.expires_at) <= now
                 ):
                     outcome = "refused"
-                elif user is None or not user.active:
+                elif not user.active:
+                    # A deactivation revoked the user's tokens and sessions already.
                     await repository.revoke_session(
-                        conn, session_id=session.id, reason="user inactive"
+                        conn, session_id=session.id, reason="user inactive", now=now
                     )
                     outcome = "refused"
                 else:
@@ -227,18 +253,32 @@ class Accounts:
             )
         if outcome != "ok":
             raise RefreshRefusedError
-        assert found is not None and user is not None
+        assert found is not None and credentials is not None
         return await self._signed_in(
-            user, found.session.id, new_token, expires_at, found.session.persistent
+            credentials[0],
+            found.session.id,
+            new_token,
+            expires_at,
+            found.session.persistent,
+            issued_at=now,
         )
 
     async def logout(self, *, refresh_token: str) -> None:
-        """End the session the refresh token belongs to (nothing happens for unknown tokens)."""
+        """End the session the refresh token belongs to, and with it every access token it
+        gave (nothing happens for unknown tokens or a session that has ended)."""
         async with self._pool.acquire() as conn, conn.transaction():
             found = await repository.lock_refresh_token(conn, token_hash=token_hash(refresh_token))
-            if found is not None:
-                await repository.revoke_session(conn, session_id=found.session.id, reason="logout")
-                log.info("signed out", session_id=str(found.session.id))
+            user = await repository.get_user(conn, user_id=found.session.user_id) if found else None
+            if found is not None and user is not None:
+                ended = await revoking.end_session(
+                    conn,
+                    session_id=found.session.id,
+                    user=user,
+                    reason="logout",
+                    clock=self._clock,
+                    token_ttl=self._access.ttl,
+                )
+                log.info("signed out", session_id=str(found.session.id), session_was_open=ended)
 
     # --- password links --------------------------------------------------------------------------
 
@@ -337,7 +377,14 @@ class Accounts:
             )
             await repository.use_password_tokens(conn, user_id=user.id, now=now)
             revoked = await repository.revoke_user_sessions(
-                conn, user_id=user.id, reason="password reset"
+                conn, user_id=user.id, reason="password reset", now=now
+            )
+            await revoking.revoke_user_tokens(
+                conn,
+                user=replace(user, version=version),
+                reason="password reset",
+                clock=self._clock,
+                token_ttl=self._access.ttl,
             )
             await repository.clear_throttle(conn, key=throttle.account_key(user.email))
             await emit(
@@ -389,9 +436,13 @@ class Accounts:
         refresh_token: str,
         refresh_expires_at: datetime,
         persistent: bool,
+        *,
+        issued_at: datetime,
     ) -> SignedIn:
-        now = self._clock.now()
-        access = await self._access.issue(principal_of(user, session_id), now=now)
+        """The tokens of a sign-in. `issued_at` (the access token's `iat`) was read from the
+        clock while the user's row was held, the user read under that lock
+        (services/auth/revoking.py); signing itself may come after the commit."""
+        access = await self._access.issue(principal_of(user, session_id), now=issued_at)
         return SignedIn(
             user=user,
             access_token=access,

@@ -20,9 +20,10 @@ from contracts.accounts import (
     UserDeactivated,
     UserLanguageChanged,
     UserReactivated,
+    UserRolesChanged,
 )
 from contracts.common import EventModel
-from services.auth import repository
+from services.auth import repository, revoking
 from services.auth.accounts import Accounts
 from services.auth.domain import (
     AccountError,
@@ -266,15 +267,27 @@ class Administration:
         return updated
 
     async def _publish_changes(self, conn: Connection, before: User, after: User) -> None:
+        """Publish what changed; a deactivation ends the user's sessions, and a deactivation or
+        new roles revoke the access tokens signed so far (the row is held FOR UPDATE)."""
+        now = self._clock.now()
         events: list[EventModel] = []
-        if before.active and not after.active:
-            await repository.revoke_user_sessions(conn, user_id=after.id, reason="deactivated")
+        deactivated = before.active and not after.active
+        if deactivated:
+            await repository.revoke_user_sessions(
+                conn, user_id=after.id, reason="deactivated", now=now
+            )
             events.append(UserDeactivated(user_id=after.id, org_id=after.org_id))
         if not before.active and after.active:
             events.append(UserReactivated(user_id=after.id, org_id=after.org_id))
         if before.language != after.language:
             events.append(
                 UserLanguageChanged(user_id=after.id, org_id=after.org_id, language=after.language)
+            )
+        if before.roles != after.roles:
+            events.append(
+                UserRolesChanged(
+                    user_id=after.id, org_id=after.org_id, roles=tuple(sorted(after.roles))
+                )
             )
         for event in events:
             await _publish(
@@ -283,7 +296,17 @@ class Administration:
                 aggregate_id=after.id,
                 version=after.version,
                 org_id=after.org_id,
-                now=self._clock.now(),
+                now=now,
+            )
+        if deactivated or before.roles != after.roles:
+            # A token with the old roles would keep them until it expires; the session lives
+            # on (unless deactivated), so the next refresh signs one with the new roles.
+            await revoking.revoke_user_tokens(
+                conn,
+                user=after,
+                reason="deactivated" if deactivated else "roles changed",
+                clock=self._clock,
+                token_ttl=self._accounts.access_token_ttl,
             )
 
     async def invite(self, actor: Principal, user_id: uuid.UUID) -> None:

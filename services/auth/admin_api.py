@@ -214,7 +214,8 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         user_id: uuid.UUID, body: UserChanges, principal: CurrentPrincipal
     ) -> UserOut:
         """Change a user's name, language, roles, or deactivate (ends their sessions) and
-        reactivate them."""
+        reactivate them. A deactivation or new roles make every service refuse the user's
+        earlier access tokens within seconds; with new roles, a refresh signs a new one."""
         changes = body.changes()
         if not changes:
             raise HTTPException(422, "Nothing to change.")

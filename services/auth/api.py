@@ -197,7 +197,8 @@ def build_router(ctx: AuthContext) -> APIRouter:
         body: LogoutIn | None = None,
         refresh_token: Annotated[str | None, Cookie()] = None,
     ) -> Response:
-        """End the session of the refresh token (body or cookie)."""
+        """End the session of the refresh token (body or cookie), and with it the access
+        tokens it gave: every service refuses them within seconds."""
         token = (body.refresh_token if body else None) or refresh_token
         if token:
             await ctx.accounts.logout(refresh_token=token)

@@ -32,4 +32,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         routers=[build_router(ctx), build_admin_router(ctx)],
         on_startup=[ctx.start, *([seed] if settings.seed_demo else [])],
         key_source=ctx.key_store,
+        # auth ends access itself and writes its own revocation list in the same
+        # transactions; it reads no topic.
+        writes_revocations=True,
     )

@@ -105,6 +105,17 @@ async def get_user(
     return _user(row) if row else None
 
 
+async def lock_credentials(
+    conn: Connection, *, user_id: uuid.UUID
+) -> tuple[User, str | None] | None:
+    """The user and their password hash, held FOR SHARE until the transaction ends: a change
+    that locks the row FOR UPDATE (roles, deactivation, a reset) waits until a token's issue
+    time has been read with this reading, or this reading waits for the change
+    (services/auth/revoking.py)."""
+    row = await conn.fetchrow("SELECT * FROM users WHERE id = $1 FOR SHARE", user_id)
+    return (_user(row), row["password_hash"]) if row else None
+
+
 async def list_users(
     conn: Connection, *, org_id: uuid.UUID | None, limit: int, offset: int
 ) -> tuple[list[User], int]:
@@ -252,6 +263,16 @@ class RefreshToken:
     rotated_at: datetime | None
 
 
+async def refresh_token_owner(conn: Connection, *, token_hash: bytes) -> uuid.UUID | None:
+    """The user whose session the refresh token belongs to (nothing locked)."""
+    owner: uuid.UUID | None = await conn.fetchval(
+        """SELECT s.user_id FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id
+            WHERE r.token_hash = $1""",
+        token_hash,
+    )
+    return owner
+
+
 async def lock_refresh_token(conn: Connection, *, token_hash: bytes) -> RefreshToken | None:
     """The refresh token and its session, both locked until the transaction ends."""
     row = await conn.fetchrow(
@@ -282,22 +303,30 @@ async def extend_session(
     )
 
 
-async def revoke_session(conn: Connection, *, session_id: uuid.UUID, reason: str) -> None:
-    await conn.execute(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = $2"
+async def revoke_session(
+    conn: Connection, *, session_id: uuid.UUID, reason: str, now: datetime
+) -> bool:
+    """End the session (and so its refresh tokens); False if it had ended already."""
+    status = await conn.execute(
+        "UPDATE sessions SET revoked_at = $3, revoke_reason = $2"
         " WHERE id = $1 AND revoked_at IS NULL",
         session_id,
         reason,
+        now,
     )
+    return status.split()[-1] != "0"
 
 
-async def revoke_user_sessions(conn: Connection, *, user_id: uuid.UUID, reason: str) -> int:
+async def revoke_user_sessions(
+    conn: Connection, *, user_id: uuid.UUID, reason: str, now: datetime
+) -> int:
     """End every open session of the user (and so all their refresh tokens); return how many."""
     status = await conn.execute(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = $2"
+        "UPDATE sessions SET revoked_at = $3, revoke_reason = $2"
         " WHERE user_id = $1 AND revoked_at IS NULL",
         user_id,
         reason,
+        now,
     )
     return int(status.split()[-1])
 

@@ -60,7 +60,9 @@ class AccessTokens:
             **principal.claims(),
             "iss": self.issuer,
             "aud": self.audience,
-            "iat": now,
+            # With microseconds (RFC 7519 allows a fraction): a revocation refuses the tokens
+            # issued at or before its moment, and a sign-in in the same second comes after it.
+            "iat": now.timestamp(),
             "exp": now + self.ttl,
             "jti": str(uuid.uuid4()),
         }

@@ -10,13 +10,15 @@ from contracts.topics import ERP_EVENTS, TICKETS_EVENTS, TRAINING_EVENTS
 from services.billing import handlers
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import EventConsumer
+from services.runtime.revocation import follow_revocations
 
 
 def build_consumer(params: PolicyParameters) -> EventConsumer:
-    """The `billing` consumer group: tickets to classify, and the policy inputs."""
+    """The `billing` consumer group: tickets to classify, the policy inputs, and the
+    revoked access tokens (services/runtime/revocation.py)."""
     consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS, ERP_EVENTS, TRAINING_EVENTS])
     consumer.handles_batch(TicketCreated)(partial(handlers.classify_new_tickets, params=params))
     consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
     consumer.handles(OrganizationStandingChanged)(handlers.on_standing_changed)
     consumer.handles(OnboardingRecorded)(partial(handlers.on_onboarding_recorded, params=params))
-    return consumer
+    return follow_revocations(consumer)

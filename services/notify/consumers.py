@@ -14,11 +14,12 @@ from contracts.content import ReleaseAvailable
 from contracts.topics import ACCOUNTS_EVENTS, CONTENT_EVENTS, TICKETS_EVENTS
 from services.notify import handlers
 from services.runtime.consumer import EventConsumer
+from services.runtime.revocation import follow_revocations
 
 
 def build_consumer(*, portal_url: str) -> EventConsumer:
     """The `notify` consumer group: ticket, account and content events that someone should hear
-    about."""
+    about, and the revoked access tokens (services/runtime/revocation.py)."""
     consumer = EventConsumer(
         name="notify", topics=[TICKETS_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
@@ -30,4 +31,4 @@ def build_consumer(*, portal_url: str) -> EventConsumer:
     consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
     consumer.handles(UserReactivated)(handlers.on_user_reactivated)
-    return consumer
+    return follow_revocations(consumer)

@@ -25,6 +25,7 @@ from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
+from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -44,11 +45,17 @@ def build_service_app(
     background: Sequence[Callable[[asyncpg.Pool], BackgroundWorker]] = (),
     key_source: KeySource | None = None,
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
+    writes_revocations: bool = False,
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
 
     `clock` is the service's one source of business time (`services.runtime.clock`); the same
-    object goes to its handlers, consumers, workers and token checks."""
+    object goes to its handlers, consumers, workers and token checks.
+
+    Every service refuses the tokens auth revoked (services/runtime/revocation.py): one of its
+    consumers must apply the revocation events (`follow_revocations`), unless the service
+    `writes_revocations` itself (auth, in the transactions that end access)."""
+    revocations = _revocation_list(settings, consumers, writes_revocations=writes_revocations)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +83,9 @@ def build_service_app(
             raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
         for hook in on_startup:
             await hook(pool)
+        # Read before the first request is served; then every REVOCATIONS_REFRESH_S.
+        refresher = RevocationRefresher(pool, revocations, clock=clock)
+        await refresher.read()
         broker = create_broker(settings)
         publish = _publisher(broker)
         runners = [
@@ -108,6 +118,12 @@ def build_service_app(
         )
         relay.start()
         workers = [
+            PeriodicWorker(
+                "revocations",
+                refresher.sweep,
+                batch_size=1,
+                interval_s=settings.revocations_refresh_s,
+            ),
             *(make(pool) for make in background),
             *_parked_workers(runners, settings.parked_retry_interval_s),
         ]
@@ -140,6 +156,7 @@ def build_service_app(
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         clock=clock,
+        revocations=revocations,
     )
     _install_http(app, settings, routers, reported_checks)
     return app
@@ -164,6 +181,18 @@ def _install_http(
     for router in routers:
         app.include_router(router)
     BodyLimits.check(app.routes)
+
+
+def _revocation_list(
+    settings: ServiceSettings, consumers: Sequence[EventConsumer], *, writes_revocations: bool
+) -> RevocationList:
+    """The list the service's token checks read; refused when nothing would ever fill it."""
+    if not writes_revocations and not any(keeps_revocations(c) for c in consumers):
+        raise ValueError(
+            f"{settings.service_name}: no consumer applies the revocation events; "
+            "call services.runtime.revocation.follow_revocations on one"
+        )
+    return RevocationList(stale_after_s=settings.revocations_stale_after_s)
 
 
 def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> list[PeriodicWorker]:

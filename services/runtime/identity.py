@@ -8,6 +8,10 @@ The key source is auth's JWKS endpoint for the other services (`JwksKeySource`) 
 store for auth. A `kid` the source does not know makes it refresh once (rate-limited), so a key
 rotated in by auth is picked up without downtime; keys auth no longer publishes stop verifying
 after the next periodic refresh.
+
+A token auth has revoked since it was issued (a sign-out, a password reset, a deactivation, new
+roles) is refused on every use, remembered or not, by the service's revocation list
+(services/runtime/revocation.py).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.common import Language
 from services.runtime.clock import Clock
+from services.runtime.revocation import RevocationList, RevocationsOutdatedError
 
 log = structlog.get_logger(__name__)
 
@@ -135,32 +140,41 @@ def parse_jwks(document: Mapping[str, Any]) -> dict[str, Any]:
     return keys
 
 
+class TokenRevokedError(jwt.InvalidTokenError):
+    """auth ended the token's session, or revoked the user's tokens, after it was issued."""
+
+
 @dataclass(frozen=True)
 class TokenVerifier:
-    """Checks access tokens: signature by a known key, algorithm, expiry, issuer, audience.
-    Expiry and issue time are judged by the service's clock, not by PyJWT's own reading of the
-    system time, so a controlled clock (docs/time.md) expires tokens too."""
+    """Checks access tokens: signature by a known key, algorithm, expiry, issuer, audience, and
+    that auth has not revoked them since. Expiry and issue time are judged by the service's
+    clock, not by PyJWT's own reading of the system time, so a controlled clock (docs/time.md)
+    expires tokens too."""
 
     keys: KeySource
     issuer: str
     audience: str
     clock: Clock
     leeway_s: float = 30
+    revocations: RevocationList = field(default_factory=RevocationList, compare=False)
     _verified: OrderedDict[str, tuple[str, Mapping[str, Any], Principal]] = field(
         default_factory=OrderedDict, repr=False, compare=False
     )
     """Tokens whose signature, issuer and audience were checked, with their key id and claims:
     a client sends one token with every request until it expires, and the ES256 check was the
-    largest single cost of a request (docs/decisions.md). The lifetime and the key are checked
-    on every use."""
+    largest single cost of a request (docs/decisions.md). The lifetime, the key and the
+    revocation list are checked on every use."""
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; raise `jwt.InvalidTokenError` otherwise."""
+        """The principal of a valid token; raise `jwt.InvalidTokenError` otherwise (also
+        `TokenRevokedError`), or `RevocationsOutdatedError` when the revocation list is too old
+        to tell."""
         known = self._verified.get(token)
         if known is not None:
             kid, claims, principal = known
             if await self.keys.key(kid) is not None:
                 check_lifetime(claims, now=self.clock.now().timestamp(), leeway_s=self.leeway_s)
+                self._refuse_if_revoked(claims, principal)
                 self._verified.move_to_end(token)
                 return principal
             del self._verified[token]
@@ -168,7 +182,17 @@ class TokenVerifier:
         self._verified[token] = (kid, claims, principal)
         if len(self._verified) > VERIFIED_TOKENS_KEPT:
             self._verified.popitem(last=False)
+        self._refuse_if_revoked(claims, principal)
         return principal
+
+    def _refuse_if_revoked(self, claims: Mapping[str, Any], principal: Principal) -> None:
+        reason = self.revocations.current().refusal(
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+            issued_at=float(claims["iat"]),  # a number: check_lifetime has read it
+        )
+        if reason is not None:
+            raise TokenRevokedError(f"the token was revoked: {reason}")
 
     async def _check(self, token: str) -> tuple[str, Mapping[str, Any], Principal]:
         header = jwt.get_unverified_header(token)
@@ -250,7 +274,8 @@ async def current_principal(
         raise _unauthorized("Sign in first.")
     try:
         principal = await verifier.verify(credentials.credentials)
-    except KeysUnavailableError:
+    except (KeysUnavailableError, RevocationsOutdatedError) as error:
+        log.warning("access token cannot be checked", reason=str(error))
         raise HTTPException(
             503,
             "Sign-in cannot be checked right now; try again shortly.",

@@ -74,6 +74,21 @@ class ServiceSettings(BaseSettings):
     )
     jwt_issuer: str = "ticketing-auth"
     jwt_audience: str = "ticketing-api"
+    revocations_refresh_s: float = Field(default=1.0, gt=0, le=10)
+    """How often each replica reads the revocation list (tokens auth revoked before they
+    expired) from its database into memory: the largest share of the delay before a signed-out
+    or deactivated user's token is refused (services/runtime/revocation.py)."""
+    revocations_stale_after_s: float = Field(default=30.0, gt=0)
+    """A list not read for this long (the database unreachable) no longer vouches for tokens:
+    requests get 503 until it is read again."""
+
+    @model_validator(mode="after")
+    def _revocations_read_before_they_are_stale(self) -> Self:
+        if self.revocations_stale_after_s < 3 * self.revocations_refresh_s:
+            raise ValueError(
+                "revocations_stale_after_s must be at least three times revocations_refresh_s"
+            )
+        return self
 
     @model_validator(mode="after")
     def _real_clock_in_production(self) -> Self:

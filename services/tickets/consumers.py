@@ -8,17 +8,19 @@ from contracts.accounts import (
     UserDeactivated,
     UserLanguageChanged,
     UserReactivated,
+    UserRolesChanged,
 )
 from contracts.billing import TicketClassified
 from contracts.content import AttachmentExpired, AttachmentUploaded
 from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS, CONTENT_EVENTS
 from services.runtime.consumer import EventConsumer
+from services.runtime.revocation import follow_revocations
 from services.tickets import handlers
 
 
 def build_consumer() -> EventConsumer:
-    """The `tickets` consumer group: billing's decisions, the accounts directory, and the files
-    uploaded to tickets."""
+    """The `tickets` consumer group: billing's decisions, the accounts directory, the files
+    uploaded to tickets, and the revoked access tokens (services/runtime/revocation.py)."""
     consumer = EventConsumer(
         name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
@@ -28,6 +30,7 @@ def build_consumer() -> EventConsumer:
     consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
     consumer.handles(UserReactivated)(handlers.on_user_reactivated)
     consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
+    consumer.handles(UserRolesChanged)(handlers.on_user_roles_changed)
     consumer.handles(AttachmentUploaded)(handlers.on_attachment_uploaded)
     consumer.handles(AttachmentExpired)(handlers.on_attachment_expired)
-    return consumer
+    return follow_revocations(consumer)

@@ -16,6 +16,7 @@ from contracts.accounts import (
     UserDeactivated,
     UserLanguageChanged,
     UserReactivated,
+    UserRolesChanged,
 )
 from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
@@ -434,6 +435,10 @@ async def on_user_reactivated(ctx: HandlerContext, event: UserReactivated) -> No
 
 async def on_user_language_changed(ctx: HandlerContext, event: UserLanguageChanged) -> None:
     await _update_user(ctx, event.user_id, language=event.language)
+
+
+async def on_user_roles_changed(ctx: HandlerContext, event: UserRolesChanged) -> None:
+    await _update_user(ctx, event.user_id, roles=sorted(event.roles))
 
 
 # --- files announced by the content service ----------------------------------------------------

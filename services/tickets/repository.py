@@ -704,13 +704,15 @@ async def insert_directory_user(conn: Connection, *, user: DirectoryUser, versio
 async def update_directory_user(
     conn: Connection, *, user_id: uuid.UUID, version: int, changes: dict[str, Any]
 ) -> bool:
-    """Apply a change (language, active) unless a newer one is recorded; False if not applied."""
-    allowed = {"language", "active"}
+    """Apply a change (language, active, roles) unless a newer one is recorded; False if not
+    applied. One change of a user can publish several events with the same version (new roles
+    and a new language at once): each applies, as each sets its own column."""
+    allowed = {"language", "active", "roles"}
     assert set(changes) <= allowed, changes
     assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
     applied = await conn.fetchval(
         f"""UPDATE directory_users SET {assignments}, version = $2
-             WHERE id = $1 AND version < $2 RETURNING true""",
+             WHERE id = $1 AND version <= $2 RETURNING true""",
         user_id,
         version,
         *changes.values(),

@@ -25,6 +25,7 @@ from contracts.tickets import (
 from services.notify import templates
 from services.notify.consumers import build_consumer
 from services.notify.templates import RenderedEmail
+from services.runtime.revocation import REVOCATION_EVENTS
 
 PORTAL = "https://portal.example"
 T = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)  # 10.15 in Ljubljana
@@ -232,7 +233,7 @@ def test_every_event_notify_emails_about_has_a_rendering_test() -> None:
     # Every e-mail to one person goes through `queue_emails`; a release's to a whole organization.
     emailed = set(consumer.batch_handlers) | {"ReleaseAvailable"}
 
-    assert set(consumer.handlers) == directory_only | {"ReleaseAvailable"}
+    assert set(consumer.handlers) == directory_only | {"ReleaseAvailable"} | REVOCATION_EVENTS
     assert emailed == {case.split("/")[0] for case in CASES}
 
 

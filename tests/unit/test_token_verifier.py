@@ -1,10 +1,12 @@
 """Access-token checks with the verifier's memory of tokens it has verified: a remembered
-token is still refused once it expires or once its key is no longer published, and a token
-altered by one byte is checked afresh."""
+token is still refused once it expires, once its key is no longer published, or once auth has
+revoked it (its session ended, the user's tokens revoked), and a token altered by one byte is
+checked afresh."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,9 +14,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.runtime.identity import ALGORITHM, Principal, TokenVerifier
+from services.auth.tokens import AccessTokens
+from services.runtime.identity import ALGORITHM, Principal, TokenRevokedError, TokenVerifier
+from services.runtime.revocation import RevocationList, Revocations
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+SESSION = uuid.uuid4()
 ANA = Principal(
     user_id=uuid.uuid4(),
     org_id=uuid.uuid4(),
@@ -22,6 +27,7 @@ ANA = Principal(
     email="ana@demo.example",
     display_name="Ana",
     language="sl",
+    session_id=SESSION,
 )
 
 
@@ -46,8 +52,33 @@ class _Keys:
         return jwt.encode(claims, self.private, algorithm=ALGORITHM, headers={"kid": "k1"})
 
 
-def _verifier(keys: _Keys, clock: _Clock) -> TokenVerifier:
-    return TokenVerifier(keys=keys, issuer="iss", audience="aud", clock=clock, leeway_s=0)
+def _verifier(
+    keys: _Keys, clock: _Clock, revocations: RevocationList | None = None
+) -> TokenVerifier:
+    return TokenVerifier(
+        keys=keys,
+        issuer="iss",
+        audience="aud",
+        clock=clock,
+        leeway_s=0,
+        revocations=revocations or RevocationList(),
+    )
+
+
+@dataclass
+class _SigningKey:
+    kid: str
+    private_key: Any
+
+
+class _KeyStore:
+    """What auth's `AccessTokens` asks of its key store."""
+
+    def __init__(self, keys: _Keys) -> None:
+        self._key = _SigningKey("k1", keys.private)
+
+    async def signing_key(self) -> _SigningKey:
+        return self._key
 
 
 async def test_a_remembered_token_is_refused_once_it_expires() -> None:
@@ -85,3 +116,34 @@ async def test_a_token_changed_by_one_character_is_checked_afresh() -> None:
     )
     with pytest.raises(jwt.InvalidTokenError):
         await verifier.verify(forged)
+
+
+async def test_a_remembered_token_is_refused_once_its_session_has_ended() -> None:
+    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    verifier = _verifier(keys, clock, revocations)
+    token = keys.token()
+    await verifier.verify(token)
+    await verifier.verify(token)  # remembered now
+
+    revocations.replace(Revocations(sessions=frozenset({SESSION})))
+    with pytest.raises(TokenRevokedError):
+        await verifier.verify(token)
+    revocations.replace(Revocations())
+    assert (await verifier.verify(token)).user_id == ANA.user_id
+
+
+async def test_auths_tokens_from_before_a_revocation_are_refused_and_from_after_it_taken() -> None:
+    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    clock.moment = NOW + timedelta(seconds=1)
+    verifier = _verifier(keys, clock, revocations)
+    store: Any = _KeyStore(keys)
+    signer = AccessTokens(store, issuer="iss", audience="aud", ttl=timedelta(minutes=10))
+    revoked_at = NOW + timedelta(microseconds=400_000)
+    before = await signer.issue(ANA, now=NOW + timedelta(microseconds=399_999))
+    after = await signer.issue(ANA, now=NOW + timedelta(microseconds=400_001))  # same second
+    await verifier.verify(before)  # remembered before the revocation arrives
+
+    revocations.replace(Revocations(users={ANA.user_id: revoked_at.timestamp()}))
+    with pytest.raises(TokenRevokedError):
+        await verifier.verify(before)
+    assert (await verifier.verify(after)).user_id == ANA.user_id
