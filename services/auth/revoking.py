@@ -15,9 +15,10 @@ after it. `iat` carries microseconds: a sign-in in the same second as a reset is
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from contracts.accounts import SessionEnded, UserTokensRevoked
+from contracts.common import EventModel
 from services.auth import repository
 from services.auth.domain import User
 from services.runtime import revocation
@@ -45,8 +46,9 @@ async def end_session(
     await revocation.record_session_end(
         conn, session_id=session_id, user_id=user.id, tokens_expire_by=expire_by
     )
-    await emit(
+    await _announce(
         conn,
+        user,
         SessionEnded(
             session_id=session_id,
             user_id=user.id,
@@ -55,12 +57,7 @@ async def end_session(
             tokens_expire_by=expire_by,
             reason=reason,
         ),
-        source="auth",
-        aggregate_id=user.id,
-        aggregate_version=user.version,
-        org_id=user.org_id,
-        correlation_id=current_correlation_id(),
-        occurred_at=now,
+        now=now,
     )
     return True
 
@@ -75,8 +72,9 @@ async def revoke_user_tokens(
     await revocation.record_user_revocation(
         conn, user_id=user.id, revoked_before=now, tokens_expire_by=expire_by
     )
-    await emit(
+    await _announce(
         conn,
+        user,
         UserTokensRevoked(
             user_id=user.id,
             org_id=user.org_id,
@@ -84,6 +82,15 @@ async def revoke_user_tokens(
             tokens_expire_by=expire_by,
             reason=reason,
         ),
+        now=now,
+    )
+
+
+async def _announce(conn: Connection, user: User, event: EventModel, *, now: datetime) -> None:
+    """Put the event about the user's access in the outbox, keyed by the user."""
+    await emit(
+        conn,
+        event,
         source="auth",
         aggregate_id=user.id,
         aggregate_version=user.version,

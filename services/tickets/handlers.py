@@ -141,15 +141,17 @@ async def create_ticket(
             received_at=received_at,
             rules=rules,
         )
-        ticket = await _insert(conn, new, recorded_by_name=principal.display_name, now=now)
+        ticket = await store_new_ticket(conn, new, recorded_by_name=principal.display_name, now=now)
         place = await repository.place_of_new(conn, ticket=ticket)
     log.info("ticket created", ticket_id=str(ticket.id), number=ticket.number, channel=channel)
     return ticket, place
 
 
-async def _insert(
+async def store_new_ticket(
     conn: Connection, new: NewTicket, *, recorded_by_name: str | None, now: datetime
 ) -> Ticket:
+    """Insert a new ticket with its first timeline entry and its TicketCreated event (the
+    caller's transaction; submission and the old portal's import)."""
     ticket = await repository.insert_ticket(conn, new=new)
     opening = domain.opening_transition(ticket, recorded_by_name=recorded_by_name)
     await repository.add_transition(conn, ticket_id=ticket.id, transition=opening)

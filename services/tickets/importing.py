@@ -127,7 +127,7 @@ async def _import_open(
         recorded_by=None,
         legacy_reference=entry.reference,
     )
-    ticket = await handlers._insert(conn, new, recorded_by_name=None, now=now)
+    ticket = await handlers.store_new_ticket(conn, new, recorded_by_name=None, now=now)
     imported: list[ImportedAttachment] = []
     for m, message_files in zip(entry.messages, _per_message(entry, files), strict=True):
         message = Message(
