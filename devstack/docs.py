@@ -113,7 +113,7 @@ def openapi(service: str) -> dict[str, Any]:
     entry = CATALOG[service]
     module = importlib.import_module(f"services.{service}.settings")
     settings = getattr(module, entry.settings_class)(
-        database_url="postgresql://docs@localhost/docs"
+        database_url="postgresql://docs@localhost/docs", environment="development"
     )
     app = importlib.import_module(f"services.{service}.app").create_app(settings)
     document: dict[str, Any] = app.openapi()

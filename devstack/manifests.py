@@ -71,6 +71,7 @@ EXTRA_CONFIG = {
     },
 }
 SECRET_ENV = {
+    "auth": {"AUTH_KEY_ENCRYPTION_KEYS": ("auth-key-encryption", "keys")},
     "notify": {"NOTIFY_SMTP_PASSWORD": ("notify-smtp", "password")},
     "content": {
         "CONTENT_S3_ACCESS_KEY_ID": ("content-s3", "access-key-id"),

@@ -11,6 +11,7 @@ from services.auth.accounts import Accounts
 from services.auth.admin import Administration
 from services.auth.keys import KeyStore
 from services.auth.passwords import Passwords
+from services.auth.sealing import Sealer
 from services.auth.settings import AuthSettings
 from services.auth.tokens import AccessTokens
 from services.runtime.clock import Clock
@@ -30,6 +31,7 @@ class AuthContext:
         self.key_store = KeyStore(
             retire_after=timedelta(seconds=self.settings.access_token_ttl_s + 120),
             clock=self.clock,
+            sealer=Sealer(self.settings.sealing_keys()),
         )
 
     async def start(self, pool: asyncpg.Pool) -> None:

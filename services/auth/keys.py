@@ -1,6 +1,10 @@
 """The access tokens' signing keys (ES256): kept in auth's database so every auth replica signs
 with the same key, published as a JWKS, rotated without downtime.
 
+The private keys are kept sealed with a key-encryption key from configuration
+(services/auth/sealing.py); at start the service seals keys stored in the clear before that, and
+re-seals with the current key-encryption key what an older one sealed.
+
 Rotation makes a new key the signing key at once and keeps the old one published until every
 token it signed has expired; the other services fetch the JWKS again when a token names a key id
 they do not know yet (see `services.runtime.identity.JwksKeySource`).
@@ -22,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from services.auth.sealing import Sealed, Sealer
 from services.runtime.clock import Clock
 from services.runtime.db import Connection
 from services.runtime.identity import ALGORITHM
@@ -50,16 +55,22 @@ def generate_key(now: datetime) -> SigningKey:
     return SigningKey(kid, private_key, jwk, now, None, None)
 
 
-def _pem(key: ec.EllipticCurvePrivateKey) -> str:
+def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
-    ).decode()
+    )
 
 
-def _key(row: asyncpg.Record) -> SigningKey:
-    private_key = serialization.load_pem_private_key(row["private_pem"].encode(), password=None)
+def _key(row: asyncpg.Record, sealer: Sealer) -> SigningKey:
+    if row["private_pem"] is not None:
+        # Written by a replica of the version before sealing, while an upgrade rolls out; the
+        # next start seals it.
+        pem = row["private_pem"].encode()
+    else:
+        pem = sealer.open(Sealed(row["sealed_private_key"], row["sealed_with"]))
+    private_key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(private_key, ec.EllipticCurvePrivateKey)
     return SigningKey(
         row["kid"],
@@ -71,22 +82,53 @@ def _key(row: asyncpg.Record) -> SigningKey:
     )
 
 
-async def _insert(conn: Connection, key: SigningKey) -> None:
+async def _insert(conn: Connection, key: SigningKey, sealer: Sealer) -> None:
+    sealed = sealer.seal(_pem(key.private_key))
     await conn.execute(
-        "INSERT INTO signing_keys (kid, private_pem, public_jwk, created_at)"
-        " VALUES ($1, $2, $3::jsonb, $4)",
+        "INSERT INTO signing_keys (kid, sealed_private_key, sealed_with, public_jwk, created_at)"
+        " VALUES ($1, $2, $3, $4::jsonb, $5)",
         key.kid,
-        _pem(key.private_key),
+        sealed.token,
+        sealed.sealed_with,
         json.dumps(key.public_jwk),
         key.created_at,
     )
 
 
+async def _seal_all(conn: Connection, sealer: Sealer) -> dict[str, int]:
+    """Seal the keys kept in the clear (from before sealing) and re-seal with the current
+    key-encryption key what an older one sealed; the counts of each, for the log."""
+    rows = await conn.fetch(
+        "SELECT kid, private_pem, sealed_private_key, sealed_with FROM signing_keys"
+        " WHERE sealed_with IS DISTINCT FROM $1 FOR UPDATE",
+        sealer.current,
+    )
+    counts = {"sealed": 0, "resealed": 0}
+    for row in rows:
+        if row["private_pem"] is not None:
+            sealed = sealer.seal(row["private_pem"].encode())
+            counts["sealed"] += 1
+        else:
+            sealed = sealer.reseal(Sealed(row["sealed_private_key"], row["sealed_with"]))
+            counts["resealed"] += 1
+        await conn.execute(
+            "UPDATE signing_keys SET private_pem = NULL, sealed_private_key = $2,"
+            " sealed_with = $3 WHERE kid = $1",
+            row["kid"],
+            sealed.token,
+            sealed.sealed_with,
+        )
+    return counts
+
+
 class KeyStore:
     """Signing key and published keys, read from the database and cached for `cache_s`."""
 
-    def __init__(self, *, retire_after: timedelta, clock: Clock, cache_s: float = 30) -> None:
+    def __init__(
+        self, *, retire_after: timedelta, clock: Clock, sealer: Sealer, cache_s: float = 30
+    ) -> None:
         self._retire_after = retire_after
+        self._sealer = sealer
         self._clock = clock
         self._cache_s = cache_s
         self._pool: asyncpg.Pool | None = None
@@ -95,13 +137,21 @@ class KeyStore:
         self._lock = asyncio.Lock()
 
     async def start(self, pool: asyncpg.Pool) -> None:
-        """Bind to the service's pool; create the first key if there is none (startup hook)."""
+        """Bind to the service's pool; seal what is not sealed with the current key-encryption
+        key; create the first key if there is none (startup hook)."""
         self._pool = pool
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _CREATE_LOCK)
+            counts = await _seal_all(conn, self._sealer)
+            if any(counts.values()):
+                log.info(
+                    "signing keys sealed with the current key-encryption key",
+                    key_encryption_key=self._sealer.current,
+                    **counts,
+                )
             if not await conn.fetchval("SELECT 1 FROM signing_keys WHERE retired_at IS NULL"):
                 key = generate_key(self._clock.now())
-                await _insert(conn, key)
+                await _insert(conn, key, self._sealer)
                 log.info("first signing key created", kid=key.kid)
         await self._load()
 
@@ -117,7 +167,7 @@ class KeyStore:
                 now,
                 now + self._retire_after,
             )
-            await _insert(conn, key)
+            await _insert(conn, key, self._sealer)
         await self._load()
         log.info("signing key rotated", kid=key.kid)
         return key.kid
@@ -159,5 +209,5 @@ class KeyStore:
         async with self._lock:
             async with self._pool.acquire() as conn:
                 rows = await conn.fetch("SELECT * FROM signing_keys ORDER BY created_at")
-            self._keys = [_key(r) for r in rows]
+            self._keys = [_key(r, self._sealer) for r in rows]
             self._loaded_at = time.monotonic()

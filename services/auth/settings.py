@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.auth.sealing import DEVELOPMENT_KEY, SealingKeyError, parse_keys
 from services.runtime.settings import ServiceSettings
 
 # OWASP Password Storage Cheat Sheet: Argon2id with at least m=19 MiB, t=2, p=1.
@@ -50,6 +51,33 @@ class AuthSettings(ServiceSettings):
     password_link_window_s: float = Field(
         default=3600.0, gt=0, description="the window PASSWORD_LINKS_PER_WINDOW counts over"
     )
+
+    key_encryption_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys (comma-separated) that seal the signing keys in the database; "
+        "the first seals, all open (services/auth/README.md, 'Signing keys at rest'). Required "
+        "in production; elsewhere a public development key is used when unset",
+    )
+
+    def sealing_keys(self) -> list[str]:
+        if self.key_encryption_keys is None:
+            return [DEVELOPMENT_KEY]
+        return parse_keys(self.key_encryption_keys.get_secret_value())
+
+    @model_validator(mode="after")
+    def _signing_keys_sealed_with_a_secret_in_production(self) -> AuthSettings:
+        try:
+            keys = self.sealing_keys()
+        except SealingKeyError as error:
+            raise ValueError(f"AUTH_KEY_ENCRYPTION_KEYS: {error}") from None
+        if self.environment == "production" and (
+            self.key_encryption_keys is None or DEVELOPMENT_KEY in keys
+        ):
+            raise ValueError(
+                "AUTH_KEY_ENCRYPTION_KEYS must name a secret key in production (the development "
+                "key is public); see services/auth/README.md, 'Signing keys at rest'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _waits_are_ordered(self) -> AuthSettings:

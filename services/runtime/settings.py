@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServiceSettings(BaseSettings):
     """Read from `<PREFIX>_*` environment variables, e.g. `TICKETS_DATABASE_URL`."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # A bad value's error names the setting, never the value: settings carry secrets.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     service_name: str
     environment: Literal["production", "development", "test"] = "production"

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from contracts.topics import ACCOUNTS_EVENTS
 from devstack.stack import DEMO_PASSWORD, Stack
 from services.auth.demo import CUSTOMER, DEMO_ORG
+from services.auth.sealing import DEVELOPMENT_KEY, Sealed, Sealer
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     bearer,
@@ -313,9 +314,13 @@ async def test_forged_expired_and_misaddressed_tokens_get_401(
     header = jwt.get_unverified_header(valid)
     claims = jwt.decode(valid, options={"verify_signature": False})
     [row] = await fetch(
-        admin_dsn_for("auth"), "SELECT private_pem FROM signing_keys WHERE kid = $1", header["kid"]
+        admin_dsn_for("auth"),
+        "SELECT sealed_private_key, sealed_with FROM signing_keys WHERE kid = $1",
+        header["kid"],
     )
-    real_key = serialization.load_pem_private_key(row["private_pem"].encode(), password=None)
+    # The test stack seals with the public development key (services/auth/sealing.py).
+    pem = Sealer([DEVELOPMENT_KEY]).open(Sealed(row["sealed_private_key"], row["sealed_with"]))
+    real_key = serialization.load_pem_private_key(pem, password=None)
     stranger = ec.generate_private_key(ec.SECP256R1())
     now = clock.now()
     kid = {"kid": header["kid"]}
