@@ -45,18 +45,6 @@ class Infrastructure(Protocol):
     def stop(self) -> None: ...
 
 
-class FaultInjectable(Protocol):
-    """Infrastructure whose parts a fault test can stop and resume (embedded only)."""
-
-    def pause_broker(self) -> None: ...
-
-    def resume_broker(self) -> None: ...
-
-    def stop_postgres(self) -> None: ...
-
-    def start_postgres(self) -> None: ...
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

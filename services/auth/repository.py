@@ -70,13 +70,6 @@ async def list_organizations(
     return [_organization(r) for r in rows], int(total)
 
 
-async def rename_organization(conn: Connection, *, org_id: uuid.UUID, name: str) -> bool:
-    status = await conn.execute(
-        "UPDATE organizations SET name = $2, updated_at = now() WHERE id = $1", org_id, name
-    )
-    return status == "UPDATE 1"
-
-
 # --- users -------------------------------------------------------------------------------------
 
 

@@ -28,7 +28,6 @@ from contracts.tickets import (
 from services.runtime.moments import Moment
 from services.tickets.attachments import FileReference
 
-FORMAT = "old-portal-tickets/1"
 MAX_TICKETS = 5_000
 
 
