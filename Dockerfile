@@ -9,14 +9,14 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, so a code change does not reinstall them.
+# The versions of requirements/runtime.lock, checked against their hashes.
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
-RUN mkdir -p contracts services devstack && touch contracts/__init__.py services/__init__.py \
-        devstack/__init__.py \
-    && pip install . && pip uninstall -y ticketing
 COPY contracts ./contracts
 COPY services ./services
 COPY devstack ./devstack
-RUN pip install --no-deps . && python -m compileall -q /opt/venv
+RUN pip install --no-deps . && pip check && python -m compileall -q /opt/venv
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/venv/bin:$PATH \

@@ -14,8 +14,9 @@
         (2026-12-25T10:00, 2027-10-31T02:30+01:00), or the next "<weekday> HH:MM"
         (sunday 14:00). `-m calendar` selects the tests that depend on the calendar.
 
-Each creates `.venv` and installs the project into it when pyproject.toml changed since the last
-install, then runs the command inside that environment.
+Each creates `.venv` and installs the project into it, at the versions of requirements/dev.lock,
+when pyproject.toml or the lock changed since the last install, then runs the command inside
+that environment.
 """
 
 from __future__ import annotations
@@ -34,13 +35,17 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed-pyproject.sha256"
+LOCK = ROOT / "requirements" / "dev.lock"
 
 
 def ensure_environment() -> None:
-    """Create the virtual environment and install the project when its requirements changed."""
+    """Create the virtual environment and install the project when its requirements changed:
+    the locked versions (with their hashes) first, then the project itself without resolving."""
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()
+    ).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     if not (BIN / "python").exists():
@@ -49,7 +54,11 @@ def ensure_environment() -> None:
     print("installing the project and its dependencies into .venv ...", flush=True)
     pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev,test]"], check=True)
+    subprocess.run([*pip, "install", "--require-hashes", "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "install", "--no-deps", "-e", f"{ROOT}[dev,test]"], check=True)
+    # Fails when pyproject.toml asks for something the lock does not hold (re-run
+    # requirements/compile.sh).
+    subprocess.run([*pip, "check"], check=True)
     STAMP.write_text(wanted)
 
 
