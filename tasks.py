@@ -43,9 +43,7 @@ def ensure_environment() -> None:
     the locked versions (with their hashes) first, then the project itself without resolving."""
     if sys.version_info < (3, 11):
         sys.exit(f"Python 3.11+ is required, this is {sys.version.split()[0]}")
-    wanted = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()
-    ).hexdigest()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     if not (BIN / "python").exists():
