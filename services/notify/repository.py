@@ -227,11 +227,13 @@ async def update_recipient(
     language: str | None = None,
     active: bool | None = None,
 ) -> bool:
-    """Apply a newer change of language or active flag; False when not newer or unknown."""
+    """Apply a change of language or active flag unless a newer one is recorded; False when
+    older or unknown. One change of a user can publish several events with the same version
+    (reactivated with a new language): each applies, as each sets its own column."""
     applied = await conn.fetchval(
         """UPDATE recipients SET language = coalesce($3, language), active = coalesce($4, active),
                   version = $2
-            WHERE user_id = $1 AND version < $2 RETURNING true""",
+            WHERE user_id = $1 AND version <= $2 RETURNING true""",
         user_id,
         version,
         language,
