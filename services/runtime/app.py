@@ -21,6 +21,7 @@ from services.runtime.consumer import ConsumerRunner, EventConsumer, register_co
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
 from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
 from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
+from services.runtime.inbox import PRUNE_BATCH, prune_inbox
 from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
@@ -126,6 +127,7 @@ def build_service_app(
             ),
             *(make(pool) for make in background),
             *_parked_workers(runners, settings.parked_retry_interval_s),
+            *_inbox_workers(pool, consumers, settings),
         ]
         for worker in workers:
             worker.start()
@@ -205,6 +207,23 @@ def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> lis
             interval_s=interval_s,
         )
         for runner in runners
+    ]
+
+
+def _inbox_workers(
+    pool: asyncpg.Pool, consumers: Sequence[EventConsumer], settings: ServiceSettings
+) -> list[PeriodicWorker]:
+    """The inbox pruner, where the service has consumers (services/runtime/inbox.py)."""
+    if not consumers:
+        return []
+
+    async def prune() -> int:
+        return await prune_inbox(pool, retention_days=settings.inbox_retention_days)
+
+    return [
+        PeriodicWorker(
+            "inbox-prune", prune, batch_size=PRUNE_BATCH, interval_s=settings.inbox_prune_interval_s
+        )
     ]
 
 

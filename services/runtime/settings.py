@@ -42,6 +42,10 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=200, ge=1)
     relay_max_backoff_s: float = Field(default=10.0, gt=0)
     outbox_retention_days: int = Field(default=7, ge=1)
+    inbox_retention_days: int = Field(default=45, ge=1)
+    """How long a consumer remembers an event it applied, to skip it when delivered again
+    (services/runtime/inbox.py says why 45 days covers every redelivery of the topics' 30 days)."""
+    inbox_prune_interval_s: float = Field(default=3600.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=50, ge=1)
