@@ -34,7 +34,7 @@ from services.runtime.paging import (
     WithTotal,
     decode_cursor,
 )
-from services.tickets import handlers, importing, repository
+from services.tickets import archive, archive_repository, handlers, importing, repository
 from services.tickets.attachment_views import AttachmentOut
 from services.tickets.attachments import Attachment, AttachmentsRefusedError
 from services.tickets.domain import (
@@ -269,7 +269,7 @@ class ArchivedMessageOut(BaseModel):
     attachments: list[AttachmentOut]
 
     @classmethod
-    def of(cls, m: repository.ArchivedMessage) -> ArchivedMessageOut:
+    def of(cls, m: archive.ArchivedMessage) -> ArchivedMessageOut:
         return cls(
             author_name=m.author_name,
             author_role=m.author_role,
@@ -297,7 +297,7 @@ class ArchivedTicketOut(BaseModel):
     messages: list[ArchivedMessageOut]
 
     @classmethod
-    def of(cls, a: repository.ArchivedTicket) -> ArchivedTicketOut:
+    def of(cls, a: archive.ArchivedTicket) -> ArchivedTicketOut:
         return cls(
             **{k: v for k, v in a.__dict__.items() if k != "messages"},
             messages=[ArchivedMessageOut.of(m) for m in a.messages],
@@ -480,7 +480,7 @@ async def list_archive(
     `q` searches subject, description, resolution, or an exact old number."""
     after = _after(cursor, datetime, uuid.UUID)
     async with pool.acquire() as conn:
-        entries, total = await repository.list_archived(
+        entries, total = await archive_repository.list_archived(
             conn,
             org_id=principal.org_scope,
             text=q,
@@ -504,7 +504,7 @@ async def get_archived(
     """One archived ticket with its correspondence (read-only)."""
     async with pool.acquire() as conn:
         with _ticket_errors():
-            entry = await repository.get_archived(
+            entry = await archive_repository.get_archived(
                 conn, archived_id=archived_id, org_id=principal.org_scope
             )
     return ArchivedTicketOut.of(entry)

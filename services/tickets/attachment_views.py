@@ -6,8 +6,8 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from services.tickets.archive import ArchivedFile
 from services.tickets.attachments import Attachment
-from services.tickets.repository import ArchivedFile
 
 DOWNLOAD_PATH = "/api/content/attachments/{id}"
 """The content service's download route (services/content/README.md, "Attachments")."""

@@ -28,7 +28,14 @@ from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
 from services.runtime.parking import NotYetKnownError
-from services.tickets import attachment_repository, attachments, domain, repository
+from services.tickets import (
+    attachment_repository,
+    attachments,
+    directory,
+    directory_repository,
+    domain,
+    repository,
+)
 from services.tickets.attachments import Attachment
 from services.tickets.domain import (
     Actor,
@@ -121,7 +128,7 @@ async def create_ticket(
                 raise domain.NotAllowedError(
                     "Only consultants record tickets on a customer's behalf."
                 )
-            user = await repository.find_directory_user(conn, email=requester_email)
+            user = await directory_repository.find_directory_user(conn, email=requester_email)
             if user is None or not user.active:
                 raise RequesterUnknownError(
                     f"No active portal user has the e-mail {requester_email}."
@@ -396,16 +403,16 @@ async def record_classifications(
 
 async def on_organization_created(ctx: HandlerContext, event: OrganizationCreated) -> None:
     """Remember the organization."""
-    await repository.upsert_organization(
+    await directory_repository.upsert_organization(
         ctx.conn, org_id=event.org_id, name=event.name, kind=event.kind
     )
 
 
 async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:
     """Remember the user, so consultants and imports can name them by e-mail."""
-    await repository.insert_directory_user(
+    await directory_repository.insert_directory_user(
         ctx.conn,
-        user=repository.DirectoryUser(
+        user=directory.DirectoryUser(
             event.user_id,
             event.org_id,
             event.email,
@@ -419,7 +426,7 @@ async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:
 
 
 async def _update_user(ctx: HandlerContext, user_id: uuid.UUID, **changes: object) -> None:
-    applied = await repository.update_directory_user(
+    applied = await directory_repository.update_directory_user(
         ctx.conn, user_id=user_id, version=ctx.envelope.aggregate_version, changes=changes
     )
     if not applied:

@@ -17,7 +17,16 @@ from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
-from services.tickets import attachment_repository, domain, handlers, repository
+from services.tickets import (
+    archive,
+    archive_repository,
+    attachment_repository,
+    directory,
+    directory_repository,
+    domain,
+    handlers,
+    repository,
+)
 from services.tickets.attachments import Attachment, match_import_files
 from services.tickets.domain import Message, NewTicket, TicketError
 from services.tickets.legacy_import import (
@@ -57,10 +66,10 @@ async def import_legacy_tickets(
     async with pool.acquire() as conn, conn.transaction():
         # One import at a time, so two concurrent runs cannot both take the same old number.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tickets.legacy-import'))")
-        known = await repository.known_legacy_references(
+        known = await archive_repository.known_legacy_references(
             conn, references=[t.reference for t in document.tickets]
         )
-        users = await repository.find_directory_users(
+        users = await directory_repository.find_directory_users(
             conn, emails=[t.requester_email for t in document.tickets]
         )
         for index, entry in enumerate(document.tickets):
@@ -108,7 +117,7 @@ def _per_message(entry: LegacyTicket, files: Sequence[Attachment]) -> list[list[
 async def _import_open(
     conn: Connection,
     entry: LegacyTicket,
-    user: repository.DirectoryUser,
+    user: directory.DirectoryUser,
     files: Sequence[Attachment],
     *,
     by: uuid.UUID,
@@ -157,7 +166,7 @@ async def _import_open(
 async def _import_archived(
     conn: Connection,
     entry: LegacyTicket,
-    user: repository.DirectoryUser,
+    user: directory.DirectoryUser,
     files: Sequence[Attachment],
     *,
     by: uuid.UUID,
@@ -165,7 +174,7 @@ async def _import_archived(
 ) -> None:
     assert entry.resolved_at is not None and entry.resolution is not None
     per_message = _per_message(entry, files)
-    archived = repository.ArchivedTicket(
+    archived = archive.ArchivedTicket(
         id=uuid.uuid4(),
         legacy_reference=entry.reference,
         org_id=user.org_id,
@@ -181,17 +190,17 @@ async def _import_archived(
         resolution=entry.resolution,
         consultant_name=entry.consultant_name,
         messages=tuple(
-            repository.ArchivedMessage(
+            archive.ArchivedMessage(
                 m.author_name,
                 m.author_role,
                 m.body,
                 m.posted_at,
-                tuple(repository.ArchivedFile.of(f) for f in message_files),
+                tuple(archive.ArchivedFile.of(f) for f in message_files),
             )
             for m, message_files in zip(entry.messages, per_message, strict=True)
         ),
     )
-    await repository.insert_archived(conn, ticket=archived)
+    await archive_repository.insert_archived(conn, ticket=archived)
     if files:
         await attachment_repository.attach_to_archive_entry(
             conn, attachment_ids=[f.id for f in files], archived_id=archived.id

@@ -1,4 +1,9 @@
-"""All SQL of the tickets service."""
+"""The SQL of the ticket aggregate: tickets, their transitions and messages, the waiting list.
+The archive and the directory have their own modules (archive_repository, directory_repository).
+
+Longer than most modules (~460 lines) on purpose: every query here reads or writes the one
+`tickets` row shape (`TICKET_COLUMNS`, `_ticket`, `save_tickets`), and splitting them would
+spread that shape over several files."""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ import asyncpg
 
 from contracts.common import Person, RuleHit, TicketStatus, Topic
 from services.runtime.db import Connection
-from services.tickets.attachments import Attachment
 from services.tickets.domain import (
     QUEUE_COUNT_LIMIT,
     Message,
@@ -30,7 +34,7 @@ class NotFoundError(LookupError):
     """No such ticket (or not visible to the caller's organization)."""
 
 
-def _json(value: Any) -> str:
+def as_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -148,7 +152,7 @@ class TicketFilter:
     text: str | None = None
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -172,7 +176,7 @@ def _list_conditions(org_id: uuid.UUID | None, filters: TicketFilter) -> tuple[s
     if filters.topic is not None:
         add("topic = ?", filters.topic)
     for word in (filters.text or "").split():
-        add("search_text LIKE search_form(?)", _like(word))
+        add("search_text LIKE search_form(?)", like_pattern(word))
     return " AND ".join(conditions) or "true", args
 
 
@@ -249,7 +253,7 @@ async def save_tickets(conn: Connection, *, tickets: Sequence[Ticket]) -> None:
         [t.version for t in tickets],
         [t.assignee.model_dump_json() if t.assignee else None for t in tickets],
         [t.accepted_at for t in tickets],
-        [_json(t.resolution.__dict__) if t.resolution else None for t in tickets],
+        [as_json(t.resolution.__dict__) if t.resolution else None for t in tickets],
         [t.resolved_at for t in tickets],
         [t.resolved_by for t in tickets],
         [t.closed_at for t in tickets],
@@ -258,7 +262,7 @@ async def save_tickets(conn: Connection, *, tickets: Sequence[Ticket]) -> None:
         [t.decision for t in tickets],
         [t.decision_stage for t in tickets],
         [t.decision_version for t in tickets],
-        [_json([r.model_dump(mode="json") for r in t.decision_reasons]) for t in tickets],
+        [as_json([r.model_dump(mode="json") for r in t.decision_reasons]) for t in tickets],
         [t.policy_version for t in tickets],
         [t.deferred_until for t in tickets],
         [t.decided_at for t in tickets],
@@ -463,282 +467,3 @@ async def lock_resolved_before(
         limit,
     )
     return [_ticket(r) for r in rows]
-
-
-# --- the old portal's tickets ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ArchivedFile:
-    """A file of the old portal carried over with an archived message (its bytes in content)."""
-
-    id: uuid.UUID
-    name: str
-    media_type: str
-    size: int
-
-    @classmethod
-    def of(cls, attachment: Attachment) -> ArchivedFile:
-        return cls(attachment.id, attachment.name, attachment.media_type, attachment.size)
-
-
-@dataclass(frozen=True)
-class ArchivedMessage:
-    author_name: str
-    author_role: str
-    body: str
-    posted_at: datetime
-    attachments: tuple[ArchivedFile, ...] = ()
-
-
-@dataclass(frozen=True)
-class ArchivedTicket:
-    """A resolved ticket of the old portal: read-only."""
-
-    id: uuid.UUID
-    legacy_reference: str
-    org_id: uuid.UUID
-    requester: Person
-    channel: str
-    topic: str
-    subject: str
-    body: str
-    program: str | None
-    submitted_at: datetime
-    accepted_at: datetime | None
-    resolved_at: datetime
-    resolution: str
-    consultant_name: str | None
-    messages: tuple[ArchivedMessage, ...]
-
-
-def _archived(row: asyncpg.Record) -> ArchivedTicket:
-    return ArchivedTicket(
-        id=row["id"],
-        legacy_reference=row["legacy_reference"],
-        org_id=row["org_id"],
-        requester=Person.model_validate_json(row["requester"]),
-        channel=row["channel"],
-        topic=row["topic"],
-        subject=row["subject"],
-        body=row["body"],
-        program=row["program"],
-        submitted_at=row["submitted_at"],
-        accepted_at=row["accepted_at"],
-        resolved_at=row["resolved_at"],
-        resolution=row["resolution"],
-        consultant_name=row["consultant_name"],
-        messages=tuple(
-            ArchivedMessage(
-                m["author_name"],
-                m["author_role"],
-                m["body"],
-                datetime.fromisoformat(m["posted_at"]),
-                tuple(
-                    ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
-                    for f in m.get("attachments", ())
-                ),
-            )
-            for m in json.loads(row["messages"])
-        ),
-    )
-
-
-async def known_legacy_references(conn: Connection, *, references: Sequence[str]) -> set[str]:
-    """Those of these old-portal numbers already imported (as live or archived tickets)."""
-    rows = await conn.fetch(
-        """SELECT legacy_reference FROM tickets WHERE legacy_reference = ANY($1::text[])
-           UNION SELECT legacy_reference FROM archived_tickets
-                  WHERE legacy_reference = ANY($1::text[])""",
-        list(references),
-    )
-    return {r["legacy_reference"] for r in rows}
-
-
-async def insert_archived(conn: Connection, *, ticket: ArchivedTicket) -> None:
-    """Store an archive entry."""
-    await conn.execute(
-        """INSERT INTO archived_tickets (id, legacy_reference, org_id, requester, channel, topic,
-                                         subject, body, program, submitted_at, accepted_at,
-                                         resolved_at, resolution, consultant_name, messages)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                   $15::jsonb)""",
-        ticket.id,
-        ticket.legacy_reference,
-        ticket.org_id,
-        ticket.requester.model_dump_json(),
-        ticket.channel,
-        ticket.topic,
-        ticket.subject,
-        ticket.body,
-        ticket.program,
-        ticket.submitted_at,
-        ticket.accepted_at,
-        ticket.resolved_at,
-        ticket.resolution,
-        ticket.consultant_name,
-        _json(
-            [
-                {
-                    "author_name": m.author_name,
-                    "author_role": m.author_role,
-                    "body": m.body,
-                    "posted_at": m.posted_at.isoformat(),
-                    "attachments": [{**vars(f), "id": str(f.id)} for f in m.attachments],
-                }
-                for m in ticket.messages
-            ]
-        ),
-    )
-
-
-async def list_archived(
-    conn: Connection,
-    *,
-    org_id: uuid.UUID | None,
-    text: str | None,
-    limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-    with_total: bool,
-) -> tuple[list[ArchivedTicket], int | None]:
-    """Up to `limit + 1` archive entries, newest first, after the sort key `after`, optionally
-    searched in subject, text, resolution or an exact old number; the count if asked."""
-    where = """($1::uuid IS NULL OR org_id = $1)
-               AND ($2::text IS NULL
-                    OR search_text LIKE search_form($2)
-                    OR legacy_reference = $3)"""
-    args: list[object] = [org_id, _like(text) if text else None, text]
-    total = None
-    if with_total:
-        total = int(
-            await conn.fetchval(f"SELECT count(*) FROM archived_tickets WHERE {where}", *args)
-        )
-    if after is not None:
-        where += " AND (submitted_at, id) < ($4, $5)"
-        args += list(after)
-    rows = await conn.fetch(
-        f"""SELECT * FROM archived_tickets WHERE {where}
-            ORDER BY submitted_at DESC, id DESC LIMIT ${len(args) + 1}""",
-        *args,
-        limit + 1,
-    )
-    return [_archived(r) for r in rows], total
-
-
-async def get_archived(
-    conn: Connection, *, archived_id: uuid.UUID, org_id: uuid.UUID | None
-) -> ArchivedTicket:
-    """One archive entry, within one organization if given."""
-    row = await conn.fetchrow(
-        "SELECT * FROM archived_tickets WHERE id = $1 AND ($2::uuid IS NULL OR org_id = $2)",
-        archived_id,
-        org_id,
-    )
-    if row is None:
-        raise NotFoundError(str(archived_id))
-    return _archived(row)
-
-
-# --- the accounts directory (from accounts.events) ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class DirectoryUser:
-    id: uuid.UUID
-    org_id: uuid.UUID
-    email: str
-    display_name: str
-    language: str
-    roles: frozenset[str]
-    active: bool
-
-    def person(self) -> Person:
-        return Person(
-            user_id=self.id,
-            email=self.email,
-            display_name=self.display_name,
-            language=self.language,
-        )
-
-
-def _directory_user(row: asyncpg.Record) -> DirectoryUser:
-    return DirectoryUser(
-        row["id"],
-        row["org_id"],
-        row["email"],
-        row["display_name"],
-        row["language"],
-        frozenset(row["roles"]),
-        row["active"],
-    )
-
-
-async def upsert_organization(conn: Connection, *, org_id: uuid.UUID, name: str, kind: str) -> None:
-    """Remember an organization."""
-    await conn.execute(
-        """INSERT INTO directory_organizations (id, name, kind) VALUES ($1, $2, $3)
-           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind""",
-        org_id,
-        name,
-        kind,
-    )
-
-
-async def insert_directory_user(conn: Connection, *, user: DirectoryUser, version: int) -> None:
-    """Remember a new user (a repeated UserCreated changes nothing)."""
-    await conn.execute(
-        """INSERT INTO directory_users (id, org_id, email, display_name, language, roles, active,
-                                        version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING""",
-        user.id,
-        user.org_id,
-        user.email.lower(),
-        user.display_name,
-        user.language,
-        sorted(user.roles),
-        user.active,
-        version,
-    )
-
-
-async def update_directory_user(
-    conn: Connection, *, user_id: uuid.UUID, version: int, changes: dict[str, Any]
-) -> bool:
-    """Apply a change (language, active, roles) unless a newer one is recorded; False if not
-    applied. One change of a user can publish several events with the same version (new roles
-    and a new language at once): each applies, as each sets its own column."""
-    allowed = {"language", "active", "roles"}
-    assert set(changes) <= allowed, changes
-    assignments = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=3))
-    applied = await conn.fetchval(
-        f"""UPDATE directory_users SET {assignments}, version = $2
-             WHERE id = $1 AND version <= $2 RETURNING true""",
-        user_id,
-        version,
-        *changes.values(),
-    )
-    return bool(applied)
-
-
-async def find_directory_user(
-    conn: Connection, *, email: str | None = None, user_id: uuid.UUID | None = None
-) -> DirectoryUser | None:
-    """A known user by e-mail (case-insensitive) or id."""
-    row = await conn.fetchrow(
-        """SELECT * FROM directory_users
-            WHERE ($1::text IS NULL OR email = lower($1)) AND ($2::uuid IS NULL OR id = $2)""",
-        email,
-        user_id,
-    )
-    return _directory_user(row) if row else None
-
-
-async def find_directory_users(
-    conn: Connection, *, emails: Sequence[str]
-) -> dict[str, DirectoryUser]:
-    """Known users by lower-cased e-mail."""
-    rows = await conn.fetch(
-        "SELECT * FROM directory_users WHERE email = ANY($1::text[])",
-        [e.lower() for e in emails],
-    )
-    return {r["email"]: _directory_user(r) for r in rows}
