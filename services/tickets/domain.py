@@ -6,6 +6,10 @@
 
 Every change returns a `Change`: the updated ticket (version + 1), the timeline entry and the
 event to publish. Anything else is refused with a `TransitionError` naming what is possible.
+
+Longer than most modules (~600 lines) on purpose: it is one state machine, and each transition
+reads best next to the others and to the state it moves (splitting the types from the moves
+would make every reader open both).
 """
 
 from __future__ import annotations
