@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Decision, DecisionStage, RuleHit
-from services.billing import handlers, repository
+from services.billing import decision_repository, handlers, inputs_repository, repository
 from services.billing.policy import (
     Arrangement,
     Onboarding,
@@ -110,7 +110,7 @@ class StatementOut(BaseModel):
 router = APIRouter(prefix="/api/billing", tags=["billing"])
 
 
-def _out(d: repository.StoredDecision) -> DecisionOut:
+def _out(d: decision_repository.StoredDecision) -> DecisionOut:
     return DecisionOut(
         ticket_id=d.ticket_id,
         version=d.version,
@@ -171,7 +171,7 @@ async def ticket_decisions(
 ) -> list[DecisionOut]:
     """Every decision about one ticket of the caller's organization, oldest first, with reasons."""
     async with pool.acquire() as conn:
-        found = await repository.decisions_for_ticket(
+        found = await decision_repository.decisions_for_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope
         )
     if not found:
@@ -216,7 +216,7 @@ async def record_standing(
     _require_vendor_admin(principal)
     now = clock.now()
     async with pool.acquire() as conn:
-        await repository.record_standing(
+        await inputs_repository.record_standing(
             conn,
             org_id=org_id,
             standing=Standing(body.has_unpaid_obligations, body.as_of or now),
@@ -239,7 +239,7 @@ async def record_onboarding(
     """Record that a person was onboarded for a program (as the training system would)."""
     _require_vendor_admin(principal)
     async with pool.acquire() as conn:
-        await repository.record_onboarding(
+        await inputs_repository.record_onboarding(
             conn,
             org_id=org_id,
             record=Onboarding(
@@ -267,7 +267,7 @@ async def record_arrangement(
     """Record an arrangement for help outside working hours (period, who agreed)."""
     _require_vendor_admin(principal)
     async with pool.acquire() as conn:
-        await repository.record_arrangement(
+        await inputs_repository.record_arrangement(
             conn,
             org_id=org_id,
             arrangement=Arrangement(body.valid_from, body.valid_until, body.agreed_by),
@@ -286,7 +286,7 @@ async def inputs_history(
     if not principal.is_staff:
         raise HTTPException(403, "Only vendor staff see policy inputs.")
     async with pool.acquire() as conn:
-        return await repository.inputs_history(conn, org_id=org_id)
+        return await inputs_repository.inputs_history(conn, org_id=org_id)
 
 
 def _month(value: str) -> date:

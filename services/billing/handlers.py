@@ -16,7 +16,7 @@ from contracts.billing import StatementIssued, StatementLine, TicketClassified
 from contracts.common import Decision
 from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import TicketCreated, TicketResolved
-from services.billing import repository
+from services.billing import decision_repository, inputs_repository, repeat_repository, repository
 from services.billing.policy import (
     Onboarding,
     PolicyDecision,
@@ -40,7 +40,7 @@ log = structlog.get_logger(__name__)
 SOURCE = "billing"
 
 
-def _classified(stored: repository.StoredDecision) -> TicketClassified:
+def _classified(stored: decision_repository.StoredDecision) -> TicketClassified:
     return TicketClassified(
         ticket_id=stored.ticket_id,
         org_id=stored.org_id,
@@ -60,8 +60,8 @@ async def _inputs(
 ) -> PolicyInputs:
     """The inputs in force at `at` (submission for the provisional decision, resolution for the
     final one), and the earlier ticket that asked the same, if any."""
-    known = await repository.inputs_in_force(conn, org_id=ticket.org_id, at=at)
-    earlier = await repository.most_similar_earlier(
+    known = await inputs_repository.inputs_in_force(conn, org_id=ticket.org_id, at=at)
+    earlier = await repeat_repository.most_similar_earlier(
         conn, ticket=ticket, threshold=params.repeat_similarity
     )
     return dataclasses.replace(known, earlier=earlier)
@@ -75,8 +75,8 @@ def _stored(
     inputs: PolicyInputs,
     now: datetime,
     version: int = 1,
-) -> repository.StoredDecision:
-    return repository.StoredDecision(
+) -> decision_repository.StoredDecision:
+    return decision_repository.StoredDecision(
         ticket_id=ticket.ticket_id,
         stage=stage,  # type: ignore[arg-type]
         org_id=ticket.org_id,
@@ -90,7 +90,7 @@ def _stored(
     )
 
 
-async def _announce(ctx: HandlerContext, stored: repository.StoredDecision) -> None:
+async def _announce(ctx: HandlerContext, stored: decision_repository.StoredDecision) -> None:
     await ctx.emit(
         _classified(stored),
         aggregate_id=stored.ticket_id,
@@ -108,9 +108,9 @@ async def _decide(
     inputs: PolicyInputs,
     now: datetime,
 ) -> None:
-    version = await repository.next_decision_version(ctx.conn, ticket_id=ticket.ticket_id)
+    version = await decision_repository.next_decision_version(ctx.conn, ticket_id=ticket.ticket_id)
     stored = _stored(ticket, outcome, stage=stage, inputs=inputs, now=now, version=version)
-    if not await repository.insert_decision(
+    if not await decision_repository.insert_decision(
         ctx.conn, decision=stored, source_event_id=ctx.envelope.event_id
     ):
         log.info("decision made from this event before", stage=stage)
@@ -132,7 +132,7 @@ async def classify_new_tickets(
     statement per step for the whole run, the policy itself applied ticket by ticket."""
     await repository.remember_tickets(conn, tickets=[_announced(d.event) for d in deliveries])
     known = await repository.lock_tickets(conn, ticket_ids=[d.event.ticket_id for d in deliveries])
-    decided = await repository.decided(conn, ticket_ids=list(known))
+    decided = await decision_repository.decided(conn, ticket_ids=list(known))
     todo: dict[uuid.UUID, Delivery[TicketCreated]] = {}
     for delivery in deliveries:
         ticket_id = delivery.event.ticket_id
@@ -143,12 +143,12 @@ async def classify_new_tickets(
     if not todo:
         return
     tickets = [known[ticket_id] for ticket_id in todo]
-    histories = await repository.inputs_histories(
+    histories = await inputs_repository.inputs_histories(
         conn,
         org_ids=sorted({t.org_id for t in tickets}),
         until=max(t.facts.submitted_at for t in tickets),
     )
-    earlier = await repository.most_similar_earlier_many(
+    earlier = await repeat_repository.most_similar_earlier_many(
         conn, tickets=tickets, threshold=params.repeat_similarity
     )
     decisions = []
@@ -162,7 +162,7 @@ async def classify_new_tickets(
         decisions.append(
             (ctx, _stored(ticket, outcome, stage="provisional", inputs=inputs, now=ctx.clock.now()))
         )
-    made_now = await repository.insert_decisions(
+    made_now = await decision_repository.insert_decisions(
         conn, decisions=[(stored, ctx.envelope.event_id) for ctx, stored in decisions]
     )
     for ctx, stored in decisions:
@@ -221,7 +221,7 @@ async def classify_resolved_ticket(
 
 async def on_standing_changed(ctx: HandlerContext, event: OrganizationStandingChanged) -> None:
     """The ERP's account standing of an organization (R-ARREARS), true from `as_of`."""
-    await repository.record_standing(
+    await inputs_repository.record_standing(
         ctx.conn,
         org_id=event.org_id,
         standing=Standing(event.has_unpaid_obligations, event.as_of),
@@ -246,7 +246,7 @@ async def on_onboarding_recorded(
     ctx: HandlerContext, event: OnboardingRecorded, params: PolicyParameters
 ) -> None:
     """The training system's record of a person onboarded for a program."""
-    await repository.record_onboarding(
+    await inputs_repository.record_onboarding(
         ctx.conn,
         org_id=event.org_id,
         record=Onboarding(
@@ -275,7 +275,7 @@ async def override(
     decision: Decision,
     justification: str,
     now: datetime,
-) -> repository.StoredDecision:
+) -> decision_repository.StoredDecision:
     """A consultant replaces the policy's decision, with a written justification; recorded and
     published like any decision (the tickets service shows it, notify tells the customer)."""
     if not principal.is_staff:
@@ -284,7 +284,9 @@ async def override(
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=None, for_update=True
         )
-        history = await repository.decisions_for_ticket(conn, ticket_id=ticket_id, org_id=None)
+        history = await decision_repository.decisions_for_ticket(
+            conn, ticket_id=ticket_id, org_id=None
+        )
         if not history:
             raise repository.NotFoundError(str(ticket_id))
         latest = history[-1]
@@ -298,7 +300,9 @@ async def override(
             overridden_by=principal.user_id,
             justification=justification,
         )
-        await repository.insert_decision(conn, decision=stored, source_event_id=uuid.uuid4())
+        await decision_repository.insert_decision(
+            conn, decision=stored, source_event_id=uuid.uuid4()
+        )
         await emit(
             conn,
             _classified(stored),
@@ -317,7 +321,7 @@ async def override(
 class Statement:
     org_id: uuid.UUID
     month: date
-    lines: list[repository.StatementRow]
+    lines: list[decision_repository.StatementRow]
 
     @property
     def total_minutes(self) -> int:
@@ -337,7 +341,7 @@ async def statement(
 ) -> Statement:
     """The organization's paid tickets resolved in the month, with minutes and reasons."""
     start, end = month_bounds(month, params.timezone)
-    lines = await repository.paid_in_month(conn, org_id=org_id, start=start, end=end)
+    lines = await decision_repository.paid_in_month(conn, org_id=org_id, start=start, end=end)
     return Statement(org_id, month, lines)
 
 
@@ -355,7 +359,7 @@ async def issue_statement(
         raise NotAllowedError("Only vendor administrators issue statements.")
     async with pool.acquire() as conn, conn.transaction():
         found = await statement(conn, org_id=org_id, month=month, params=params)
-        if not await repository.mark_statement_issued(
+        if not await decision_repository.mark_statement_issued(
             conn, org_id=org_id, month=month, issued_by=principal.user_id, issued_at=now
         ):
             return found, False
@@ -395,7 +399,7 @@ async def fill_repeat_bands(pool: asyncpg.Pool, *, batch: int) -> int:
     """Give tickets remembered before P-REPEAT kept bands theirs, a batch per transaction; the
     number filled (a one-time catch-up after migration 005, then nothing to do)."""
     async with pool.acquire() as conn, conn.transaction():
-        filled = await repository.fill_missing_bands(conn, limit=batch)
+        filled = await repeat_repository.fill_missing_bands(conn, limit=batch)
     if filled:
         log.info("P-REPEAT bands computed for earlier tickets", tickets=filled)
     return filled

@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.billing import repository
-from services.billing.policy import PolicyParameters, TicketFacts, WorkFacts
+from services.billing import repeat_repository, repository
+from services.billing.policy import EarlierTicket, PolicyParameters, TicketFacts, WorkFacts
 from services.billing.similarity import similarity, trigrams
 from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 
@@ -64,7 +64,9 @@ async def _ticket(
 
 async def _similar(pool: asyncpg.Pool, ticket: repository.BillingTicket) -> object:
     async with pool.acquire() as conn:
-        return await repository.most_similar_earlier(conn, ticket=ticket, threshold=THRESHOLD)
+        return await repeat_repository.most_similar_earlier(
+            conn, ticket=ticket, threshold=THRESHOLD
+        )
 
 
 async def test_the_same_question_asked_again_cites_the_earlier_ticket(
@@ -92,7 +94,7 @@ async def test_the_same_question_asked_again_cites_the_earlier_ticket(
 
     found = await _similar(billing_pool, again)
 
-    assert isinstance(found, repository.EarlierTicket)
+    assert isinstance(found, EarlierTicket)
     assert (found.ticket_id, found.same_requester) == (earlier.ticket_id, True)
     assert found.similarity >= THRESHOLD
 
@@ -142,7 +144,7 @@ async def test_a_colleagues_earlier_ticket_counts_after_the_requesters_own(
 
     found = await _similar(billing_pool, again)
 
-    assert isinstance(found, repository.EarlierTicket)
+    assert isinstance(found, EarlierTicket)
     assert (found.ticket_id, found.same_requester) == (colleague.ticket_id, False)
 
 
@@ -156,7 +158,7 @@ async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer
     earlier = [await _ticket(billing_pool, *q) for q in questions]
     asked = [
         await _ticket(billing_pool, *questions[i % len(questions)], days_later=9, resolved=False)
-        for i in range(repository.REPEAT_CHUNK + 5)
+        for i in range(repeat_repository.REPEAT_CHUNK + 5)
     ]
     asked.append(
         await _ticket(
@@ -165,7 +167,9 @@ async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer
     )
 
     async with billing_pool.acquire() as conn:
-        found = await repository.most_similar_earlier_many(conn, tickets=asked, threshold=THRESHOLD)
+        found = await repeat_repository.most_similar_earlier_many(
+            conn, tickets=asked, threshold=THRESHOLD
+        )
 
     assert {t: f.ticket_id for t, f in found.items()} == {
         t.ticket_id: earlier[i % len(questions)].ticket_id for i, t in enumerate(asked[:-1])
@@ -173,7 +177,7 @@ async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer
     assert asked[-1].ticket_id not in found
     for ticket in asked[:3]:  # the same as asking one at a time
         one = await _similar(billing_pool, ticket)
-        assert isinstance(one, repository.EarlierTicket)
+        assert isinstance(one, EarlierTicket)
         assert one == found[ticket.ticket_id]
 
 
@@ -223,7 +227,7 @@ async def test_the_same_question_is_found_behind_a_long_history_of_other_questio
 
     found = await _similar(billing_pool, again)
 
-    assert isinstance(found, repository.EarlierTicket)
+    assert isinstance(found, EarlierTicket)
     assert (found.ticket_id, found.same_requester) == (first.ticket_id, True)
 
 
@@ -244,9 +248,9 @@ async def test_tickets_remembered_before_bands_were_kept_are_found_once_filled_i
     assert await _similar(billing_pool, again) is None
 
     async with billing_pool.acquire() as conn:
-        while await repository.fill_missing_bands(conn, limit=50):
+        while await repeat_repository.fill_missing_bands(conn, limit=50):
             pass
 
     found = await _similar(billing_pool, again)
-    assert isinstance(found, repository.EarlierTicket)
+    assert isinstance(found, EarlierTicket)
     assert found.ticket_id == old.ticket_id
