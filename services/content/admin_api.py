@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import EventModel
 from contracts.content import PROGRAM, ReleaseAvailable, ReleasePublished
-from services.content import receiving, repository, storage
+from services.content import entitlement_repository, file_repository, receiving, repository, storage
 from services.content.receiving import UPLOAD_BODY, UPLOAD_ERRORS, FileName, Sha256
 from services.content.views import (
     PREFIX,
@@ -174,7 +174,9 @@ async def publish_release(
             notes_en=release.notes_en,
             file_count=file_count,
         )
-        licensed = await repository.licensed_organizations(conn, release.program, today(clock))
+        licensed = await entitlement_repository.licensed_organizations(
+            conn, release.program, today(clock)
+        )
         events: list[EventModel] = [
             announced,
             *(
@@ -200,7 +202,7 @@ async def publish_release(
                 for event in events
             ],
         )
-        files = await repository.files_of(conn, owner_ids=[release.id])
+        files = await file_repository.files_of(conn, owner_ids=[release.id])
     return release_out(release, files, principal.language)
 
 
@@ -265,7 +267,7 @@ async def publish_recording(
             raise HTTPException(404, "No such recording.") from None
         except repository.ConflictError as error:
             raise HTTPException(409, str(error)) from None
-        files = await repository.files_of(conn, owner_ids=[recording.id])
+        files = await file_repository.files_of(conn, owner_ids=[recording.id])
     return recording_out(recording, files)
 
 
@@ -276,7 +278,7 @@ async def delete_file(
     """Remove a file from a draft (published content keeps its files)."""
     async with pool.acquire() as conn:
         try:
-            file = await repository.delete_draft_file(conn, file_id)
+            file = await file_repository.delete_draft_file(conn, file_id)
         except repository.NotFoundError:
             raise HTTPException(404, "No such file.") from None
         except repository.ConflictError as error:
@@ -292,7 +294,7 @@ async def record_licence(
     """Record a licence change (as the ERP would): licensed for the program from `valid_from`,
     or no longer from that day."""
     async with pool.acquire() as conn:
-        await repository.record_licence(
+        await entitlement_repository.record_licence(
             conn,
             org_id=org_id,
             **body.model_dump(),
@@ -307,8 +309,8 @@ async def licences(
     org_id: uuid.UUID, principal: VendorAdmin, pool: Pool, clock: CurrentClock
 ) -> LicencesOut:
     async with pool.acquire() as conn:
-        licensed = await repository.licensed_programs(conn, org_id, today(clock))
-        changes = await repository.licence_changes(conn, org_id)
+        licensed = await entitlement_repository.licensed_programs(conn, org_id, today(clock))
+        changes = await entitlement_repository.licence_changes(conn, org_id)
     return LicencesOut(org_id=org_id, licensed_today=licensed, changes=[vars(c) for c in changes])
 
 
@@ -324,7 +326,7 @@ async def record_training_order(
     would)."""
     now = clock.now()
     async with pool.acquire() as conn:
-        await repository.record_training_order(
+        await entitlement_repository.record_training_order(
             conn,
             org_id=org_id,
             training_id=body.training_id,
@@ -341,7 +343,7 @@ async def training_orders(
     org_id: uuid.UUID, principal: VendorAdmin, pool: Pool
 ) -> TrainingOrdersOut:
     async with pool.acquire() as conn:
-        changes = await repository.training_order_changes(conn, org_id)
+        changes = await entitlement_repository.training_order_changes(conn, org_id)
     return TrainingOrdersOut(org_id=org_id, changes=[vars(c) for c in changes])
 
 
@@ -363,7 +365,7 @@ async def list_downloads(
         assert isinstance(at, datetime) and isinstance(download_id, int)
         after = at, download_id
     async with pool.acquire() as conn:
-        rows = await repository.downloads(
+        rows = await file_repository.downloads(
             conn,
             file_id=file_id,
             org_id=org_id,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from services.content import repository, serving
+from services.content import entitlement_repository, file_repository, repository, serving
 from services.content.serving import DOWNLOAD_RESPONSES
 from services.content.views import (
     PREFIX,
@@ -47,7 +47,7 @@ async def licensed_programs(
     """The programs the caller's organization is licensed for today."""
     viewer = viewer_of(principal, clock)
     async with pool.acquire() as conn:
-        return await repository.licensed_programs(conn, principal.org_id, viewer.day)
+        return await entitlement_repository.licensed_programs(conn, principal.org_id, viewer.day)
 
 
 @router.get("/releases", response_model=CursorPage[ReleaseOut], dependencies=[NoOffset])
@@ -73,7 +73,7 @@ async def list_releases(
             after=after,
             limit=limit,
         )
-        files = await repository.files_of(conn, owner_ids=[r.id for r in releases[:limit]])
+        files = await file_repository.files_of(conn, owner_ids=[r.id for r in releases[:limit]])
     return CursorPage[ReleaseOut].of(
         releases,
         limit=limit,
@@ -92,7 +92,7 @@ async def get_release(
             release = await repository.visible_item(conn, repository.RELEASES, release_id, viewer)
         except repository.NotFoundError:
             raise HTTPException(404, "No such release.") from None
-        files = await repository.files_of(conn, owner_ids=[release.id])
+        files = await file_repository.files_of(conn, owner_ids=[release.id])
     return release_out(release, files, principal.language)
 
 
@@ -119,7 +119,7 @@ async def list_recordings(
             after=after,
             limit=limit,
         )
-        files = await repository.files_of(conn, owner_ids=[r.id for r in recordings[:limit]])
+        files = await file_repository.files_of(conn, owner_ids=[r.id for r in recordings[:limit]])
     return CursorPage[RecordingOut].of(
         recordings,
         limit=limit,
@@ -140,7 +140,7 @@ async def get_recording(
             )
         except repository.NotFoundError:
             raise HTTPException(404, "No such recording.") from None
-        files = await repository.files_of(conn, owner_ids=[recording.id])
+        files = await file_repository.files_of(conn, owner_ids=[recording.id])
     return recording_out(recording, files)
 
 
@@ -170,7 +170,7 @@ async def download(
     viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
     async with pool.acquire() as conn:
         try:
-            file = await repository.visible_file(conn, file_id, viewer)
+            file = await file_repository.visible_file(conn, file_id, viewer)
         except repository.NotFoundError:
             raise HTTPException(404, "No such file.") from None
         served = await serving.prepare(request, conn, file, principal=principal, clock=clock)

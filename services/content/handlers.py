@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 
 from contracts.content import ProgramLicenceChanged, TrainingOrderChanged
-from services.content import repository
+from services.content import entitlement_repository
 from services.runtime.consumer import HandlerContext
 
 log = structlog.get_logger(__name__)
@@ -13,7 +13,7 @@ log = structlog.get_logger(__name__)
 
 async def on_licence_changed(ctx: HandlerContext, event: ProgramLicenceChanged) -> None:
     """The ERP licensed an organization for a program from a day, or no longer from that day."""
-    await repository.record_licence(
+    await entitlement_repository.record_licence(
         ctx.conn,
         org_id=event.org_id,
         program=event.program,
@@ -28,7 +28,7 @@ async def on_licence_changed(ctx: HandlerContext, event: ProgramLicenceChanged) 
 
 async def on_training_order_changed(ctx: HandlerContext, event: TrainingOrderChanged) -> None:
     """The training system says an organization ordered a training (or no longer)."""
-    await repository.record_training_order(
+    await entitlement_repository.record_training_order(
         ctx.conn,
         org_id=event.org_id,
         training_id=event.training_id,

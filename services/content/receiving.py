@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Query, Request
 from starlette.requests import ClientDisconnect
 
-from services.content import repository, uploads
+from services.content import file_repository, repository, uploads
 from services.content.attachment_repository import TicketOwner
 from services.content.filetypes import (
     BadNameError,
@@ -49,7 +49,7 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 async def receive(
     request: Request,
     kind: Kind,
-    owner: repository.Owner | TicketOwner,
+    owner: file_repository.Owner | TicketOwner,
     name: str,
     sha256: str | None,
     *,

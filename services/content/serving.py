@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from obstore.store import ObjectStore
 
-from services.content import repository, storage
+from services.content import file_repository, repository, storage
 from services.content.filetypes import shown_inline
 from services.content.ranges import ByteRange, RangeNotSatisfiableError, requested_range
 from services.runtime.clock import Clock
@@ -60,7 +60,7 @@ async def prepare(
             headers={"Content-Range": f"bytes */{file.size}"},
         ) from None
     if request.method == "GET":
-        await repository.record_download(
+        await file_repository.record_download(
             conn,
             file_id=file.id,
             user_id=principal.user_id,

@@ -16,7 +16,7 @@ import asyncpg
 import structlog
 from obstore.store import ObjectStore
 
-from services.content import attachment_repository, repository, storage
+from services.content import attachment_repository, file_repository, repository, storage
 from services.content.attachment_repository import TicketOwner
 from services.content.filetypes import FileType
 from services.content.intake import Intake
@@ -35,7 +35,7 @@ OnStored = Callable[[Connection, repository.StoredFile], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Upload:
-    owner: repository.Owner | TicketOwner
+    owner: file_repository.Owner | TicketOwner
     """A release's or recording's draft, or a ticket (an attachment)."""
     name: str
     file_type: FileType
@@ -53,7 +53,7 @@ async def _begin(conn: Connection, upload: Upload, *, at: datetime) -> repositor
         return await attachment_repository.begin_attachment(
             conn, owner=upload.owner, name=upload.name, media_type=media_type, by=upload.by, at=at
         )
-    return await repository.begin_file(
+    return await file_repository.begin_file(
         conn, owner=upload.owner, name=upload.name, media_type=media_type, by=upload.by, at=at
     )
 
@@ -77,7 +77,7 @@ async def receive(
                 f"The file received has SHA-256 {intake.sha256}, not {upload.expected_sha256}."
             )
         async with pool.acquire() as conn, conn.transaction():
-            stored = await repository.finish_file(
+            stored = await file_repository.finish_file(
                 conn, begun.id, size=intake.size, sha256=intake.sha256, at=clock.now()
             )
             if upload.on_stored is not None:
@@ -106,7 +106,7 @@ async def _discard(pool: asyncpg.Pool, store: ObjectStore, file: repository.Stor
     try:
         await storage.discard_partial(store, file.storage_key)
         async with pool.acquire() as conn:
-            await repository.forget_file(conn, file.id)
+            await file_repository.forget_file(conn, file.id)
     except Exception as error:  # the sweep finishes it later
         log.warning(
             "clean-up of an abandoned upload failed", file_id=str(file.id), error=repr(error)
@@ -118,12 +118,12 @@ async def sweep_stale_uploads(
 ) -> int:
     """Clear uploads left `receiving` by a process that died: bytes first, then the row."""
     async with pool.acquire() as conn:
-        stale = await repository.stale_uploads(
+        stale = await file_repository.stale_uploads(
             conn, before=clock.now() - timedelta(seconds=stale_after_s), limit=batch
         )
     for file in stale:
         await storage.discard_partial(store, file.storage_key)
         async with pool.acquire() as conn:
-            await repository.forget_file(conn, file.id)
+            await file_repository.forget_file(conn, file.id)
         log.info("stale upload cleared", file_id=str(file.id), since=file.created_at.isoformat())
     return len(stale)

@@ -22,7 +22,7 @@ import pytest
 from obstore.store import ObjectStore
 
 from devstack.infra import free_port
-from services.content import repository, storage, uploads
+from services.content import file_repository, repository, storage, uploads
 from services.content.filetypes import SNIFF_BYTES, UnsupportedTypeError, type_for
 from services.content.intake import TooLargeError
 from services.content.ranges import ByteRange
@@ -194,7 +194,7 @@ async def test_the_sweep_clears_an_upload_its_process_left_behind(
 ) -> None:
     release_id = await _draft(pool)
     async with pool.acquire() as conn:
-        begun = await repository.begin_file(
+        begun = await file_repository.begin_file(
             conn,
             owner=("release", release_id),
             name="setup.zip",
@@ -223,7 +223,7 @@ async def test_a_release_is_not_published_while_a_file_is_arriving(
 ) -> None:
     release_id = await _draft(pool)
     async with pool.acquire() as conn:
-        await repository.begin_file(
+        await file_repository.begin_file(
             conn,
             owner=("release", release_id),
             name="setup.zip",
