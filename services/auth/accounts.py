@@ -19,7 +19,14 @@ from pydantic import SecretStr
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
 from contracts.common import Person
-from services.auth import repository, revoking, throttle
+from services.auth import (
+    password_link_repository,
+    repository,
+    revoking,
+    session_repository,
+    throttle,
+    throttle_repository,
+)
 from services.auth.domain import User, normalize_email
 from services.auth.passwords import Passwords, check_new_password
 from services.auth.settings import AuthSettings
@@ -140,7 +147,7 @@ class Accounts:
         now = self._clock.now()
         keys = self._throttle_keys(normalize_email(email), client)
         async with self._pool.acquire() as conn:
-            states = await repository.throttle_states(conn, keys=list(keys))
+            states = await throttle_repository.throttle_states(conn, keys=list(keys))
             found = await repository.credentials_of(conn, email=email)
         wait = max((throttle.wait_s(states.get(k), now) for k in keys), default=0.0)
         if wait > 0:
@@ -180,8 +187,8 @@ class Accounts:
                 raise LoginRefusedError
             user = current[0]
             issued_at = self._clock.now()
-            await repository.clear_throttle(conn, key=throttle.account_key(user.email))
-            session = await repository.create_session(
+            await throttle_repository.clear_throttle(conn, key=throttle.account_key(user.email))
+            session = await session_repository.create_session(
                 conn,
                 user_id=user.id,
                 persistent=stay_signed_in,
@@ -205,11 +212,11 @@ class Accounts:
         hashed = token_hash(refresh_token)
         outcome: Literal["ok", "reused", "refused"] = "refused"
         async with self._pool.acquire() as conn, conn.transaction():
-            owner = await repository.refresh_token_owner(conn, token_hash=hashed)
+            owner = await session_repository.refresh_token_owner(conn, token_hash=hashed)
             # The user's row before the session's, the order every transaction here takes them
             # in; held while the token's issue time is read (services/auth/revoking.py).
             credentials = await repository.lock_credentials(conn, user_id=owner) if owner else None
-            found = await repository.lock_refresh_token(conn, token_hash=hashed)
+            found = await session_repository.lock_refresh_token(conn, token_hash=hashed)
             now = self._clock.now()
             if found is not None and credentials is not None:
                 session, user = found.session, credentials[0]
@@ -230,16 +237,16 @@ class Accounts:
                     outcome = "refused"
                 elif not user.active:
                     # A deactivation revoked the user's tokens and sessions already.
-                    await repository.revoke_session(
+                    await session_repository.revoke_session(
                         conn, session_id=session.id, reason="user inactive", now=now
                     )
                     outcome = "refused"
                 else:
-                    await repository.mark_rotated(conn, token_hash=hashed, now=now)
+                    await session_repository.mark_rotated(conn, token_hash=hashed, now=now)
                     expires_at = self._sessions.expires_at(
                         persistent=session.persistent, started_at=session.created_at, now=now
                     )
-                    await repository.extend_session(
+                    await session_repository.extend_session(
                         conn, session_id=session.id, now=now, expires_at=expires_at
                     )
                     new_token = await self._new_refresh_token(conn, session.id, expires_at)
@@ -267,7 +274,9 @@ class Accounts:
         """End the session the refresh token belongs to, and with it every access token it
         gave (nothing happens for unknown tokens or a session that has ended)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            found = await repository.lock_refresh_token(conn, token_hash=token_hash(refresh_token))
+            found = await session_repository.lock_refresh_token(
+                conn, token_hash=token_hash(refresh_token)
+            )
             user = await repository.get_user(conn, user_id=found.session.user_id) if found else None
             if found is not None and user is not None:
                 ended = await revoking.end_session(
@@ -292,7 +301,7 @@ class Accounts:
             sent = matched is not None and await self.send_password_link(
                 conn, matched, purpose="reset"
             )
-            await repository.record_reset_request(
+            await password_link_repository.record_reset_request(
                 conn,
                 email=email,
                 user_id=matched.id if matched else None,
@@ -310,7 +319,7 @@ class Accounts:
         the window: then nothing is made or sent, and the caller answers as if it had been.
         Returns whether a link went out."""
         now = self._clock.now()
-        recent = await repository.count_password_links(
+        recent = await password_link_repository.count_password_links(
             conn, user_id=user.id, since=self._link_cap.since(now)
         )
         if not self._link_cap.allows(recent):
@@ -328,7 +337,7 @@ class Accounts:
         )
         expires_at = now + timedelta(seconds=ttl)
         token = new_opaque_token()
-        await repository.add_password_token(
+        await password_link_repository.add_password_token(
             conn,
             token_hash=token_hash(token),
             user_id=user.id,
@@ -361,7 +370,9 @@ class Accounts:
         new_hash = await self._passwords.hash(password)
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            link = await repository.lock_password_token(conn, token_hash=token_hash(token))
+            link = await password_link_repository.lock_password_token(
+                conn, token_hash=token_hash(token)
+            )
             if link is None or link.used_at is not None or link.expires_at <= now:
                 reason = (
                     "unknown" if link is None else "used" if link.used_at is not None else "expired"
@@ -375,8 +386,8 @@ class Accounts:
             version = await repository.set_password_hash(
                 conn, user_id=user.id, password_hash=new_hash
             )
-            await repository.use_password_tokens(conn, user_id=user.id, now=now)
-            revoked = await repository.revoke_user_sessions(
+            await password_link_repository.use_password_tokens(conn, user_id=user.id, now=now)
+            revoked = await session_repository.revoke_user_sessions(
                 conn, user_id=user.id, reason="password reset", now=now
             )
             await revoking.revoke_user_tokens(
@@ -386,7 +397,7 @@ class Accounts:
                 clock=self._clock,
                 token_ttl=self._access.ttl,
             )
-            await repository.clear_throttle(conn, key=throttle.account_key(user.email))
+            await throttle_repository.clear_throttle(conn, key=throttle.account_key(user.email))
             await emit(
                 conn,
                 PasswordResetCompleted(user=person_of(user), org_id=user.org_id, completed_at=now),
@@ -415,8 +426,8 @@ class Accounts:
     async def _record_failure(self, keys: dict[str, ThrottlePolicy], now: datetime) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             for key, policy in keys.items():
-                state = await repository.lock_throttle_state(conn, key=key)
-                await repository.save_throttle_state(
+                state = await throttle_repository.lock_throttle_state(conn, key=key)
+                await throttle_repository.save_throttle_state(
                     conn, key=key, state=throttle.after_failure(state, now, policy)
                 )
 
@@ -424,7 +435,7 @@ class Accounts:
         self, conn: Connection, session_id: uuid.UUID, expires_at: datetime
     ) -> str:
         token = new_opaque_token()
-        await repository.add_refresh_token(
+        await session_repository.add_refresh_token(
             conn, session_id=session_id, token_hash=token_hash(token), expires_at=expires_at
         )
         return token

@@ -23,7 +23,7 @@ from contracts.accounts import (
     UserRolesChanged,
 )
 from contracts.common import EventModel
-from services.auth import repository, revoking
+from services.auth import repository, revoking, session_repository
 from services.auth.accounts import Accounts
 from services.auth.domain import (
     AccountError,
@@ -273,7 +273,7 @@ class Administration:
         events: list[EventModel] = []
         deactivated = before.active and not after.active
         if deactivated:
-            await repository.revoke_user_sessions(
+            await session_repository.revoke_user_sessions(
                 conn, user_id=after.id, reason="deactivated", now=now
             )
             events.append(UserDeactivated(user_id=after.id, org_id=after.org_id))

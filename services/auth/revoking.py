@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from contracts.accounts import SessionEnded, UserTokensRevoked
 from contracts.common import EventModel
-from services.auth import repository
+from services.auth import session_repository
 from services.auth.domain import User
 from services.runtime import revocation
 from services.runtime.clock import Clock
@@ -40,7 +40,9 @@ async def end_session(
     """End the session and refuse every access token carrying it; False (and nothing
     published) if it had ended already."""
     now = clock.now()
-    if not await repository.revoke_session(conn, session_id=session_id, reason=reason, now=now):
+    if not await session_repository.revoke_session(
+        conn, session_id=session_id, reason=reason, now=now
+    ):
         return False
     expire_by = now + token_ttl
     await revocation.record_session_end(
