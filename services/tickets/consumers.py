@@ -15,7 +15,7 @@ from contracts.content import AttachmentExpired, AttachmentUploaded
 from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS, CONTENT_EVENTS
 from services.runtime.consumer import EventConsumer
 from services.runtime.revocation import follow_revocations
-from services.tickets import handlers
+from services.tickets import attachment_handlers, directory_handlers, handlers
 
 
 def build_consumer() -> EventConsumer:
@@ -25,12 +25,12 @@ def build_consumer() -> EventConsumer:
         name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
     consumer.handles_batch(TicketClassified)(handlers.record_classifications)
-    consumer.handles(OrganizationCreated)(handlers.on_organization_created)
-    consumer.handles(UserCreated)(handlers.on_user_created)
-    consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
-    consumer.handles(UserReactivated)(handlers.on_user_reactivated)
-    consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
-    consumer.handles(UserRolesChanged)(handlers.on_user_roles_changed)
-    consumer.handles(AttachmentUploaded)(handlers.on_attachment_uploaded)
-    consumer.handles(AttachmentExpired)(handlers.on_attachment_expired)
+    consumer.handles(OrganizationCreated)(directory_handlers.on_organization_created)
+    consumer.handles(UserCreated)(directory_handlers.on_user_created)
+    consumer.handles(UserDeactivated)(directory_handlers.on_user_deactivated)
+    consumer.handles(UserReactivated)(directory_handlers.on_user_reactivated)
+    consumer.handles(UserLanguageChanged)(directory_handlers.on_user_language_changed)
+    consumer.handles(UserRolesChanged)(directory_handlers.on_user_roles_changed)
+    consumer.handles(AttachmentUploaded)(attachment_handlers.on_attachment_uploaded)
+    consumer.handles(AttachmentExpired)(attachment_handlers.on_attachment_expired)
     return follow_revocations(consumer)

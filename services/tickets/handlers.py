@@ -10,19 +10,10 @@ from datetime import datetime
 import asyncpg
 import structlog
 
-from contracts.accounts import (
-    OrganizationCreated,
-    UserCreated,
-    UserDeactivated,
-    UserLanguageChanged,
-    UserReactivated,
-    UserRolesChanged,
-)
 from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
-from contracts.content import AttachmentExpired, AttachmentUploaded
 from services.runtime.clock import Clock
-from services.runtime.consumer import Delivery, HandlerContext
+from services.runtime.consumer import Delivery
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
@@ -31,7 +22,6 @@ from services.runtime.parking import NotYetKnownError
 from services.tickets import (
     attachment_repository,
     attachments,
-    directory,
     directory_repository,
     domain,
     repository,
@@ -396,68 +386,3 @@ async def record_classifications(
     await repository.save_tickets(conn, tickets=list(changed.values()))
     await repository.add_transitions(conn, entries=timeline)
     log.debug("decisions recorded", tickets=len(changed))
-
-
-# --- the accounts directory ---------------------------------------------------------------------
-
-
-async def on_organization_created(ctx: HandlerContext, event: OrganizationCreated) -> None:
-    """Remember the organization."""
-    await directory_repository.upsert_organization(
-        ctx.conn, org_id=event.org_id, name=event.name, kind=event.kind
-    )
-
-
-async def on_user_created(ctx: HandlerContext, event: UserCreated) -> None:
-    """Remember the user, so consultants and imports can name them by e-mail."""
-    await directory_repository.insert_directory_user(
-        ctx.conn,
-        user=directory.DirectoryUser(
-            event.user_id,
-            event.org_id,
-            event.email,
-            event.display_name,
-            event.language,
-            frozenset(event.roles),
-            True,
-        ),
-        version=ctx.envelope.aggregate_version,
-    )
-
-
-async def _update_user(ctx: HandlerContext, user_id: uuid.UUID, **changes: object) -> None:
-    applied = await directory_repository.update_directory_user(
-        ctx.conn, user_id=user_id, version=ctx.envelope.aggregate_version, changes=changes
-    )
-    if not applied:
-        log.info("user change not newer than the one known, or user unknown", user_id=str(user_id))
-
-
-async def on_user_deactivated(ctx: HandlerContext, event: UserDeactivated) -> None:
-    """Consultants can no longer record tickets for a deactivated user."""
-    await _update_user(ctx, event.user_id, active=False)
-
-
-async def on_user_reactivated(ctx: HandlerContext, event: UserReactivated) -> None:
-    await _update_user(ctx, event.user_id, active=True)
-
-
-async def on_user_language_changed(ctx: HandlerContext, event: UserLanguageChanged) -> None:
-    await _update_user(ctx, event.user_id, language=event.language)
-
-
-async def on_user_roles_changed(ctx: HandlerContext, event: UserRolesChanged) -> None:
-    await _update_user(ctx, event.user_id, roles=sorted(event.roles))
-
-
-# --- files announced by the content service ----------------------------------------------------
-
-
-async def on_attachment_uploaded(ctx: HandlerContext, event: AttachmentUploaded) -> None:
-    """Remember the upload, so a message of its uploader may name it."""
-    await attachment_repository.record_uploaded(ctx.conn, uploaded=event)
-
-
-async def on_attachment_expired(ctx: HandlerContext, event: AttachmentExpired) -> None:
-    """No message named it in time and its file is gone: forget it."""
-    await attachment_repository.forget(ctx.conn, attachment_id=event.attachment_id)
