@@ -17,10 +17,13 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from contracts.common import EventModel
+from contracts.common import ORG_ID, EventKey, EventModel
+from contracts.topics import CONTENT_EVENTS, ERP_EVENTS, TRAINING_EVENTS
 
 PROGRAM = Field(min_length=1, max_length=100)
 """A program's name as the ERP and the training system write it (e.g. "Plače")."""
+RELEASE_ID = EventKey("release_id", "the release id")
+ATTACHMENT_ID = EventKey("attachment_id", "the attachment id")
 
 
 class ProgramLicenceChanged(EventModel):
@@ -30,6 +33,8 @@ class ProgramLicenceChanged(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "ProgramLicenceChanged"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ERP_EVENTS
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     program: str = PROGRAM
@@ -43,6 +48,8 @@ class TrainingOrderChanged(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "TrainingOrderChanged"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = TRAINING_EVENTS
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     training_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
@@ -57,6 +64,8 @@ class ReleasePublished(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "ReleasePublished"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = RELEASE_ID
 
     release_id: uuid.UUID
     program: str = PROGRAM
@@ -73,6 +82,8 @@ class ReleaseAvailable(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "ReleaseAvailable"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = RELEASE_ID
 
     release_id: uuid.UUID
     org_id: uuid.UUID
@@ -89,6 +100,8 @@ class AttachmentUploaded(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "AttachmentUploaded"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = ATTACHMENT_ID
 
     attachment_id: uuid.UUID
     ticket_id: uuid.UUID | None
@@ -109,6 +122,8 @@ class AttachmentExpired(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "AttachmentExpired"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = ATTACHMENT_ID
 
     attachment_id: uuid.UUID
     ticket_id: uuid.UUID | None

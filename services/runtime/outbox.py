@@ -24,7 +24,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
-from contracts.topics import TOPIC_OF_EVENT
+from contracts.registry import TOPIC_OF_EVENT
 from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)

@@ -13,7 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
+from contracts.registry import TOPIC_OF_EVENT
+from contracts.topics import ALL_TOPICS, DEAD_LETTER
 from devstack.docs import render_all
 from devstack.manifests import PRODUCES, render
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, parse_origins
