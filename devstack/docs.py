@@ -18,7 +18,7 @@ from typing import Any
 from contracts.envelope import EventEnvelope
 from contracts.registry import EVENT_MODELS, TOPIC_OF_EVENT, key_of
 from contracts.topics import TOPICS, TopicSpec
-from services.runtime.catalog import CATALOG, consumed_topics
+from services.catalog import CATALOG, consumed_topics
 
 
 def _producer(topic: TopicSpec) -> str | None:

@@ -25,8 +25,8 @@ from contracts.topics import (
     TOPICS,
     produced_by,
 )
+from services.catalog import CATALOG, consumed_topics
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, DEFAULT_MAX_AGE_S, EXPOSE_HEADERS
-from services.runtime.catalog import CATALOG, consumed_topics
 from services.runtime.settings import ServiceSettings
 
 PART_OF = {"app.kubernetes.io/part-of": "ticketing"}
