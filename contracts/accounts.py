@@ -37,8 +37,6 @@ SecretUrl = Annotated[
     PlainSerializer(lambda value: value.get_secret_value(), return_type=str, when_used="json"),
 ]
 
-PERSON_USER_ID = EventKey("user.user_id", "the user id")
-
 
 class AccountsEvent(EventModel):
     """An event on `accounts.events`, keyed by its user (an organization's by the organization)."""
@@ -101,30 +99,33 @@ class UserLanguageChanged(UserEvent):
     language: Language
 
 
-class PasswordResetRequested(AccountsEvent):
+class PersonEvent(AccountsEvent):
+    """An event about one user that carries the user as they were (for notify's e-mail)."""
+
+    KEY: ClassVar[EventKey | None] = EventKey("user.user_id", "the user id")
+
+    user: Person
+    org_id: uuid.UUID
+
+
+class PasswordResetRequested(PersonEvent):
     """Someone asked for a password link for this user (reset, or first-login invitation);
     notify e-mails `reset_url` to the user."""
 
     EVENT_TYPE: ClassVar[str] = "PasswordResetRequested"
     EVENT_VERSION: ClassVar[int] = 1
-    KEY: ClassVar[EventKey | None] = PERSON_USER_ID
 
-    user: Person
-    org_id: uuid.UUID
     purpose: PasswordLinkPurpose
     reset_url: SecretUrl
     expires_at: AwareDatetime
 
 
-class PasswordResetCompleted(AccountsEvent):
+class PasswordResetCompleted(PersonEvent):
     """The user set a new password through a link; all their sessions were ended."""
 
     EVENT_TYPE: ClassVar[str] = "PasswordResetCompleted"
     EVENT_VERSION: ClassVar[int] = 1
-    KEY: ClassVar[EventKey | None] = PERSON_USER_ID
 
-    user: Person
-    org_id: uuid.UUID
     completed_at: AwareDatetime
 
 
