@@ -38,6 +38,8 @@ def _key(topic: TopicSpec) -> str:
         for (event_type, _), model in EVENT_MODELS.items()
         if topic.name == model.TOPIC
     }
+    if not keys:
+        return "none yet (no event class names this topic)"
     [(usual, _)] = Counter(keys.values()).most_common(1)
     others: dict[str, list[str]] = {}
     for event_type, words in sorted(keys.items()):

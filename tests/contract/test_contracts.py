@@ -100,6 +100,11 @@ def test_every_event_type_is_published_to_a_topic(event_type: str) -> None:
     assert TOPIC_OF_EVENT.get(event_type) in set(ALL_TOPICS) - {DEAD_LETTER}
 
 
+@pytest.mark.parametrize("topic", sorted(set(ALL_TOPICS) - {DEAD_LETTER}))
+def test_every_topic_but_the_dead_letter_carries_some_event(topic: str) -> None:
+    assert topic in set(TOPIC_OF_EVENT.values())
+
+
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=_ids(FIXTURE_FILES))
 def test_stored_envelope_and_payload_are_still_readable(path: Path) -> None:
     envelope = EventEnvelope.model_validate_json(path.read_text(encoding="utf-8"))
