@@ -46,9 +46,11 @@ def _checked(model: type[EventModel]) -> type[EventModel]:
     return model
 
 
-def _registry() -> dict[tuple[str, int], type[EventModel]]:
+def registry_of(modules: tuple[ModuleType, ...]) -> dict[tuple[str, int], type[EventModel]]:
+    """(event type, version) -> model, of the event classes the modules define; raises
+    `ContractError` when a class does not say all it must or two say the same."""
     models: dict[tuple[str, int], type[EventModel]] = {}
-    for module in EVENT_MODULES:
+    for module in modules:
         for model in _events_of(module):
             known = (model.EVENT_TYPE, model.EVENT_VERSION)
             if known in models:
@@ -59,7 +61,7 @@ def _registry() -> dict[tuple[str, int], type[EventModel]]:
     return models
 
 
-EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = _registry()
+EVENT_MODELS: Final[dict[tuple[str, int], type[EventModel]]] = registry_of(EVENT_MODULES)
 
 
 def _topics() -> dict[str, str]:
