@@ -21,38 +21,34 @@ class _OnTickets(EventModel):
     ticket_id: uuid.UUID
 
 
-class _Escalated(_OnTickets):
-    EVENT_TYPE: ClassVar[str] = "TicketEscalated"
-    EVENT_VERSION: ClassVar[int] = 1
+def _event(name: str, base: type[EventModel] = _OnTickets, **says: object) -> type[EventModel]:
+    """An event class `name` deriving from `base` that says what `says` does (EVENT_TYPE, ...)."""
+    made: type[EventModel] = type(name, (base,), {"__module__": __name__, **says})
+    return made
 
 
-class _EscalatedAgain(_OnTickets):
-    EVENT_TYPE: ClassVar[str] = "TicketEscalated"
-    EVENT_VERSION: ClassVar[int] = 1
-
-
-class _Unversioned(_OnTickets):
-    EVENT_TYPE: ClassVar[str] = "TicketUnversioned"
+_Escalated = _event("_Escalated", EVENT_TYPE="TicketEscalated", EVENT_VERSION=1)
+_EscalatedAgain = _event("_EscalatedAgain", EVENT_TYPE="TicketEscalated", EVENT_VERSION=1)
+_Unversioned = _event("_Unversioned", EVENT_TYPE="TicketUnversioned")
+_DeadLettered = _event(
+    "_DeadLettered", EVENT_TYPE="TicketDeadLettered", EVENT_VERSION=1, TOPIC=DEAD_LETTER
+)
+_KeyedByAbsentField = _event(
+    "_KeyedByAbsentField",
+    EVENT_TYPE="TicketKeyedOddly",
+    EVENT_VERSION=1,
+    KEY=EventKey("release_id", "the release id"),
+)
 
 
 class _Nowhere(EventModel):
+    """Names a type, a version and a key, but no topic."""
+
     EVENT_TYPE: ClassVar[str] = "TicketNowhere"
     EVENT_VERSION: ClassVar[int] = 1
     KEY: ClassVar[EventKey | None] = TICKET_ID
 
     ticket_id: uuid.UUID
-
-
-class _DeadLettered(_OnTickets):
-    EVENT_TYPE: ClassVar[str] = "TicketDeadLettered"
-    EVENT_VERSION: ClassVar[int] = 1
-    TOPIC: ClassVar[str] = DEAD_LETTER
-
-
-class _KeyedByAbsentField(_OnTickets):
-    EVENT_TYPE: ClassVar[str] = "TicketKeyedOddly"
-    EVENT_VERSION: ClassVar[int] = 1
-    KEY: ClassVar[EventKey | None] = EventKey("release_id", "the release id")
 
 
 def _module(*classes: type[EventModel]) -> types.ModuleType:
