@@ -2,6 +2,8 @@
 #   docker run ticketing serve tickets        (or auth, billing, notify)
 #   docker run ticketing migrate tickets      (the Kubernetes init container)
 # Configuration comes from <PREFIX>_* environment variables (see README and deploy/README.md).
+# The image holds the production command line only (services/cli.py: serve, migrate, topics,
+# schemas); the development tools (devstack/) stay out.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -15,7 +17,6 @@ RUN pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY services ./services
-COPY devstack ./devstack
 RUN pip install --no-deps . && pip check && python -m compileall -q /opt/venv
 
 FROM python:3.11-slim-bookworm

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from contracts.envelope import EventEnvelope
-from contracts.registry import EVENT_MODELS
-from contracts.topics import TOPIC_OF_EVENT
+from contracts.registry import EVENT_MODELS, TOPIC_OF_EVENT
 
 
 def export_schemas(directory: Path) -> list[Path]:

@@ -9,10 +9,26 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from contracts.common import Decision, DecisionStage, EventModel, RuleHit
+from contracts.common import (
+    ORG_ID,
+    TICKET_ID,
+    Decision,
+    DecisionStage,
+    EventKey,
+    EventModel,
+    RuleHit,
+)
+from contracts.topics import BILLING_EVENTS
 
 
-class TicketClassified(EventModel):
+class BillingEvent(EventModel):
+    """An event on `billing.events`, keyed by its ticket (a statement by its organization)."""
+
+    TOPIC: ClassVar[str] = BILLING_EVENTS
+    KEY: ClassVar[EventKey | None] = TICKET_ID
+
+
+class TicketClassified(BillingEvent):
     """The support policy decided whether help on a ticket is free, paid or refused, and why.
 
     `stage` is `provisional` at creation and `final` at resolution; the envelope's aggregate
@@ -46,11 +62,12 @@ class StatementLine(EventModel):
     codes: tuple[str, ...]
 
 
-class StatementIssued(EventModel):
+class StatementIssued(BillingEvent):
     """An organization's paid help in one month, for the ERP to invoice (key = organization id)."""
 
     EVENT_TYPE: ClassVar[str] = "StatementIssued"
     EVENT_VERSION: ClassVar[int] = 1
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     month: date

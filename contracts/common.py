@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,13 +18,43 @@ TicketStatus = Literal["waiting", "in_progress", "resolved", "closed", "refused"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+@dataclass(frozen=True)
+class EventKey:
+    """What an event's record key (the envelope's `aggregate_id`) is: a field of the payload, or
+    a field of one (`user.user_id`), and the same in words for the published documents."""
+
+    path: str
+    words: str
+
+    def of(self, payload: BaseModel) -> str:
+        """The key of this payload, as the envelope carries it."""
+        value: object = payload
+        for name in self.path.split("."):
+            value = getattr(value, name)
+        return str(value)
+
+
+TICKET_ID = EventKey("ticket_id", "the ticket id")
+ORG_ID = EventKey("org_id", "the organization id")
+USER_ID = EventKey("user_id", "the user id")
+
+
 class EventModel(BaseModel):
-    """Base of every payload: immutable, and tolerant of fields added by newer producers."""
+    """Base of every payload: immutable, and tolerant of fields added by newer producers.
+
+    An event class says once what it is and where it goes: `EVENT_TYPE` and `EVENT_VERSION`, the
+    `TOPIC` it is published to and its `KEY`. `contracts.registry` finds the classes that set
+    `EVENT_TYPE` and derives the registry and the topic of each type from them; a class without
+    it (a value type such as `Person`, or a shared base) is not an event.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     EVENT_TYPE: ClassVar[str] = ""
     EVENT_VERSION: ClassVar[int] = 0
+    TOPIC: ClassVar[str] = ""
+    """The topic it is published to (a name from contracts/topics.py)."""
+    KEY: ClassVar[EventKey | None] = None
 
 
 class Person(EventModel):

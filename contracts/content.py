@@ -17,10 +17,13 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
 
-from contracts.common import EventModel
+from contracts.common import ORG_ID, EventKey, EventModel
+from contracts.topics import CONTENT_EVENTS, ERP_EVENTS, TRAINING_EVENTS
 
 PROGRAM = Field(min_length=1, max_length=100)
 """A program's name as the ERP and the training system write it (e.g. "Plače")."""
+RELEASE_ID = EventKey("release_id", "the release id")
+ATTACHMENT_ID = EventKey("attachment_id", "the attachment id")
 
 
 class ProgramLicenceChanged(EventModel):
@@ -30,6 +33,8 @@ class ProgramLicenceChanged(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "ProgramLicenceChanged"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ERP_EVENTS
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     program: str = PROGRAM
@@ -43,6 +48,8 @@ class TrainingOrderChanged(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "TrainingOrderChanged"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = TRAINING_EVENTS
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     training_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
@@ -51,50 +58,60 @@ class TrainingOrderChanged(EventModel):
     as_of: AwareDatetime
 
 
-class ReleasePublished(EventModel):
+class ReleaseEvent(EventModel):
+    """An event on `content.events` about a release, keyed by the release."""
+
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = RELEASE_ID
+
+    release_id: uuid.UUID
+    program: str = PROGRAM
+    version: str = Field(min_length=1, max_length=50)
+    released_on: date
+    notes_sl: str = Field(max_length=20_000)
+    notes_en: str = Field(max_length=20_000)
+
+
+class ReleasePublished(ReleaseEvent):
     """A vendor admin published a release of a program: it is now listed to the users of the
     organizations licensed for the program."""
 
     EVENT_TYPE: ClassVar[str] = "ReleasePublished"
     EVENT_VERSION: ClassVar[int] = 1
 
-    release_id: uuid.UUID
-    program: str = PROGRAM
-    version: str = Field(min_length=1, max_length=50)
-    released_on: date
-    notes_sl: str = Field(max_length=20_000)
-    notes_en: str = Field(max_length=20_000)
     file_count: int = Field(ge=1)
 
 
-class ReleaseAvailable(EventModel):
+class ReleaseAvailable(ReleaseEvent):
     """A published release is available to one licensed organization (one event per
     organization licensed on the day of publishing); notify e-mails its users."""
 
     EVENT_TYPE: ClassVar[str] = "ReleaseAvailable"
     EVENT_VERSION: ClassVar[int] = 1
 
-    release_id: uuid.UUID
     org_id: uuid.UUID
-    program: str = PROGRAM
-    version: str = Field(min_length=1, max_length=50)
-    released_on: date
-    notes_sl: str = Field(max_length=20_000)
-    notes_en: str = Field(max_length=20_000)
 
 
-class AttachmentUploaded(EventModel):
-    """A file was uploaded to be attached to a ticket's message (or, without a ticket, to be
-    carried over by the old portal's import). It is pending until a message names it."""
+class AttachmentEvent(EventModel):
+    """An event on `content.events` about a file for a ticket, keyed by the attachment."""
 
-    EVENT_TYPE: ClassVar[str] = "AttachmentUploaded"
-    EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = CONTENT_EVENTS
+    KEY: ClassVar[EventKey | None] = ATTACHMENT_ID
 
     attachment_id: uuid.UUID
     ticket_id: uuid.UUID | None
     """None: uploaded by a vendor admin for the old portal's import."""
     org_id: uuid.UUID | None
     """The ticket's organization (None with no ticket)."""
+
+
+class AttachmentUploaded(AttachmentEvent):
+    """A file was uploaded to be attached to a ticket's message (or, without a ticket, to be
+    carried over by the old portal's import). It is pending until a message names it."""
+
+    EVENT_TYPE: ClassVar[str] = "AttachmentUploaded"
+    EVENT_VERSION: ClassVar[int] = 1
+
     uploaded_by: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
     media_type: str = Field(min_length=1, max_length=100)
@@ -103,14 +120,11 @@ class AttachmentUploaded(EventModel):
     uploaded_at: AwareDatetime
 
 
-class AttachmentExpired(EventModel):
+class AttachmentExpired(AttachmentEvent):
     """A pending attachment was never attached to a message in time: its bytes are deleted and
     it can no longer be named."""
 
     EVENT_TYPE: ClassVar[str] = "AttachmentExpired"
     EVENT_VERSION: ClassVar[int] = 1
 
-    attachment_id: uuid.UUID
-    ticket_id: uuid.UUID | None
-    org_id: uuid.UUID | None
     expired_at: AwareDatetime

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from contracts.common import EventModel
+
 
 class EventEnvelope(BaseModel):
     """One event as stored in an outbox and published: metadata plus the typed payload as JSON.
@@ -42,26 +44,27 @@ class EventEnvelope(BaseModel):
 
 
 def new_envelope(
-    payload: BaseModel,
+    payload: EventModel,
     *,
-    event_type: str,
-    event_version: int,
     source: str,
-    aggregate_id: str,
+    aggregate_id: str | uuid.UUID,
     aggregate_version: int,
     org_id: uuid.UUID | None,
     correlation_id: str,
     occurred_at: datetime,
     causation_id: uuid.UUID | None = None,
+    event_type: str | None = None,
+    event_version: int | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in a fresh envelope with a new event id."""
+    """Wrap a payload in a fresh envelope with a new event id; the event type and version are
+    the payload class's (`EVENT_TYPE`, `EVENT_VERSION`) unless given."""
     return EventEnvelope(
         event_id=uuid.uuid4(),
-        event_type=event_type,
-        event_version=event_version,
+        event_type=payload.EVENT_TYPE if event_type is None else event_type,
+        event_version=payload.EVENT_VERSION if event_version is None else event_version,
         occurred_at=occurred_at,
         source=source,
-        aggregate_id=aggregate_id,
+        aggregate_id=str(aggregate_id),
         aggregate_version=aggregate_version,
         org_id=org_id,
         correlation_id=correlation_id,

@@ -13,7 +13,8 @@ from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.common import EventModel
+from contracts.common import ORG_ID, EventKey, EventModel
+from contracts.topics import ERP_EVENTS, TRAINING_EVENTS
 
 
 class OrganizationStandingChanged(EventModel):
@@ -24,6 +25,8 @@ class OrganizationStandingChanged(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "OrganizationStandingChanged"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ERP_EVENTS
+    KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
     has_unpaid_obligations: bool
@@ -37,6 +40,8 @@ class OnboardingRecorded(EventModel):
 
     EVENT_TYPE: ClassVar[str] = "OnboardingRecorded"
     EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = TRAINING_EVENTS
+    KEY: ClassVar[EventKey | None] = EventKey("user_id", "the person's user id")
 
     org_id: uuid.UUID
     user_id: uuid.UUID

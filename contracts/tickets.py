@@ -1,4 +1,8 @@
-"""Events the tickets service publishes (topic `tickets.events`, key = ticket id)."""
+"""Events the tickets service publishes (topic `tickets.events`, key = ticket id).
+
+Every one derives from `TicketsEvent`, which names the topic and the key; those that carry the
+ticket's summary (number, organization, requester, subject) from `TicketSummaryEvent`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,17 @@ from typing import ClassVar, Final, Literal
 from pydantic import AwareDatetime, Field
 
 from contracts.common import (
+    TICKET_ID,
     Channel,
     Decision,
     DecisionStage,
+    EventKey,
     EventModel,
     Person,
     RuleHit,
     Topic,
 )
+from contracts.topics import TICKETS_EVENTS
 
 AuthorRole = Literal["customer", "consultant"]
 
@@ -24,18 +31,32 @@ MAX_ATTACHMENTS_PER_MESSAGE: Final = 10
 MAX_ATTACHMENTS_PER_IMPORTED_TICKET: Final = 200
 
 
-class TicketCreated(EventModel):
-    """A help request was stored: submitted on the portal, or recorded by a consultant."""
+class TicketsEvent(EventModel):
+    """An event on `tickets.events`, keyed by its ticket so that one ticket's events keep their
+    order."""
 
-    EVENT_TYPE: ClassVar[str] = "TicketCreated"
-    EVENT_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = TICKETS_EVENTS
+    KEY: ClassVar[EventKey | None] = TICKET_ID
+
+
+class TicketSummaryEvent(TicketsEvent):
+    """An event that carries what every reader shows of its ticket (notify's e-mails, the
+    directories): the number, the organization, the requester and the subject."""
 
     ticket_id: uuid.UUID
     number: int = Field(ge=1)
     org_id: uuid.UUID
     requester: Person
-    channel: Channel
     subject: str = Field(min_length=1, max_length=200)
+
+
+class TicketCreated(TicketSummaryEvent):
+    """A help request was stored: submitted on the portal, or recorded by a consultant."""
+
+    EVENT_TYPE: ClassVar[str] = "TicketCreated"
+    EVENT_VERSION: ClassVar[int] = 1
+
+    channel: Channel
     body: str = Field(min_length=1, max_length=20000)
     program: str | None = Field(default=None, max_length=100)
     submitted_at: AwareDatetime
@@ -45,17 +66,12 @@ class TicketCreated(EventModel):
     """Set when the ticket was imported from the old portal (its number there)."""
 
 
-class TicketDecisionRecorded(EventModel):
+class TicketDecisionRecorded(TicketSummaryEvent):
     """The tickets service recorded a policy decision on the ticket (notify tells the requester)."""
 
     EVENT_TYPE: ClassVar[str] = "TicketDecisionRecorded"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     stage: DecisionStage
     decision: Decision
     reasons: tuple[RuleHit, ...]
@@ -63,7 +79,7 @@ class TicketDecisionRecorded(EventModel):
     deferred_until: AwareDatetime | None = None
 
 
-class TicketResolved(EventModel):
+class TicketResolved(TicketsEvent):
     """A consultant resolved the ticket; billing makes its final decision from this."""
 
     EVENT_TYPE: ClassVar[str] = "TicketResolved"
@@ -88,32 +104,22 @@ class TicketResolved(EventModel):
     consultant: Person | None = None
 
 
-class TicketAccepted(EventModel):
+class TicketAccepted(TicketSummaryEvent):
     """A consultant took the ticket from the waiting list into work."""
 
     EVENT_TYPE: ClassVar[str] = "TicketAccepted"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     consultant: Person
     accepted_at: AwareDatetime
 
 
-class TicketReopened(EventModel):
+class TicketReopened(TicketSummaryEvent):
     """The customer reopened a resolved ticket; it is back in work with the same consultant."""
 
     EVENT_TYPE: ClassVar[str] = "TicketReopened"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     reopened_by: Person
     reopened_at: AwareDatetime
     reason: str = Field(min_length=1, max_length=20000)
@@ -121,49 +127,34 @@ class TicketReopened(EventModel):
     """The consultant who resolved it and takes it up again."""
 
 
-class TicketClosed(EventModel):
+class TicketClosed(TicketSummaryEvent):
     """A resolved ticket was closed: confirmed by a person, or when the reopening window ended."""
 
     EVENT_TYPE: ClassVar[str] = "TicketClosed"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     closed_at: AwareDatetime
     closed_by: uuid.UUID | None = None
     """The person who closed it; None when it closed itself after the reopening window."""
 
 
-class TicketRefused(EventModel):
+class TicketRefused(TicketSummaryEvent):
     """The support policy refused help: the ticket left the waiting list or work, for reasons."""
 
     EVENT_TYPE: ClassVar[str] = "TicketRefused"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     refused_at: AwareDatetime
     reasons: tuple[RuleHit, ...]
     policy_version: str
 
 
-class TicketMessagePosted(EventModel):
+class TicketMessagePosted(TicketSummaryEvent):
     """A message was added to the correspondence (`internal`: a note customers never see)."""
 
     EVENT_TYPE: ClassVar[str] = "TicketMessagePosted"
     EVENT_VERSION: ClassVar[int] = 1
 
-    ticket_id: uuid.UUID
-    number: int = Field(ge=1)
-    org_id: uuid.UUID
-    requester: Person
-    subject: str = Field(min_length=1, max_length=200)
     message_id: uuid.UUID
     author: Person
     author_role: AuthorRole
@@ -186,7 +177,7 @@ class ImportedAttachment(EventModel):
     """The live ticket's message; None on an archived ticket (its messages have no ids)."""
 
 
-class TicketAttachmentsImported(EventModel):
+class TicketAttachmentsImported(TicketsEvent):
     """The old portal's files referenced by an imported ticket's correspondence were attached
     to it (uploaded for the import beforehand by the vendor admin who imported it). Never
     internal: the old portal had no internal notes."""

@@ -1,4 +1,4 @@
-"""`ticketing`: the project's command line.
+"""`ticketing`: the project's command line, with the development tools.
 
 ticketing dev                 the whole system on this machine, until Ctrl-C
 ticketing topics create       create the topics on a broker (operations, before services start)
@@ -9,6 +9,9 @@ ticketing docs [DIR]          write the OpenAPI and AsyncAPI documents (docs/api
 ticketing manifests [DIR]     write the generated Kubernetes base (deploy/base)
 ticketing clock [show|set WHEN|advance BY|reset]
                               the dev stack's business time (docs/time.md)
+
+`topics`, `schemas`, `serve` and `migrate` are the production command line (services/cli.py),
+the whole of `ticketing` in the container image.
 """
 
 from __future__ import annotations
@@ -22,16 +25,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from contracts.__main__ import export_schemas
-from contracts.topics import ALL_TOPICS
 from devstack.docs import write_docs
+from services import cli as production
 from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG, VENDOR_ADMIN
-from services.runtime.catalog import CATALOG
-from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate
-from services.runtime.kafka import ensure_topics
-from services.runtime.logging import configure_logging
 
-if TYPE_CHECKING:  # the local stack needs the dev extras; `serve` and `migrate` do not
+if TYPE_CHECKING:  # the local stack needs the dev extras
     from devstack.smtp import CapturedEmail
     from devstack.stack import Stack
 
@@ -165,43 +163,6 @@ def _one(value: str | None, action: str) -> str:
     return value
 
 
-async def _topics(args: argparse.Namespace) -> int:
-    created = await ensure_topics(args.bootstrap, ALL_TOPICS, partitions=args.partitions)
-    _say(f"created: {', '.join(created) or 'nothing (all existed)'}")
-    return 0
-
-
-def _serve(args: argparse.Namespace) -> int:
-    """Run one service (what the container image does)."""
-    import uvicorn
-
-    entry = CATALOG[args.service]
-    uvicorn.run(
-        entry.factory,
-        factory=True,
-        host=args.host,
-        port=args.port,
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
-        log_config=None,  # the service configures structlog itself
-    )
-    return 0
-
-
-async def _migrate(args: argparse.Namespace) -> int:
-    """Apply a service's pending migrations and exit (the Kubernetes init container)."""
-    entry = CATALOG[args.service]
-    settings = entry.settings()
-    configure_logging(entry.name, fmt=settings.log_format, level=settings.log_level)
-    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
-    try:
-        applied = await migrate(pool, {"runtime": RUNTIME_MIGRATIONS, entry.name: entry.migrations})
-    finally:
-        await pool.close()
-    _say(f"{entry.name}: {len(applied)} migration(s) applied")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ticketing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -220,18 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(".devstack"),
         help="where data, logs and captured e-mails go (wiped at start)",
     )
-    topics = commands.add_parser("topics", help="topic administration")
-    topics.add_argument("action", choices=["create"])
-    topics.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers")
-    topics.add_argument("--partitions", type=int, default=6)
-    schemas = commands.add_parser("schemas", help="export the event JSON Schemas")
-    schemas.add_argument("directory", type=Path)
-    serve = commands.add_parser("serve", help="run one service (the container's entry point)")
-    serve.add_argument("service", choices=sorted(CATALOG))
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a container listens on all
-    serve.add_argument("--port", type=int, default=8080)
-    migrate_ = commands.add_parser("migrate", help="apply a service's database migrations")
-    migrate_.add_argument("service", choices=sorted(CATALOG))
+    production.add_commands(commands)
     docs = commands.add_parser("docs", help="write the OpenAPI and AsyncAPI documents")
     docs.add_argument("directory", type=Path, nargs="?", default=Path("docs/api"))
     manifests = commands.add_parser("manifests", help="write the Kubernetes base (deploy/base)")
@@ -250,25 +200,19 @@ def main(argv: list[str] | None = None) -> int:
         return _clock(args)
     if args.command == "dev":
         return asyncio.run(_dev(args))
-    if args.command == "topics":
-        return asyncio.run(_topics(args))
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "migrate":
-        return asyncio.run(_migrate(args))
+    if args.command in production.COMMANDS:
+        return production.run(args)
     return _write_files(args)
 
 
 def _write_files(args: argparse.Namespace) -> int:
-    """`docs`, `manifests` and `schemas`: generated files, one path per line."""
+    """`docs` and `manifests`: generated files, one path per line."""
     if args.command == "docs":
         paths = write_docs(args.directory)
-    elif args.command == "manifests":
+    else:
         from devstack.manifests import write_manifests  # needs PyYAML (dev and test extras)
 
         paths = write_manifests(args.directory)
-    else:
-        paths = export_schemas(args.directory)
     for path in paths:
         _say(str(path))
     return 0

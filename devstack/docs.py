@@ -11,31 +11,42 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from contracts.envelope import EventEnvelope
-from contracts.registry import EVENT_MODELS
-from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
-from services.runtime.catalog import CATALOG, consumed_topics
+from contracts.registry import EVENT_MODELS, TOPIC_OF_EVENT, key_of
+from contracts.topics import TOPICS, TopicSpec
+from services.catalog import CATALOG, consumed_topics
 
-PRODUCERS = {
-    "tickets.events": "tickets",
-    "billing.events": "billing",
-    "accounts.events": "auth",
-    "erp.events": "the ERP (external)",
-    "training.events": "the training system (external)",
-    "content.events": "content",
-}
-KEYS = {
-    "tickets.events": "the ticket id",
-    "billing.events": "the ticket id (StatementIssued: the organization id)",
-    "accounts.events": "the user id (OrganizationCreated: the organization id)",
-    "erp.events": "the organization id",
-    "training.events": "the person's user id (TrainingOrderChanged: the organization id)",
-    "content.events": "the release id",
-    DEAD_LETTER: "the key of the record that failed",
-}
+
+def _producer(topic: TopicSpec) -> str | None:
+    """Who publishes to the topic, in words; None: every service (failed records)."""
+    if topic.outside_system is not None:
+        return f"{topic.outside_system} (external)"
+    return topic.producer
+
+
+def _key(topic: TopicSpec) -> str:
+    """The topic's record key in words, from its event classes: the key most of them name (of
+    keys named equally often, the first declared), then the events that name another."""
+    if topic.key is not None:
+        return topic.key
+    keys = {
+        event_type: key_of(model).words
+        for (event_type, _), model in EVENT_MODELS.items()
+        if topic.name == model.TOPIC
+    }
+    if not keys:
+        return "none yet (no event class names this topic)"
+    [(usual, _)] = Counter(keys.values()).most_common(1)
+    others: dict[str, list[str]] = {}
+    for event_type, words in sorted(keys.items()):
+        if words != usual:
+            others.setdefault(words, []).append(event_type)
+    exceptions = "; ".join(f"{', '.join(types)}: {words}" for words, types in others.items())
+    return f"{usual} ({exceptions})" if exceptions else usual
 
 
 def _consumed_topics() -> dict[str, list[str]]:
@@ -53,12 +64,13 @@ def asyncapi() -> dict[str, Any]:
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for topic in ALL_TOPICS:
-        channels[topic] = {
-            "address": topic,
-            "description": f"Key: {KEYS[topic]}. Produced by "
-            f"{PRODUCERS.get(topic, 'every service (failed records)')}; read by "
-            f"{', '.join(sorted(readers.get(topic, []))) or 'operators'}.",
+    producers = {spec.name: _producer(spec) for spec in TOPICS}
+    for spec in TOPICS:
+        channels[spec.name] = {
+            "address": spec.name,
+            "description": f"Key: {_key(spec)}. Produced by "
+            f"{producers[spec.name] or 'every service (failed records)'}; read by "
+            f"{', '.join(sorted(readers.get(spec.name, []))) or 'operators'}.",
             "messages": {},
         }
     for (event_type, version), model in sorted(EVENT_MODELS.items()):
@@ -76,11 +88,11 @@ def asyncapi() -> dict[str, Any]:
         channels[topic]["messages"][name] = {"$ref": f"#/components/messages/{name}"}
     for topic, channel in channels.items():
         refs = [{"$ref": f"#/channels/{topic}/messages/{m}"} for m in channel["messages"]]
-        if topic in PRODUCERS and refs:
+        if producers[topic] and refs:
             operations[f"publish-{topic}"] = {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{topic}"},
-                "summary": f"{PRODUCERS[topic]} publishes",
+                "summary": f"{producers[topic]} publishes",
                 "messages": refs,
             }
         for group in sorted(readers.get(topic, [])):

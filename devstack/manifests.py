@@ -20,14 +20,13 @@ from contracts.topics import (
     ACCOUNTS_EVENTS,
     ALL_TOPICS,
     BILLING_EVENTS,
-    CONTENT_EVENTS,
     DEAD_LETTER,
-    ERP_EVENTS,
     TICKETS_EVENTS,
-    TRAINING_EVENTS,
+    TOPICS,
+    produced_by,
 )
+from services.catalog import CATALOG, consumed_topics
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, DEFAULT_MAX_AGE_S, EXPOSE_HEADERS
-from services.runtime.catalog import CATALOG, consumed_topics
 from services.runtime.settings import ServiceSettings
 
 PART_OF = {"app.kubernetes.io/part-of": "ticketing"}
@@ -47,12 +46,8 @@ RETENTION_MS = {
     BILLING_EVENTS: 30 * DAY_MS,
     DEAD_LETTER: 14 * DAY_MS,
 }
-PRODUCES = {
-    "auth": [ACCOUNTS_EVENTS],
-    "tickets": [TICKETS_EVENTS],
-    "billing": [BILLING_EVENTS],
-    "content": [CONTENT_EVENTS],
-}
+PRODUCES = {name: produced_by(name) for name in CATALOG if produced_by(name)}
+"""Service -> the topics it publishes to (contracts/topics.py)."""
 EXTRA_CONFIG = {
     "auth": {"AUTH_PORTAL_URL": PORTAL_URL, "AUTH_COOKIE_SECURE": "true"},
     "notify": {
@@ -501,18 +496,20 @@ def kafka() -> list[dict[str, Any]]:
             },
         },
     ]
-    for system, topic in (("erp", ERP_EVENTS), ("training", TRAINING_EVENTS)):
+    for outside in TOPICS:
+        if outside.outside_system is None or outside.producer is None:
+            continue
         # The other internal systems that publish policy inputs: their topic only.
         documents.append(
             {
                 "apiVersion": "kafka.strimzi.io/v1beta2",
                 "kind": "KafkaUser",
-                "metadata": _meta(system, cluster_labels),
+                "metadata": _meta(outside.producer, cluster_labels),
                 "spec": {
                     "authentication": {"type": "scram-sha-512"},
                     "authorization": {
                         "type": "simple",
-                        "acls": [_acl("topic", topic, ["Write", "Describe"])],
+                        "acls": [_acl("topic", outside.name, ["Write", "Describe"])],
                     },
                 },
             }

@@ -24,7 +24,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
-from contracts.topics import TOPIC_OF_EVENT
+from contracts.registry import TOPIC_OF_EVENT
 from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
@@ -63,31 +63,9 @@ async def enqueue_many(conn: Connection, envelopes: Sequence[EventEnvelope]) -> 
     )
 
 
-def envelope_for(
-    payload: EventModel,
-    *,
-    source: str,
-    aggregate_id: str | uuid.UUID,
-    aggregate_version: int,
-    org_id: uuid.UUID | None,
-    correlation_id: str,
-    occurred_at: datetime,
-    causation_id: uuid.UUID | None = None,
-) -> EventEnvelope:
-    """A payload wrapped in its envelope. `occurred_at` is the moment of the state change, from
-    the service's clock."""
-    return new_envelope(
-        payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
-        source=source,
-        aggregate_id=str(aggregate_id),
-        aggregate_version=aggregate_version,
-        org_id=org_id,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        occurred_at=occurred_at,
-    )
+envelope_for = new_envelope
+"""A payload wrapped in its envelope (contracts/envelope.py); `occurred_at` is the moment of the
+state change, from the service's clock."""
 
 
 async def emit(

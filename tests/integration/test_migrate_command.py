@@ -9,8 +9,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from devstack.cli import main
-from services.runtime.catalog import CATALOG
+from services.catalog import CATALOG
+from services.cli import main
 from services.runtime.db import RUNTIME_MIGRATIONS, pending_migrations
 
 

@@ -1,4 +1,7 @@
-"""The services by name: their settings, app factory and migrations (for the command line)."""
+"""The services by name: their settings, app factory, migrations and the topics they read.
+
+For the command line (services/cli.py) and the generated documents and manifests (devstack/);
+the shared runtime (services/runtime/) knows no service."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Final
 
 from services.runtime.settings import ServiceSettings
 
-SERVICE_ROOT = Path(__file__).resolve().parents[1]
+SERVICE_ROOT = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
