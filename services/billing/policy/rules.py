@@ -363,7 +363,7 @@ def rule_remote(work: WorkFacts) -> RuleHit | None:
         "colleague's": Texts(
             en='The same question was answered before in ticket no. {number} ("{subject}"), '
             "which your organization received clear instructions in.",
-            sl="Enako vprašanje je vaše podjetje že zastavili v zahtevku št. {number} "
+            sl="Enako vprašanje je vaše podjetje že zastavilo v zahtevku št. {number} "
             "(»{subject}«), kjer so bila dana jasna navodila.",
         ),
     },
