@@ -31,6 +31,8 @@ from services.runtime.local_time import LOCAL_ZONE, format_day, format_moment
 
 Stage = Literal["provisional", "final"]
 Effect = Literal["refused", "paid", "free"]
+HitEffect = Literal["refused", "paid", "free", "deferred"]
+"""What a reason says the rule did: its effect, or `deferred` (R-OUTSIDE-HOURS at submission)."""
 BOTH: tuple[Stage, ...] = ("provisional", "final")
 FINAL: tuple[Stage, ...] = ("final",)
 
@@ -103,7 +105,7 @@ class Declaration:
     leads_at: tuple[Stage, ...] = ()
     """Stages at which this rule's reason is named before the others of its effect."""
 
-    def hit(self, variant: str, /, *, effect: str | None = None, **values: object) -> RuleHit:
+    def hit(self, variant: str, /, *, effect: HitEffect | None = None, **values: object) -> RuleHit:
         """The rule applied, with its reason `variant` in English and Slovenian."""
         texts = self.reasons[variant]
         return RuleHit(
@@ -158,7 +160,7 @@ class Rule(Generic[P]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> RuleHit | None:
         return self.judge(*args, **kwargs)
 
-    def hit(self, variant: str, /, *, effect: str | None = None, **values: object) -> RuleHit:
+    def hit(self, variant: str, /, *, effect: HitEffect | None = None, **values: object) -> RuleHit:
         """The rule applied, with its reason `variant` (see `Declaration.hit`)."""
         return self.declaration.hit(variant, effect=effect, **values)
 
