@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import structlog
@@ -58,89 +59,79 @@ EmailFor = Callable[[Any, str], EmailRequest | None]
 """(event, portal URL) -> the e-mail it calls for, or None."""
 
 
-def _about_ticket(to: Person, event: Any, template: Any, portal_url: str) -> EmailRequest:
-    """An e-mail about the event's ticket, rendered by `template(event, portal_url, language)`."""
-    return EmailRequest(
-        to,
-        event.org_id,
-        lambda lang: template(event, portal_url=portal_url, language=lang),
-        event.ticket_id,
-    )
+@dataclass(frozen=True)
+class TicketEmail:
+    """An e-mail about the event's ticket: `template(event, portal_url=, language=)` to the
+    person `to(event)` names, when there is one and `when(event)` holds."""
+
+    template: Callable[..., templates.RenderedEmail]
+    to: Callable[[Any], Person | None]
+    when: Callable[[Any], bool] = lambda event: True
+
+    def __call__(self, event: Any, portal_url: str) -> EmailRequest | None:
+        to = self.to(event)
+        if to is None or not self.when(event):
+            log.debug("the event calls for no e-mail", event_type=event.EVENT_TYPE)
+            return None
+        return EmailRequest(
+            to,
+            event.org_id,
+            lambda lang: self.template(event, portal_url=portal_url, language=lang),
+            event.ticket_id,
+        )
+
+
+@dataclass(frozen=True)
+class AccountEmail:
+    """An e-mail to the event's user: `template(event, language=)`; a `sensitive` one carries
+    a secret (never logged, its stored body erased once sent)."""
+
+    template: Callable[..., templates.RenderedEmail]
+    sensitive: bool = False
+
+    def __call__(self, event: Any, portal_url: str) -> EmailRequest | None:
+        return EmailRequest(
+            event.user,
+            event.org_id,
+            lambda lang: self.template(event, language=lang),
+            sensitive=self.sensitive,
+        )
+
+
+_REQUESTER = attrgetter("requester")
+_RECEIVED = TicketEmail(templates.ticket_received, _REQUESTER)
+_DECIDED = TicketEmail(
+    templates.policy_decision, _REQUESTER, when=lambda event: event.decision != "free"
+)
 
 
 def decision_recorded(event: TicketDecisionRecorded, portal_url: str) -> EmailRequest | None:
     """Provisional: the ticket was received (with the expected decision and why). Final: tell
     the requester when help is paid or refused, with the reasons."""
-    if event.stage == "final" and event.decision == "free":
-        return None
-    template = (
-        templates.ticket_received if event.stage == "provisional" else templates.policy_decision
-    )
-    return _about_ticket(event.requester, event, template, portal_url)
-
-
-def ticket_accepted(event: TicketAccepted, portal_url: str) -> EmailRequest | None:
-    """Tell the requester a consultant took the ticket into work."""
-    return _about_ticket(event.requester, event, templates.ticket_accepted, portal_url)
-
-
-def message_posted(event: TicketMessagePosted, portal_url: str) -> EmailRequest | None:
-    """Forward a consultant's message to the requester; internal notes and the customer's own
-    messages are not e-mailed."""
-    if event.internal or event.author_role != "consultant":
-        return None
-    return _about_ticket(event.requester, event, templates.consultant_message, portal_url)
-
-
-def ticket_resolved(event: TicketResolved, portal_url: str) -> EmailRequest | None:
-    """Send the requester the resolution."""
-    if event.requester is None:
-        log.warning("TicketResolved without a requester (an early event); no e-mail")
-        return None
-    return _about_ticket(event.requester, event, templates.ticket_resolved, portal_url)
-
-
-def ticket_reopened(event: TicketReopened, portal_url: str) -> EmailRequest | None:
-    """Tell the consultant who resolved the ticket that the customer reopened it."""
-    if event.consultant is None:
-        return None
-    return _about_ticket(event.consultant, event, templates.ticket_reopened, portal_url)
-
-
-def ticket_closed(event: TicketClosed, portal_url: str) -> EmailRequest | None:
-    """Tell the requester the ticket is closed."""
-    return _about_ticket(event.requester, event, templates.ticket_closed, portal_url)
-
-
-def password_link(event: PasswordResetRequested, portal_url: str) -> EmailRequest | None:
-    """E-mail the password link (reset or invitation; the link in the event is absolute). The
-    link is a secret: never logged, and the stored body is erased once the e-mail is sent."""
-    return EmailRequest(
-        event.user,
-        event.org_id,
-        lambda lang: templates.password_link(event, language=lang),
-        sensitive=True,
-    )
-
-
-def password_changed(event: PasswordResetCompleted, portal_url: str) -> EmailRequest | None:
-    """Confirm to the user that their password was set and their sessions ended."""
-    return EmailRequest(
-        event.user, event.org_id, lambda lang: templates.password_changed(event, language=lang)
-    )
+    return (_RECEIVED if event.stage == "provisional" else _DECIDED)(event, portal_url)
 
 
 EMAILS: dict[type[EventModel], EmailFor] = {
     TicketDecisionRecorded: decision_recorded,
-    TicketAccepted: ticket_accepted,
-    TicketMessagePosted: message_posted,
-    TicketResolved: ticket_resolved,
-    TicketReopened: ticket_reopened,
-    TicketClosed: ticket_closed,
-    PasswordResetRequested: password_link,
-    PasswordResetCompleted: password_changed,
+    # A consultant took the ticket into work.
+    TicketAccepted: TicketEmail(templates.ticket_accepted, _REQUESTER),
+    # A consultant's message; internal notes and the customer's own messages are not e-mailed.
+    TicketMessagePosted: TicketEmail(
+        templates.consultant_message,
+        _REQUESTER,
+        when=lambda event: not event.internal and event.author_role == "consultant",
+    ),
+    # The resolution (an early TicketResolved has no requester, and no e-mail).
+    TicketResolved: TicketEmail(templates.ticket_resolved, _REQUESTER),
+    # To the consultant who resolved it: the customer reopened it.
+    TicketReopened: TicketEmail(templates.ticket_reopened, attrgetter("consultant")),
+    TicketClosed: TicketEmail(templates.ticket_closed, _REQUESTER),
+    # The password link (reset or invitation; the link in the event is absolute) is a secret.
+    PasswordResetRequested: AccountEmail(templates.password_link, sensitive=True),
+    # Their password was set and their sessions ended.
+    PasswordResetCompleted: AccountEmail(templates.password_changed),
 }
-"""Every event that can call for an e-mail, and what decides which one."""
+"""Every event that can call for an e-mail to one person, and what decides which one."""
 
 
 def _intent(

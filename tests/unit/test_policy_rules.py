@@ -220,6 +220,17 @@ def test_p_repeat_cites_the_earlier_ticket() -> None:
     assert rule_repeat(PolicyInputs()) is None
 
 
+def test_p_repeat_reads_naturally_when_a_colleague_asked_before() -> None:
+    earlier = EarlierTicket(uuid.uuid4(), 1017, "Izpis REK obrazca", 0.62, False)
+    hit = rule_repeat(PolicyInputs(earlier=earlier))
+
+    assert hit is not None
+    assert "which your organization received clear instructions in" in hit.explanation
+    assert "Enako vprašanje je vaše podjetje že zastavilo v zahtevku št. 1017" in (
+        hit.explanation_sl or ""
+    )
+
+
 # --- free -----------------------------------------------------------------------------------------
 
 

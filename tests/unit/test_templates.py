@@ -14,9 +14,25 @@ from services.notify.templates import password_changed, password_link, ticket_re
 
 TICKET_ID = uuid.UUID("3f61efdc-0591-4da3-91a2-e32794baf6c9")
 PORTAL = "https://portal.example/"
-FREE = RuleHit(code="F-SHORT-USAGE", effect="free", explanation="Submitted through the portal.")
-PAID = RuleHit(code="P-CHANNEL", effect="paid", explanation="Submitted by phone.")
-OUTSIDE = RuleHit(code="R-OUTSIDE-HOURS", effect="deferred", explanation="Outside hours.")
+# Reasons as billing sends them since policy 2026.11.1: in English and Slovenian.
+FREE = RuleHit(
+    code="F-SHORT-USAGE",
+    effect="free",
+    explanation="Submitted through the portal.",
+    explanation_sl="Oddano prek portala.",
+)
+PAID = RuleHit(
+    code="P-CHANNEL",
+    effect="paid",
+    explanation="Submitted by phone, not through the portal.",
+    explanation_sl="Zahtevek je bil oddan po telefonu, ne prek portala.",
+)
+OUTSIDE = RuleHit(
+    code="R-OUTSIDE-HOURS",
+    effect="deferred",
+    explanation="Outside hours.",
+    explanation_sl="Oddan izven delovnega časa.",
+)
 
 
 def decision_recorded(
@@ -65,8 +81,8 @@ def test_slovenian_body_names_each_rule_with_its_slovenian_explanation() -> None
     )
     email = ticket_received(event, portal_url=PORTAL)
 
-    assert "R-OUTSIDE-HOURS: zahtevek je bil oddan izven delovnega časa podpore" in email.body
-    assert "F-SHORT-USAGE: zahtevek je bil oddan prek portala" in email.body
+    assert "R-OUTSIDE-HOURS: Oddan izven delovnega časa." in email.body
+    assert "F-SHORT-USAGE: Oddano prek portala." in email.body
     # The English explanation from the event is replaced, not repeated.
     assert "Outside hours." not in email.body
     assert "Submitted through the portal." not in email.body
@@ -113,7 +129,7 @@ def test_paid_decision_reads_placljiva_in_slovenian() -> None:
     email = ticket_received(decision_recorded(decision="paid", reasons=(PAID,)), portal_url=PORTAL)
 
     assert "Predvidena obravnava: plačljiva." in email.body
-    assert "P-CHANNEL: zahtevek ni bil oddan prek uporabniškega portala" in email.body
+    assert "P-CHANNEL: Zahtevek je bil oddan po telefonu, ne prek portala." in email.body
 
 
 def test_english_requester_gets_the_email_in_english() -> None:
@@ -129,7 +145,7 @@ def test_english_requester_gets_the_email_in_english() -> None:
     assert "1042" in email.subject
     assert email.body.startswith("Hello Ana Novak,")
     assert "Expected handling: paid." in email.body
-    assert "P-CHANNEL: the request was not submitted through the customer portal" in email.body
+    assert "P-CHANNEL: Submitted by phone, not through the portal." in email.body
     assert "Work on it starts 30 November 2026 at 08:00." in email.body
     assert f"https://portal.example/tickets/{TICKET_ID}" in email.body
     assert "Pozdravljeni" not in email.body
