@@ -25,6 +25,7 @@ from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
+from services.runtime.problems import document_problems
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
 
@@ -168,7 +169,8 @@ def _install_http(
     routers: Sequence[APIRouter],
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
 ) -> None:
-    """Middleware (correlation ids, body limits), error answers, health and the routes."""
+    """Middleware (correlation ids, body limits), error answers (problem details, each listed in
+    the OpenAPI of the operations that can give it), health and the routes."""
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -181,6 +183,7 @@ def _install_http(
     for router in routers:
         app.include_router(router)
     BodyLimits.check(app.routes)
+    document_problems(app, skip_tags=("health",))
 
 
 def _revocation_list(
@@ -255,7 +258,9 @@ async def pool_of(request: Request) -> asyncpg.Pool:
     when they do not await: FastAPI runs a plain `def` in a worker thread, a hop per request.)"""
     pool: asyncpg.Pool | None = request.app.state.pool
     if pool is None:
-        raise HTTPException(503, "The service is starting or stopping.")
+        raise HTTPException(
+            503, "The service is starting or stopping; try again shortly.", {"Retry-After": "2"}
+        )
     return pool
 
 

@@ -24,7 +24,7 @@ from contracts.common import (
 from contracts.tickets import MAX_ATTACHMENTS_PER_MESSAGE, AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal
+from services.runtime.identity import CurrentPrincipal, VendorStaff
 from services.runtime.moments import Moment
 from services.runtime.paging import (
     CursorPage,
@@ -34,6 +34,7 @@ from services.runtime.paging import (
     WithTotal,
     decode_cursor,
 )
+from services.runtime.problems import ProblemError, problems, refusals
 from services.tickets import handlers, importing, repository
 from services.tickets.attachment_views import AttachmentOut
 from services.tickets.attachments import Attachment, AttachmentsRefusedError
@@ -323,7 +324,11 @@ def _ticket_errors() -> Iterator[None]:
     except TransitionError as error:
         raise HTTPException(409, str(error)) from None
     except (importing.ImportRejectedError, AttachmentsRefusedError) as error:
-        raise HTTPException(422, error.problems) from None
+        raise ProblemError(
+            422,
+            f"Refused: {len(error.problems)} problem(s); `errors` lists each.",
+            errors=refusals(error.problems),
+        ) from None
     except TicketError as error:
         raise HTTPException(422, str(error)) from None
 
@@ -419,7 +424,7 @@ async def list_tickets(
 
 @router.get("/queue", response_model=CursorPage[QueueEntryOut], dependencies=[NoOffset])
 async def waiting_list(
-    principal: CurrentPrincipal,
+    principal: VendorStaff,
     pool: Pool,
     rules: Rules,
     *,
@@ -429,8 +434,6 @@ async def waiting_list(
     with_total: WithTotal = False,
 ) -> CursorPage[QueueEntryOut]:
     """The waiting list across organizations, in the order consultants take tickets."""
-    if not principal.is_staff:
-        raise HTTPException(403, "Only consultants see the whole waiting list.")
     after = _after(cursor, datetime, int)
     async with pool.acquire() as conn:
         page, total = await repository.waiting_list(
@@ -456,7 +459,7 @@ async def waiting_list(
     )
 
 
-@router.post("/queue/next", response_model=TicketOut, responses={204: {}})
+@router.post("/queue/next", response_model=TicketOut, responses={204: {}, **problems(409)})
 async def take_next(
     principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut | Response:
@@ -539,7 +542,7 @@ async def get_ticket(
     )
 
 
-@router.post("/{ticket_id}/accept", response_model=TicketOut)
+@router.post("/{ticket_id}/accept", response_model=TicketOut, responses=problems(409))
 async def accept(
     ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
@@ -551,7 +554,7 @@ async def accept(
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/resolve", response_model=TicketOut)
+@router.post("/{ticket_id}/resolve", response_model=TicketOut, responses=problems(409))
 async def resolve(
     ticket_id: uuid.UUID,
     body: ResolveIn,
@@ -578,7 +581,7 @@ async def resolve(
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketOut)
+@router.post("/{ticket_id}/reopen", response_model=TicketOut, responses=problems(409))
 async def reopen(
     ticket_id: uuid.UUID,
     body: ReopenIn,
@@ -601,7 +604,7 @@ async def reopen(
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/close", response_model=TicketOut)
+@router.post("/{ticket_id}/close", response_model=TicketOut, responses=problems(409))
 async def close(
     ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
@@ -613,7 +616,9 @@ async def close(
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
+@router.post(
+    "/{ticket_id}/messages", status_code=201, response_model=MessageOut, responses=problems(409)
+)
 async def post_message(
     ticket_id: uuid.UUID,
     body: MessageIn,
