@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -15,7 +15,9 @@ from services.auth.context import AuthContext
 from services.auth.domain import AccountError, ForbiddenError, Organization, User
 from services.auth.legacy_import import LegacyFileError, parse_legacy_users
 from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal
+from services.runtime.identity import CurrentPrincipal, VendorAdmin
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
+from services.runtime.problems import ProblemError, problems, refusals
 
 T = TypeVar("T")
 
@@ -82,13 +84,6 @@ class UserChanges(BaseModel):
         return values
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
 class ImportOut(BaseModel):
     organizations_created: int
     users_created: int
@@ -97,7 +92,6 @@ class ImportOut(BaseModel):
 
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 def _http(error: AccountError) -> HTTPException:
@@ -126,27 +120,40 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         return user_out(user)
 
     @router.post("/keys/rotate", status_code=201)
-    async def rotate_signing_key(principal: CurrentPrincipal) -> dict[str, str]:
+    async def rotate_signing_key(principal: VendorAdmin) -> dict[str, str]:
         """Sign new access tokens with a new key (vendor admins). The old key stays published
         until the tokens it signed have expired; other services fetch the new one on first
         sight, so nobody is signed out."""
-        if "vendor_admin" not in principal.roles:
-            raise HTTPException(403, "Only vendor administrators may do this.")
         return {"kid": await ctx.key_store.rotate()}
 
-    @router.get("/organizations", response_model=Page[OrganizationOut])
+    @router.get(
+        "/organizations", response_model=CursorPage[OrganizationOut], dependencies=[NoOffset]
+    )
     async def list_organizations(
-        principal: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
-    ) -> Page[OrganizationOut]:
-        """Organizations, by name (customer admins: their own)."""
+        principal: CurrentPrincipal,
+        limit: Limit = 50,
+        cursor: CursorParam = None,
+        with_total: WithTotal = False,
+    ) -> CursorPage[OrganizationOut]:
+        """Organizations, by name (customer admins: their own). The next page is asked with
+        `cursor` = the previous page's `next_cursor`."""
+        after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
         try:
             orgs, total = await ctx.administration.list_organizations(
-                principal, limit=limit, offset=offset
+                principal,
+                limit=limit,
+                after=after,  # type: ignore[arg-type]  # decoded as (str, UUID)
+                with_total=with_total,
             )
         except AccountError as error:
             raise _http(error) from None
-        items = [organization_out(o) for o in orgs]
-        return Page[OrganizationOut](items=items, total=total, limit=limit, offset=offset)
+        return CursorPage[OrganizationOut].of(
+            orgs,
+            limit=limit,
+            item=organization_out,
+            key=lambda o: (o.name.lower(), o.id),
+            total=total,
+        )
 
     @router.post("/organizations", status_code=201, response_model=OrganizationOut)
     async def create_organization(
@@ -166,23 +173,30 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         except AccountError as error:
             raise _http(error) from None
 
-    @router.get("/users", response_model=Page[UserOut])
+    @router.get("/users", response_model=CursorPage[UserOut], dependencies=[NoOffset])
     async def list_users(
         principal: CurrentPrincipal,
         org_id: uuid.UUID | None = None,
         limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> Page[UserOut]:
+        cursor: CursorParam = None,
+        with_total: WithTotal = False,
+    ) -> CursorPage[UserOut]:
         """Users by e-mail: of one organization, or all (vendor admins); customer admins see
-        their own organization's only."""
+        their own organization's only. The next page is asked with `cursor` = the previous
+        page's `next_cursor`."""
+        after = decode_cursor(cursor, str)[0] if cursor else None
         try:
             users, total = await ctx.administration.list_users(
-                principal, org_id=org_id, limit=limit, offset=offset
+                principal,
+                org_id=org_id,
+                limit=limit,
+                after=after,  # type: ignore[arg-type]  # decoded as str
+                with_total=with_total,
             )
         except AccountError as error:
             raise _http(error) from None
-        return Page[UserOut](
-            items=[user_out(u) for u in users], total=total, limit=limit, offset=offset
+        return CursorPage[UserOut].of(
+            users, limit=limit, item=user_out, key=lambda u: (u.email,), total=total
         )
 
     @router.post("/users", status_code=201, response_model=UserOut)
@@ -236,6 +250,7 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
     @router.post(
         "/users/import",
         response_model=ImportOut,
+        responses=problems(415),
         openapi_extra={
             "requestBody": {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -245,7 +260,7 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         },
     )
     async def import_users(
-        request: Request, principal: CurrentPrincipal, invite: bool = True
+        request: Request, principal: VendorAdmin, invite: bool = True
     ) -> ImportOut:
         """Import the legacy portal's users from CSV (`organization,email,name,language`):
         missing organizations and users are created (without passwords; with `invite`, each new
@@ -258,7 +273,11 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         except UnicodeDecodeError:
             raise HTTPException(422, "The file is not UTF-8 text.") from None
         except LegacyFileError as error:
-            raise HTTPException(422, {"problems": error.problems}) from None
+            raise ProblemError(
+                422,
+                f"The file has {len(error.problems)} problem(s); `errors` lists each.",
+                errors=refusals(error.problems, rule="invalid_row"),
+            ) from None
         try:
             result: ImportResult = await ctx.administration.import_legacy_users(
                 principal, rows, invite=invite
