@@ -1,0 +1,175 @@
+"""The API keeps its contract (issue 14, point 2): schemathesis sends generated requests for
+every operation of every service's OpenAPI through the gateway, as a signed-in customer and
+as a consultant, and finds no server error, no status the operation does not document, no
+body that contradicts its schema and no undocumented media type.
+
+Valid and invalid input, a bounded number of examples per operation, caller and mode,
+derandomized: the same requests on
+every run, so a failure here is reproducible and the suite stays within minutes. The callers
+are new users of their own (a new customer organization, a new consultant), so whatever the
+generated requests change (a display name, a language, tickets) touches no other test's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import hypothesis
+import pytest
+import requests
+import schemathesis
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from devstack.stack import SERVICES, Stack
+from services.auth.demo import VENDOR, VENDOR_ADMIN
+from tests.e2e.helpers import bearer, create_user, new_customer, set_password, sign_in
+
+pytestmark = pytest.mark.stack
+
+EXAMPLES = 10
+"""Generated requests per operation, caller and mode."""
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+"""Valid input (the operation's answers) and invalid input (its refusals)."""
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@dataclass
+class Tally:
+    """What a run did: operations, requests, and failures by check and operation."""
+
+    operations: set[str] = field(default_factory=set)
+    cases: Counter[str] = field(default_factory=Counter)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    examples: dict[tuple[str, str], str] = field(default_factory=dict)
+    statuses: Counter[int] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+    def summary(self, service: str) -> str:
+        by_kind = Counter(kind for kind, _ in self.failures.elements())
+        lines = [
+            f"{service}: {len(self.operations)} operations, {sum(self.cases.values())} "
+            f"requests, {sum(self.failures.values())} failures {dict(by_kind)}; "
+            f"statuses {dict(sorted(self.statuses.items()))}; slowest "
+            + ", ".join(f"{op} {s:.1f} s" for op, s in self.seconds.most_common(3))
+        ]
+        lines += [
+            f"  {kind} {operation} x{count}: {self.examples[(kind, operation)]}"
+            for (kind, operation), count in sorted(self.failures.items())
+        ]
+        return "\n".join(lines)
+
+
+def exercise(schema: Any, base_url: str, callers: dict[str, dict[str, str]]) -> Tally:
+    """Send `EXAMPLES` generated requests per operation and caller; tally every failure
+    (none stops the run, so one report shows them all)."""
+    tally = Tally()
+    session = requests.Session()
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result
+        operation = result.ok()
+        if "health" in (operation.tags or ()):
+            continue
+        tally.operations.add(operation.label)
+        started = time.monotonic()
+        for headers in callers.values():
+            for mode in MODES:
+                try:
+                    _examples(operation, mode, base_url, session, headers, tally)()
+                except hypothesis.errors.Unsatisfiable:
+                    # An operation without any input cannot be sent invalid input.
+                    assert mode is GenerationMode.NEGATIVE, operation.label
+        tally.seconds[operation.label] = time.monotonic() - started
+    return tally
+
+
+def _examples(
+    operation: Any,
+    mode: GenerationMode,
+    base_url: str,
+    session: requests.Session,
+    headers: dict[str, str],
+    tally: Tally,
+) -> Any:
+    """The hypothesis test of one operation as one caller."""
+    label = operation.label
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
+    )
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        try:
+            response = case.call(base_url=base_url, session=session, headers=headers, timeout=20)
+        except requests.Timeout:
+            tally.failures[("Timeout", label)] += 1
+            tally.examples.setdefault(
+                ("Timeout", label),
+                f"no answer in 20 s: {case.method} {case.formatted_path} {case.headers}",
+            )
+            return
+        tally.cases[label] += 1
+        tally.statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                kind = type(failure).__name__
+                tally.failures[(kind, label)] += 1
+                tally.examples.setdefault(
+                    (kind, label),
+                    f"{response.status_code} {failure.title}: {case.method} {case.formatted_path} "
+                    f"{response.request.headers.get('content-type')} {response.text[:300]}",
+                )
+
+    return run
+
+
+@pytest.fixture(scope="module")
+async def callers(gateway: httpx.AsyncClient, stack: Stack, signed_in: Any) -> dict[str, Any]:
+    """A customer of a new organization and a new consultant, signed in."""
+    admin = await signed_in.headers(VENDOR_ADMIN.email)
+    _, customer = await new_customer(gateway, stack, admin)
+    consultant = await create_user(gateway, admin, org_id=str(VENDOR.id), roles=["consultant"])
+    password = f"geslo {uuid.uuid4().hex[:8]}"
+    await set_password(gateway, stack, consultant["email"], password)
+    return {
+        "customer": customer,
+        "consultant": bearer(await sign_in(gateway, consultant["email"], password)),
+    }
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_operation_keeps_its_documented_contract(
+    service: str, stack: Stack, callers: dict[str, dict[str, str]]
+) -> None:
+    schema = schemathesis.openapi.from_url(f"{stack.urls[service]}/openapi.json")
+
+    tally = await asyncio.to_thread(exercise, schema, stack.gateway_url, callers)
+
+    print(tally.summary(service))
+    assert tally.operations and all(tally.cases[op] > 0 for op in tally.operations)
+    assert not tally.failures, tally.summary(service)
