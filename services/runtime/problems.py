@@ -149,7 +149,8 @@ def problem_response(
 
 PROBLEM_SCHEMA_REF: Final = "#/components/schemas/Problem"
 DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "The request cannot be read as sent.",
+    400: "The request cannot be read as sent (a body that is not JSON), or the gateway refused "
+    "its path (a backslash or dot segment in a path parameter).",
     401: "No valid access token: sign in (again).",
     403: "The caller's roles or organization do not allow this.",
     404: "No such resource, or not one the caller may see.",
@@ -214,14 +215,17 @@ def with_problems(document: dict[str, Any], *, skip_tags: frozenset[str]) -> dic
 
 def implied_statuses(operation: Mapping[str, Any]) -> set[int]:
     """The problems an operation can answer with by its shape: 503 always (the database, the
-    sign-in check), 401 and 403 when it takes a token, 404 with path parameters, 422 with any
-    input, 400 (unreadable) and 413 (too large, services/runtime/bodies.py) with a body."""
+    sign-in check), 401 and 403 when it takes a token, 400 (refused by the gateway) and 404
+    with path parameters, 422 with any input, 400 (unreadable) and 413 (too large,
+    services/runtime/bodies.py) with a body."""
     statuses = {503}
     parameters = operation.get("parameters", [])
     if operation.get("security"):
         statuses |= {401, 403}
     if any(p.get("in") == "path" for p in parameters):
-        statuses.add(404)
+        # 400: the gateway refuses a path that could leave /api/<service> (a path parameter
+        # holding a backslash or a dot segment) before any service sees it.
+        statuses |= {400, 404}
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if "requestBody" in operation:

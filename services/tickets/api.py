@@ -24,7 +24,7 @@ from contracts.common import (
 from contracts.tickets import MAX_ATTACHMENTS_PER_MESSAGE, AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal, VendorStaff
+from services.runtime.identity import CurrentPrincipal, VendorAdmin, VendorStaff
 from services.runtime.moments import Moment
 from services.runtime.paging import (
     CursorPage,
@@ -515,7 +515,7 @@ async def get_archived(
 
 @router.post("/import", response_model=ImportOut, openapi_extra=IMPORT_BODY)
 async def import_legacy(
-    document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+    document: LegacyTicketFile, principal: VendorAdmin, pool: Pool, clock: CurrentClock
 ) -> ImportOut:
     """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
     with _ticket_errors():
