@@ -217,7 +217,10 @@ def build_router(ctx: AuthContext) -> APIRouter:
     @router.post(
         "/password/reset",
         response_model=MessageOut,
-        responses=problems(400, 422),
+        responses={
+            400: {"description": "The link is unknown, expired or used; or the body is not JSON."},
+            **problems(422),
+        },
     )
     async def reset_password(body: ResetIn) -> MessageOut:
         """Set a new password with the link's token, typed twice. Ends every session of the

@@ -164,14 +164,12 @@ DESCRIPTIONS: Final[dict[int, str]] = {
 }
 
 
-def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` of a route for the problems only it can answer with (the kit adds those of
-    every authenticated, parameterized or body-taking route by itself); `descriptions` by
-    status as `_409="..."`."""
-    return {
-        status: {"description": descriptions.get(f"_{status}", DESCRIPTIONS.get(status, ""))}
-        for status in statuses
-    }
+    every authenticated, parameterized or body-taking route by itself). A route that says more
+    about one writes `{409: {"description": "..."}}` itself; either way it is documented as a
+    `Problem`."""
+    return {status: {"description": DESCRIPTIONS.get(status, "")} for status in statuses}
 
 
 def document_problems(app: FastAPI, *, skip_tags: Iterable[str]) -> None:
