@@ -17,7 +17,7 @@ from services.auth.legacy_import import LegacyFileError, parse_legacy_users
 from services.runtime.bodies import IMPORT_BODY
 from services.runtime.identity import CurrentPrincipal, VendorAdmin
 from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
-from services.runtime.problems import ProblemError, problems, refusals
+from services.runtime.problems import DomainErrors, ProblemError, problems, refusals
 
 T = TypeVar("T")
 
@@ -94,17 +94,17 @@ class ImportOut(BaseModel):
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _http(error: AccountError) -> HTTPException:
-    if isinstance(error, NotFoundError):
-        return HTTPException(404, str(error))
-    if isinstance(error, ForbiddenError):
-        return HTTPException(403, str(error))
-    if isinstance(error, ConflictError):
-        return HTTPException(409, str(error))
-    return HTTPException(422, str(error))
+DOMAIN_ERRORS: DomainErrors = {
+    NotFoundError: 404,
+    ForbiddenError: 403,
+    ConflictError: 409,
+    AccountError: 422,
+}
+"""The account rules' refusals and the problems they are answered with (services/runtime/
+problems.py); the routes let them out."""
 
 
-def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one route each
+def build_admin_router(ctx: AuthContext) -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["administration"])
 
     @router.patch("/me", response_model=UserOut)
@@ -113,10 +113,7 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         changes = body.changes()
         if not changes or not set(changes) <= {"display_name", "language"}:
             raise HTTPException(422, "You can change your display_name and language here.")
-        try:
-            user = await ctx.administration.update_user(principal, principal.user_id, changes)
-        except AccountError as error:
-            raise _http(error) from None
+        user = await ctx.administration.update_user(principal, principal.user_id, changes)
         return user_out(user)
 
     @router.post("/keys/rotate", status_code=201)
@@ -138,15 +135,12 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         """Organizations, by name (customer admins: their own). The next page is asked with
         `cursor` = the previous page's `next_cursor`."""
         after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
-        try:
-            orgs, total = await ctx.administration.list_organizations(
-                principal,
-                limit=limit,
-                after=after,  # type: ignore[arg-type]  # decoded as (str, UUID)
-                with_total=with_total,
-            )
-        except AccountError as error:
-            raise _http(error) from None
+        orgs, total = await ctx.administration.list_organizations(
+            principal,
+            limit=limit,
+            after=after,  # type: ignore[arg-type]  # decoded as (str, UUID)
+            with_total=with_total,
+        )
         return CursorPage[OrganizationOut].of(
             orgs,
             limit=limit,
@@ -160,18 +154,12 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         body: OrganizationIn, principal: CurrentPrincipal
     ) -> OrganizationOut:
         """Create a customer organization (vendor admins)."""
-        try:
-            org = await ctx.administration.create_organization(principal, name=body.name.strip())
-        except AccountError as error:
-            raise _http(error) from None
+        org = await ctx.administration.create_organization(principal, name=body.name.strip())
         return organization_out(org)
 
     @router.get("/organizations/{org_id}", response_model=OrganizationOut)
     async def get_organization(org_id: uuid.UUID, principal: CurrentPrincipal) -> OrganizationOut:
-        try:
-            return organization_out(await ctx.administration.get_organization(principal, org_id))
-        except AccountError as error:
-            raise _http(error) from None
+        return organization_out(await ctx.administration.get_organization(principal, org_id))
 
     @router.get("/users", response_model=CursorPage[UserOut], dependencies=[NoOffset])
     async def list_users(
@@ -185,16 +173,13 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         their own organization's only. The next page is asked with `cursor` = the previous
         page's `next_cursor`."""
         after = decode_cursor(cursor, str)[0] if cursor else None
-        try:
-            users, total = await ctx.administration.list_users(
-                principal,
-                org_id=org_id,
-                limit=limit,
-                after=after,  # type: ignore[arg-type]  # decoded as str
-                with_total=with_total,
-            )
-        except AccountError as error:
-            raise _http(error) from None
+        users, total = await ctx.administration.list_users(
+            principal,
+            org_id=org_id,
+            limit=limit,
+            after=after,  # type: ignore[arg-type]  # decoded as str
+            with_total=with_total,
+        )
         return CursorPage[UserOut].of(
             users, limit=limit, item=user_out, key=lambda u: (u.email,), total=total
         )
@@ -202,26 +187,20 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
     @router.post("/users", status_code=201, response_model=UserOut)
     async def create_user(body: UserIn, principal: CurrentPrincipal) -> UserOut:
         """Create a user without a password; with `invite`, e-mail them a first-login link."""
-        try:
-            user = await ctx.administration.create_user(
-                principal,
-                org_id=body.org_id or principal.org_id,
-                email=body.email,
-                display_name=body.display_name.strip(),
-                language=body.language,
-                roles=frozenset(body.roles),
-                invite=body.invite,
-            )
-        except AccountError as error:
-            raise _http(error) from None
+        user = await ctx.administration.create_user(
+            principal,
+            org_id=body.org_id or principal.org_id,
+            email=body.email,
+            display_name=body.display_name.strip(),
+            language=body.language,
+            roles=frozenset(body.roles),
+            invite=body.invite,
+        )
         return user_out(user)
 
     @router.get("/users/{user_id}", response_model=UserOut)
     async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal) -> UserOut:
-        try:
-            return user_out(await ctx.administration.get_user(principal, user_id))
-        except AccountError as error:
-            raise _http(error) from None
+        return user_out(await ctx.administration.get_user(principal, user_id))
 
     @router.patch("/users/{user_id}", response_model=UserOut)
     async def update_user(
@@ -233,18 +212,12 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         changes = body.changes()
         if not changes:
             raise HTTPException(422, "Nothing to change.")
-        try:
-            return user_out(await ctx.administration.update_user(principal, user_id, changes))
-        except AccountError as error:
-            raise _http(error) from None
+        return user_out(await ctx.administration.update_user(principal, user_id, changes))
 
     @router.post("/users/{user_id}/invitation", status_code=202)
     async def invite(user_id: uuid.UUID, principal: CurrentPrincipal) -> dict[str, str]:
         """E-mail a user without a password a new first-login link."""
-        try:
-            await ctx.administration.invite(principal, user_id)
-        except AccountError as error:
-            raise _http(error) from None
+        await ctx.administration.invite(principal, user_id)
         return {"detail": "Invitation sent."}
 
     @router.post(
@@ -278,12 +251,9 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
                 f"The file has {len(error.problems)} problem(s); `errors` lists each.",
                 errors=refusals(error.problems, rule="invalid_row"),
             ) from None
-        try:
-            result: ImportResult = await ctx.administration.import_legacy_users(
-                principal, rows, invite=invite
-            )
-        except AccountError as error:
-            raise _http(error) from None
+        result: ImportResult = await ctx.administration.import_legacy_users(
+            principal, rows, invite=invite
+        )
         return ImportOut(**result.__dict__)
 
     return router

@@ -145,6 +145,31 @@ def problem_response(
     )
 
 
+DomainErrors = Mapping[type[Exception], "int | tuple[int, str]"]
+"""A service's domain errors and the status each is answered with (and a fixed `detail`, else
+the error's own text); an error with `problems` (a list of texts) lists them in `errors`."""
+
+
+def answer_domain_errors(app: FastAPI, errors: DomainErrors) -> None:
+    """Answer each of a service's domain errors as its problem, wherever a route lets it out:
+    the one place a service maps its refusals to answers. A subclass registered apart from its
+    base (a 409 `TransitionError` under a 422 `TicketError`) gets its own status."""
+    for error_type, answer in errors.items():
+        status, fixed = answer if isinstance(answer, tuple) else (answer, None)
+        app.add_exception_handler(error_type, _domain_answer(status, fixed))
+
+
+def _domain_answer(status: int, fixed: str | None) -> Any:
+    async def answer(_: object, error: Exception) -> JSONResponse:
+        reasons = getattr(error, "problems", None)
+        if isinstance(reasons, list) and reasons:
+            detail = f"Refused: {len(reasons)} problem(s); `errors` lists each."
+            return problem_response(status, fixed or detail, errors=refusals(map(str, reasons)))
+        return problem_response(status, fixed or str(error))
+
+    return answer
+
+
 # --- What the OpenAPI document says -----------------------------------------------------------
 
 PROBLEM_SCHEMA_REF: Final = "#/components/schemas/Problem"

@@ -13,7 +13,14 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from services.runtime.http import install_error_handlers
-from services.runtime.problems import ProblemError, document_problems, implied_statuses, refusals
+from services.runtime.problems import (
+    ProblemError,
+    answer_domain_errors,
+    document_problems,
+    implied_statuses,
+    kind_of,
+    refusals,
+)
 
 
 async def test_a_connection_broken_mid_statement_answers_503_with_retry_after() -> None:
@@ -158,3 +165,46 @@ def test_an_authenticated_operation_lists_401_and_403() -> None:
 
     assert implied_statuses(operation) == {401, 403, 503}
     assert implied_statuses(public_with_body) == {400, 413, 422, 503}
+
+
+class RuleError(ValueError):
+    """A domain's refusal."""
+
+
+class StepError(RuleError):
+    """A step the state does not allow."""
+
+
+class RefusedError(RuleError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+async def test_a_services_domain_errors_are_answered_in_one_place() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+    answer_domain_errors(
+        app, {LookupError: (404, "No such thing."), StepError: 409, RuleError: 422}
+    )
+    raised: dict[str, Exception] = {
+        "missing": LookupError("b6f1"),
+        "step": StepError("The ticket is closed."),
+        "rule": RuleError("Too long."),
+        "refused": RefusedError(["line 2: no e-mail", "line 3: no name"]),
+    }
+
+    @app.get("/{what}")
+    async def fail(what: str) -> None:
+        raise raised[what]
+
+    missing, step, rule, refused = [
+        await _answer(app, "GET", f"/{what}") for what in ("missing", "step", "rule", "refused")
+    ]
+
+    assert (missing.status_code, missing.json()["detail"]) == (404, "No such thing.")
+    assert (step.status_code, step.json()["type"]) == (409, kind_of(409).type)
+    assert (rule.status_code, rule.json()["detail"]) == (422, "Too long.")
+    assert refused.status_code == 422
+    assert [e["msg"] for e in refused.json()["errors"]] == ["line 2: no e-mail", "line 3: no name"]
+    assert all(a.headers["content-type"] == "application/problem+json" for a in (missing, refused))
