@@ -154,14 +154,23 @@ class Administration:
         return org
 
     async def list_organizations(
-        self, actor: Principal, *, limit: int, offset: int
-    ) -> tuple[list[Organization], int]:
+        self,
+        actor: Principal,
+        *,
+        limit: int,
+        after: tuple[str, uuid.UUID] | None,
+        with_total: bool,
+    ) -> tuple[list[Organization], int | None]:
+        """Up to `limit + 1` organizations by name after `after`; a customer admin's own."""
         _require_admin(actor)
         async with self._pool.acquire() as conn:
             if is_vendor_admin(actor.roles):
-                return await repository.list_organizations(conn, limit=limit, offset=offset)
+                return await repository.list_organizations(
+                    conn, limit=limit, after=after, with_total=with_total
+                )
             own = await repository.get_organization(conn, org_id=actor.org_id)
-        return ([own] if own and offset == 0 else []), (1 if own else 0)
+        total = (1 if own else 0) if with_total else None
+        return ([own] if own and after is None else []), total
 
     async def get_organization(self, actor: Principal, org_id: uuid.UUID) -> Organization:
         _require_admin(actor)
@@ -174,15 +183,23 @@ class Administration:
         return org
 
     async def list_users(
-        self, actor: Principal, *, org_id: uuid.UUID | None, limit: int, offset: int
-    ) -> tuple[list[User], int]:
+        self,
+        actor: Principal,
+        *,
+        org_id: uuid.UUID | None,
+        limit: int,
+        after: str | None,
+        with_total: bool,
+    ) -> tuple[list[User], int | None]:
+        """Up to `limit + 1` users by e-mail after `after`; customer admins see their own
+        organization's only."""
         _require_admin(actor)
         scope = admin_org_scope(actor.roles, actor.org_id)
         if scope is not None and org_id not in (None, scope):
-            return [], 0
+            return [], 0 if with_total else None
         async with self._pool.acquire() as conn:
             return await repository.list_users(
-                conn, org_id=scope or org_id, limit=limit, offset=offset
+                conn, org_id=scope or org_id, limit=limit, after=after, with_total=with_total
             )
 
     async def get_user(self, actor: Principal, user_id: uuid.UUID) -> User:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
@@ -15,7 +15,9 @@ from services.auth.context import AuthContext
 from services.auth.domain import AccountError, ForbiddenError, Organization, User
 from services.auth.legacy_import import LegacyFileError, parse_legacy_users
 from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal
+from services.runtime.identity import CurrentPrincipal, VendorAdmin
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
+from services.runtime.problems import DomainErrors, ProblemError, problems, refusals
 
 T = TypeVar("T")
 
@@ -82,13 +84,6 @@ class UserChanges(BaseModel):
         return values
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
 class ImportOut(BaseModel):
     organizations_created: int
     users_created: int
@@ -97,20 +92,19 @@ class ImportOut(BaseModel):
 
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _http(error: AccountError) -> HTTPException:
-    if isinstance(error, NotFoundError):
-        return HTTPException(404, str(error))
-    if isinstance(error, ForbiddenError):
-        return HTTPException(403, str(error))
-    if isinstance(error, ConflictError):
-        return HTTPException(409, str(error))
-    return HTTPException(422, str(error))
+DOMAIN_ERRORS: DomainErrors = {
+    NotFoundError: 404,
+    ForbiddenError: 403,
+    ConflictError: 409,
+    AccountError: 422,
+}
+"""The account rules' refusals and the problems they are answered with (services/runtime/
+problems.py); the routes let them out."""
 
 
-def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one route each
+def build_admin_router(ctx: AuthContext) -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["administration"])
 
     @router.patch("/me", response_model=UserOut)
@@ -119,95 +113,94 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         changes = body.changes()
         if not changes or not set(changes) <= {"display_name", "language"}:
             raise HTTPException(422, "You can change your display_name and language here.")
-        try:
-            user = await ctx.administration.update_user(principal, principal.user_id, changes)
-        except AccountError as error:
-            raise _http(error) from None
+        user = await ctx.administration.update_user(principal, principal.user_id, changes)
         return user_out(user)
 
     @router.post("/keys/rotate", status_code=201)
-    async def rotate_signing_key(principal: CurrentPrincipal) -> dict[str, str]:
+    async def rotate_signing_key(principal: VendorAdmin) -> dict[str, str]:
         """Sign new access tokens with a new key (vendor admins). The old key stays published
         until the tokens it signed have expired; other services fetch the new one on first
         sight, so nobody is signed out."""
-        if "vendor_admin" not in principal.roles:
-            raise HTTPException(403, "Only vendor administrators may do this.")
         return {"kid": await ctx.key_store.rotate()}
 
-    @router.get("/organizations", response_model=Page[OrganizationOut])
+    @router.get(
+        "/organizations", response_model=CursorPage[OrganizationOut], dependencies=[NoOffset]
+    )
     async def list_organizations(
-        principal: CurrentPrincipal, limit: Limit = 50, offset: Offset = 0
-    ) -> Page[OrganizationOut]:
-        """Organizations, by name (customer admins: their own)."""
-        try:
-            orgs, total = await ctx.administration.list_organizations(
-                principal, limit=limit, offset=offset
-            )
-        except AccountError as error:
-            raise _http(error) from None
-        items = [organization_out(o) for o in orgs]
-        return Page[OrganizationOut](items=items, total=total, limit=limit, offset=offset)
+        principal: CurrentPrincipal,
+        limit: Limit = 50,
+        cursor: CursorParam = None,
+        with_total: WithTotal = False,
+    ) -> CursorPage[OrganizationOut]:
+        """Organizations, by name (customer admins: their own). The next page is asked with
+        `cursor` = the previous page's `next_cursor`."""
+        after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
+        orgs, total = await ctx.administration.list_organizations(
+            principal,
+            limit=limit,
+            after=after,  # type: ignore[arg-type]  # decoded as (str, UUID)
+            with_total=with_total,
+        )
+        return CursorPage[OrganizationOut].of(
+            orgs,
+            limit=limit,
+            item=organization_out,
+            key=lambda o: (o.name.lower(), o.id),
+            total=total,
+        )
 
     @router.post("/organizations", status_code=201, response_model=OrganizationOut)
     async def create_organization(
         body: OrganizationIn, principal: CurrentPrincipal
     ) -> OrganizationOut:
         """Create a customer organization (vendor admins)."""
-        try:
-            org = await ctx.administration.create_organization(principal, name=body.name.strip())
-        except AccountError as error:
-            raise _http(error) from None
+        org = await ctx.administration.create_organization(principal, name=body.name.strip())
         return organization_out(org)
 
     @router.get("/organizations/{org_id}", response_model=OrganizationOut)
     async def get_organization(org_id: uuid.UUID, principal: CurrentPrincipal) -> OrganizationOut:
-        try:
-            return organization_out(await ctx.administration.get_organization(principal, org_id))
-        except AccountError as error:
-            raise _http(error) from None
+        return organization_out(await ctx.administration.get_organization(principal, org_id))
 
-    @router.get("/users", response_model=Page[UserOut])
+    @router.get("/users", response_model=CursorPage[UserOut], dependencies=[NoOffset])
     async def list_users(
         principal: CurrentPrincipal,
         org_id: uuid.UUID | None = None,
         limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> Page[UserOut]:
+        cursor: CursorParam = None,
+        with_total: WithTotal = False,
+    ) -> CursorPage[UserOut]:
         """Users by e-mail: of one organization, or all (vendor admins); customer admins see
-        their own organization's only."""
-        try:
-            users, total = await ctx.administration.list_users(
-                principal, org_id=org_id, limit=limit, offset=offset
-            )
-        except AccountError as error:
-            raise _http(error) from None
-        return Page[UserOut](
-            items=[user_out(u) for u in users], total=total, limit=limit, offset=offset
+        their own organization's only. The next page is asked with `cursor` = the previous
+        page's `next_cursor`."""
+        after = decode_cursor(cursor, str)[0] if cursor else None
+        users, total = await ctx.administration.list_users(
+            principal,
+            org_id=org_id,
+            limit=limit,
+            after=after,  # type: ignore[arg-type]  # decoded as str
+            with_total=with_total,
+        )
+        return CursorPage[UserOut].of(
+            users, limit=limit, item=user_out, key=lambda u: (u.email,), total=total
         )
 
     @router.post("/users", status_code=201, response_model=UserOut)
     async def create_user(body: UserIn, principal: CurrentPrincipal) -> UserOut:
         """Create a user without a password; with `invite`, e-mail them a first-login link."""
-        try:
-            user = await ctx.administration.create_user(
-                principal,
-                org_id=body.org_id or principal.org_id,
-                email=body.email,
-                display_name=body.display_name.strip(),
-                language=body.language,
-                roles=frozenset(body.roles),
-                invite=body.invite,
-            )
-        except AccountError as error:
-            raise _http(error) from None
+        user = await ctx.administration.create_user(
+            principal,
+            org_id=body.org_id or principal.org_id,
+            email=body.email,
+            display_name=body.display_name.strip(),
+            language=body.language,
+            roles=frozenset(body.roles),
+            invite=body.invite,
+        )
         return user_out(user)
 
     @router.get("/users/{user_id}", response_model=UserOut)
     async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal) -> UserOut:
-        try:
-            return user_out(await ctx.administration.get_user(principal, user_id))
-        except AccountError as error:
-            raise _http(error) from None
+        return user_out(await ctx.administration.get_user(principal, user_id))
 
     @router.patch("/users/{user_id}", response_model=UserOut)
     async def update_user(
@@ -219,23 +212,18 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         changes = body.changes()
         if not changes:
             raise HTTPException(422, "Nothing to change.")
-        try:
-            return user_out(await ctx.administration.update_user(principal, user_id, changes))
-        except AccountError as error:
-            raise _http(error) from None
+        return user_out(await ctx.administration.update_user(principal, user_id, changes))
 
     @router.post("/users/{user_id}/invitation", status_code=202)
     async def invite(user_id: uuid.UUID, principal: CurrentPrincipal) -> dict[str, str]:
         """E-mail a user without a password a new first-login link."""
-        try:
-            await ctx.administration.invite(principal, user_id)
-        except AccountError as error:
-            raise _http(error) from None
+        await ctx.administration.invite(principal, user_id)
         return {"detail": "Invitation sent."}
 
     @router.post(
         "/users/import",
         response_model=ImportOut,
+        responses=problems(415),
         openapi_extra={
             "requestBody": {
                 "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -245,7 +233,7 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         },
     )
     async def import_users(
-        request: Request, principal: CurrentPrincipal, invite: bool = True
+        request: Request, principal: VendorAdmin, invite: bool = True
     ) -> ImportOut:
         """Import the legacy portal's users from CSV (`organization,email,name,language`):
         missing organizations and users are created (without passwords; with `invite`, each new
@@ -258,13 +246,14 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:  # noqa: PLR0915 - one ro
         except UnicodeDecodeError:
             raise HTTPException(422, "The file is not UTF-8 text.") from None
         except LegacyFileError as error:
-            raise HTTPException(422, {"problems": error.problems}) from None
-        try:
-            result: ImportResult = await ctx.administration.import_legacy_users(
-                principal, rows, invite=invite
-            )
-        except AccountError as error:
-            raise _http(error) from None
+            raise ProblemError(
+                422,
+                f"The file has {len(error.problems)} problem(s); `errors` lists each.",
+                errors=refusals(error.problems, rule="invalid_row"),
+            ) from None
+        result: ImportResult = await ctx.administration.import_legacy_users(
+            principal, rows, invite=invite
+        )
         return ImportOut(**result.__dict__)
 
     return router

@@ -23,6 +23,7 @@ from services.auth.context import AuthContext
 from services.auth.domain import AccountError
 from services.auth.passwords import MAX_LENGTH, PasswordRuleError
 from services.runtime.identity import CurrentPrincipal
+from services.runtime.problems import problems
 
 REFRESH_COOKIE = "refresh_token"
 REFRESH_COOKIE_PATH = "/api/auth"
@@ -146,7 +147,7 @@ def build_router(ctx: AuthContext) -> APIRouter:
     @router.post(
         "/login",
         response_model=TokensOut,
-        responses={401: {"model": MessageOut}, 429: {"model": MessageOut}},
+        responses=problems(401, 429),
     )
     async def login(body: LoginIn, request: Request) -> JSONResponse:
         """Sign in with e-mail and password; `stay_signed_in` gives a 30-day session. The
@@ -172,7 +173,7 @@ def build_router(ctx: AuthContext) -> APIRouter:
             signed, token_in_body=body.refresh_token_in_body, secure=ctx.settings.cookie_secure
         )
 
-    @router.post("/refresh", response_model=TokensOut, responses={401: {"model": MessageOut}})
+    @router.post("/refresh", response_model=TokensOut, responses=problems(401))
     async def refresh(
         request: Request,
         body: RefreshIn | None = None,
@@ -216,7 +217,10 @@ def build_router(ctx: AuthContext) -> APIRouter:
     @router.post(
         "/password/reset",
         response_model=MessageOut,
-        responses={400: {"model": MessageOut}, 422: {"model": MessageOut}},
+        responses={
+            400: {"description": "The link is unknown, expired or used; or the body is not JSON."},
+            **problems(422),
+        },
     )
     async def reset_password(body: ResetIn) -> MessageOut:
         """Set a new password with the link's token, typed twice. Ends every session of the

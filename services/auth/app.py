@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
-from services.auth.admin_api import build_admin_router
+from services.auth.admin_api import DOMAIN_ERRORS, build_admin_router
 from services.auth.api import build_router
 from services.auth.context import AuthContext
 from services.auth.demo import seed_demo
@@ -35,4 +35,5 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         # auth ends access itself and writes its own revocation list in the same
         # transactions; it reads no topic.
         writes_revocations=True,
+        domain_errors=DOMAIN_ERRORS,
     )

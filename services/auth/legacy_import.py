@@ -37,6 +37,13 @@ class LegacyFileError(ValueError):
 def parse_legacy_users(text: str) -> list[LegacyUser]:
     """The users of a legacy CSV file; raise `LegacyFileError` listing every problem."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _users(reader)
+    except csv.Error as error:  # e.g. a field past the csv module's limit: not a user file
+        raise LegacyFileError([f"line {reader.line_num}: not readable as CSV ({error})"]) from None
+
+
+def _users(reader: csv.DictReader[str]) -> list[LegacyUser]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in COLUMNS[:3] if c not in header]
     if missing:

@@ -56,16 +56,19 @@ async def find_organization_by_name(conn: Connection, *, name: str) -> Organizat
 
 
 async def list_organizations(
-    conn: Connection, *, limit: int, offset: int
-) -> tuple[list[Organization], int]:
+    conn: Connection, *, limit: int, after: tuple[str, uuid.UUID] | None, with_total: bool
+) -> tuple[list[Organization], int | None]:
+    """Up to `limit + 1` organizations by name after the sort key `after` (keyset); with the
+    count of them all if asked."""
     rows = await conn.fetch(
-        "SELECT *, count(*) OVER () AS total FROM organizations ORDER BY lower(name), id"
-        " LIMIT $1 OFFSET $2",
-        limit,
-        offset,
+        """SELECT * FROM organizations
+            WHERE $1::text IS NULL OR (lower(name), id) > ($1, $2::uuid)
+            ORDER BY lower(name), id LIMIT $3""",
+        *(after or (None, None)),
+        limit + 1,
     )
-    total = rows[0]["total"] if rows else await conn.fetchval("SELECT count(*) FROM organizations")
-    return [_organization(r) for r in rows], int(total)
+    total = await conn.fetchval("SELECT count(*) FROM organizations") if with_total else None
+    return [_organization(r) for r in rows], None if total is None else int(total)
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -108,22 +111,31 @@ async def lock_credentials(
 
 
 async def list_users(
-    conn: Connection, *, org_id: uuid.UUID | None, limit: int, offset: int
-) -> tuple[list[User], int]:
+    conn: Connection,
+    *,
+    org_id: uuid.UUID | None,
+    limit: int,
+    after: str | None,
+    with_total: bool,
+) -> tuple[list[User], int | None]:
+    """Up to `limit + 1` users by e-mail (unique) after `after` (keyset); with the count of
+    them all if asked."""
     rows = await conn.fetch(
-        """SELECT *, count(*) OVER () AS total FROM users
-            WHERE ($1::uuid IS NULL OR org_id = $1)
-            ORDER BY email LIMIT $2 OFFSET $3""",
+        """SELECT * FROM users
+            WHERE ($1::uuid IS NULL OR org_id = $1) AND ($2::text IS NULL OR email > $2)
+            ORDER BY email LIMIT $3""",
         org_id,
-        limit,
-        offset,
+        after,
+        limit + 1,
     )
-    if rows:
-        return [_user(r) for r in rows], int(rows[0]["total"])
-    total = await conn.fetchval(
-        "SELECT count(*) FROM users WHERE ($1::uuid IS NULL OR org_id = $1)", org_id
+    total = (
+        await conn.fetchval(
+            "SELECT count(*) FROM users WHERE ($1::uuid IS NULL OR org_id = $1)", org_id
+        )
+        if with_total
+        else None
     )
-    return [], int(total)
+    return [_user(r) for r in rows], None if total is None else int(total)
 
 
 async def insert_user(conn: Connection, *, user: User, password_hash: str | None = None) -> bool:

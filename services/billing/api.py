@@ -21,7 +21,7 @@ from services.billing.policy import (
     describe_rules,
 )
 from services.runtime.app import CurrentClock, Pool
-from services.runtime.identity import CurrentPrincipal, Principal
+from services.runtime.identity import CurrentPrincipal, VendorAdmin, VendorStaff
 from services.runtime.local_time import LOCAL_ZONE, LOCAL_ZONE_NAME, local
 from services.runtime.moments import EARLIEST, LATEST, Moment
 
@@ -125,11 +125,6 @@ def _out(d: decision_repository.StoredDecision) -> DecisionOut:
     )
 
 
-def _require_vendor_admin(principal: Principal) -> None:
-    if "vendor_admin" not in principal.roles:
-        raise HTTPException(403, "Only vendor administrators record policy inputs.")
-
-
 class RuleOut(BaseModel):
     code: str
     effect: Literal["refused", "paid", "free"]
@@ -208,12 +203,11 @@ async def override_decision(
 async def record_standing(
     org_id: uuid.UUID,
     body: StandingIn,
-    principal: CurrentPrincipal,
+    principal: VendorAdmin,
     pool: Pool,
     clock: CurrentClock,
 ) -> dict[str, str]:
     """Record the organization's account standing (as the ERP would), true from `as_of`."""
-    _require_vendor_admin(principal)
     now = clock.now()
     async with pool.acquire() as conn:
         await inputs_repository.record_standing(
@@ -230,14 +224,13 @@ async def record_standing(
 async def record_onboarding(
     org_id: uuid.UUID,
     body: OnboardingIn,
-    principal: CurrentPrincipal,
+    principal: VendorAdmin,
     pool: Pool,
     *,
     clock: CurrentClock,
     policy: Policy,
 ) -> dict[str, str]:
     """Record that a person was onboarded for a program (as the training system would)."""
-    _require_vendor_admin(principal)
     async with pool.acquire() as conn:
         await inputs_repository.record_onboarding(
             conn,
@@ -260,12 +253,11 @@ async def record_onboarding(
 async def record_arrangement(
     org_id: uuid.UUID,
     body: ArrangementIn,
-    principal: CurrentPrincipal,
+    principal: VendorAdmin,
     pool: Pool,
     clock: CurrentClock,
 ) -> dict[str, str]:
     """Record an arrangement for help outside working hours (period, who agreed)."""
-    _require_vendor_admin(principal)
     async with pool.acquire() as conn:
         await inputs_repository.record_arrangement(
             conn,
@@ -280,11 +272,9 @@ async def record_arrangement(
 
 @router.get("/organizations/{org_id}/inputs")
 async def inputs_history(
-    org_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool
+    org_id: uuid.UUID, principal: VendorStaff, pool: Pool
 ) -> dict[str, list[dict[str, Any]]]:
     """Every policy input recorded for the organization, newest first (vendor staff)."""
-    if not principal.is_staff:
-        raise HTTPException(403, "Only vendor staff see policy inputs.")
     async with pool.acquire() as conn:
         return await inputs_repository.inputs_history(conn, org_id=org_id)
 

@@ -29,13 +29,12 @@ from services.content.views import (
 from services.runtime import outbox
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.context import current_correlation_id
-from services.runtime.identity import Principal, require_roles
+from services.runtime.identity import VendorAdmin
 from services.runtime.moments import Day, Moment
 from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
 
 router = APIRouter(prefix=PREFIX, tags=["content administration"])
 
-VendorAdmin = Annotated[Principal, require_roles("vendor_admin")]
 Text = Annotated[str, Field(max_length=20_000)]
 Line = Annotated[str, Field(min_length=1, max_length=200)]
 

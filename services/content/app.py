@@ -18,6 +18,7 @@ from services.content.storage import LostFileError, open_store, reachable
 from services.runtime.app import build_service_app
 from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
+from services.runtime.problems import problem_response
 
 log = structlog.get_logger(__name__)
 
@@ -74,15 +75,13 @@ def create_app(settings: ContentSettings | None = None) -> FastAPI:
 
     async def storage_unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("file storage unavailable", error=repr(error))
-        return JSONResponse(
-            {"detail": "File storage is unavailable; try again shortly."},
-            status_code=503,
-            headers={"Retry-After": "5"},
+        return problem_response(
+            503, "File storage is unavailable; try again shortly.", headers={"Retry-After": "5"}
         )
 
     async def lost_file(request: Request, error: Exception) -> JSONResponse:
         log.error("a stored file is missing from storage", storage_key=str(error))
-        return JSONResponse({"detail": "The file cannot be read."}, status_code=500)
+        return problem_response(500, "The file cannot be read.")
 
     app.add_exception_handler(obstore.exceptions.BaseError, storage_unavailable)
     app.add_exception_handler(LostFileError, lost_file)

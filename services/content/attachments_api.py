@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
@@ -19,11 +19,9 @@ from services.content.repository import NotFoundError, StoredFile
 from services.content.serving import DOWNLOAD_RESPONSES
 from services.content.views import PREFIX, Settings, Store
 from services.runtime.app import CurrentClock, Pool
-from services.runtime.identity import CurrentPrincipal, Principal, require_roles
+from services.runtime.identity import CurrentPrincipal, Principal, VendorAdmin
 
 router = APIRouter(prefix=PREFIX, tags=["attachments"])
-
-VendorAdmin = Annotated[Principal, require_roles("vendor_admin")]
 
 
 class AttachmentOut(BaseModel):

@@ -1,12 +1,13 @@
-"""The gateway's own answers (errors, refusals): the services' shape, `{"detail": "..."}`, with
-the correlation id in both headers."""
+"""The gateway's own answers (errors, refusals): problem details as the services give them
+(services/runtime/problems.py), with the correlation id in both headers."""
 
 from __future__ import annotations
 
 import uuid
 
-from starlette.responses import JSONResponse
 from starlette.types import Message, Scope, Send
+
+from services.runtime.problems import problem_response
 
 
 def correlation_id_of(scope: Scope) -> str:
@@ -16,14 +17,15 @@ def correlation_id_of(scope: Scope) -> str:
     return raw.decode("latin-1")[:200].strip() or str(uuid.uuid4())
 
 
-async def send_json(
+async def send_problem(
     send: Send,
     status: int,
-    body: dict[str, str],
+    detail: str,
     correlation_id: str,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    response = JSONResponse(body, status_code=status)
+    """Answer with an `application/problem+json` of the status's kind."""
+    response = problem_response(status, detail)
     message: Message = {
         "type": "http.response.start",
         "status": status,

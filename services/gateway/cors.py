@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
-from services.gateway.answers import correlation_id_of, send_json
+from services.gateway.answers import correlation_id_of, send_problem
 
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 """What the services' routes use."""
@@ -93,11 +93,14 @@ class CorsPolicy:
     def refusal(self, method: str, requested_headers: Iterable[str]) -> str | None:
         """Why a preflight for this method and these headers is refused, or None."""
         if method not in ALLOW_METHODS:
-            return f"the method {method} is not allowed from another origin"
+            return f"the method is not one allowed from another origin ({', '.join(ALLOW_METHODS)})"
         allowed = {h.lower() for h in ALLOW_HEADERS} | set(SAFELISTED_HEADERS)
         refused = sorted({h for h in requested_headers if h and h not in allowed})
         if refused:
-            return f"the header(s) {', '.join(refused)} are not allowed from another origin"
+            return (
+                "a header asked for is not one allowed from another origin "
+                f"({', '.join(ALLOW_HEADERS)} and the CORS-safelisted ones)"
+            )
         return None
 
 
@@ -147,8 +150,8 @@ class CorsMiddleware:
         correlation_id = correlation_id_of(scope)
         vary = (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
         if not self.policy.allows(origin):
-            detail = f"Requests from {origin} are not allowed; only the portal's origins are."
-            await send_json(send, 403, {"detail": detail}, correlation_id, extra=[vary])
+            detail = "Requests from this origin are not allowed; only the portal's origins are."
+            await send_problem(send, 403, detail, correlation_id, extra=[vary])
             return
         requested_headers = [
             h.strip().lower() for h in headers.get("access-control-request-headers", "").split(",")
@@ -156,7 +159,7 @@ class CorsMiddleware:
         refusal = self.policy.refusal(method.strip().upper(), requested_headers)
         if refusal is not None:
             detail = f"This cross-origin request is refused: {refusal}."
-            await send_json(send, 403, {"detail": detail}, correlation_id, extra=[vary])
+            await send_problem(send, 403, detail, correlation_id, extra=[vary])
             return
         answer: list[tuple[bytes, bytes]] = [
             (b"access-control-allow-origin", origin.encode("latin-1")),

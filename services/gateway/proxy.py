@@ -9,7 +9,7 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 from yarl import URL
 
-from services.gateway.answers import correlation_id_of, send_json
+from services.gateway.answers import correlation_id_of, send_problem
 from services.gateway.forwarding import (
     FORWARDING_HEADERS,
     ClientView,
@@ -64,12 +64,12 @@ class Proxy:
                 f"The path is refused: {error}. A path must stay inside /api/<service>; "
                 "send it without dot segments, backslashes or their encoded forms."
             )
-            await send_json(send, 400, {"detail": detail}, correlation_id)
+            await send_problem(send, 400, detail, correlation_id)
             return
         service, path = path_target.service, path_target.path
         base = self.upstreams.get(service)
         if base is None:
-            await send_json(send, 404, {"detail": f"No service {service!r}."}, correlation_id)
+            await send_problem(send, 404, "No such service.", correlation_id)
             return
         assert self.session is not None, "the gateway's lifespan has not started"
         query = scope.get("query_string", b"").decode("latin-1")
@@ -132,10 +132,10 @@ class Proxy:
             error=repr(failure),
             correlation_id=correlation_id,
         )
-        await send_json(
+        await send_problem(
             send,
             503,
-            {"detail": f"The {service} service is unavailable; try again shortly."},
+            f"The {service} service is unavailable; try again shortly.",
             correlation_id,
             extra=[(b"retry-after", b"2")],
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from services.notify import repository
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
 
 
 class EmailOut(BaseModel):
@@ -36,40 +37,48 @@ HIDDEN_BODY = "(This e-mail carries a password link and is not shown here.)"
 router = APIRouter(prefix="/api/notify", tags=["notify"])
 
 
-@router.get("/emails", response_model=list[EmailOut])
+@router.get("/emails", response_model=CursorPage[EmailOut], dependencies=[NoOffset])
 async def list_emails(
     principal: CurrentPrincipal,
     pool: Pool,
+    *,
     ticket_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[EmailOut]:
-    """E-mails sent to the caller (consultants: to anyone), newest first."""
+    cursor: CursorParam = None,
+    with_total: WithTotal = False,
+) -> CursorPage[EmailOut]:
+    """E-mails sent to the caller (consultants: to anyone), newest first. The next page is
+    asked with `cursor` = the previous page's `next_cursor`."""
+    after = decode_cursor(cursor, datetime, uuid.UUID) if cursor else None
     async with pool.acquire() as conn:
-        emails = await repository.emails_for(
+        emails, total = await repository.emails_for(
             conn,
             recipient_id=None if principal.is_staff else principal.user_id,
             org_id=principal.org_scope,
             ticket_id=ticket_id,
             limit=limit,
-            offset=offset,
+            after=after,  # type: ignore[arg-type]  # decoded as (datetime, UUID)
+            with_total=with_total,
         )
-    return [
-        EmailOut(
-            id=e.id,
-            kind=e.event_type,
-            recipient=e.recipient,
-            subject=e.subject,
-            body=HIDDEN_BODY if e.sensitive else e.body,
-            ticket_id=e.ticket_id,
-            status=e.status,
-            attempts=e.attempts,
-            created_at=e.created_at,
-            sent_at=e.sent_at,
-            failed_at=e.failed_at,
-        )
-        for e in emails
-    ]
+    return CursorPage[EmailOut].of(
+        emails, limit=limit, item=_email_out, key=lambda e: (e.created_at, e.id), total=total
+    )
+
+
+def _email_out(e: repository.Email) -> EmailOut:
+    return EmailOut(
+        id=e.id,
+        kind=e.event_type,
+        recipient=e.recipient,
+        subject=e.subject,
+        body=HIDDEN_BODY if e.sensitive else e.body,
+        ticket_id=e.ticket_id,
+        status=e.status,
+        attempts=e.attempts,
+        created_at=e.created_at,
+        sent_at=e.sent_at,
+        failed_at=e.failed_at,
+    )
 
 
 class PreferencesIn(BaseModel):

@@ -154,21 +154,30 @@ async def emails_for(
     org_id: uuid.UUID | None,
     ticket_id: uuid.UUID | None,
     limit: int,
-    offset: int,
-) -> list[Email]:
-    """E-mails, newest first: to one recipient and/or in one organization, optionally one ticket."""
-    rows = await conn.fetch(
-        """SELECT * FROM emails
-            WHERE ($1::uuid IS NULL OR recipient_id = $1) AND ($2::uuid IS NULL OR org_id = $2)
-              AND ($3::uuid IS NULL OR ticket_id = $3)
-            ORDER BY created_at DESC, id LIMIT $4 OFFSET $5""",
-        recipient_id,
-        org_id,
-        ticket_id,
-        limit,
-        offset,
+    after: tuple[datetime, uuid.UUID] | None,
+    with_total: bool,
+) -> tuple[list[Email], int | None]:
+    """Up to `limit + 1` e-mails, newest first, after the sort key `after` (keyset, like every
+    list's pages): to one recipient and/or in one organization, optionally about one ticket;
+    with the count of the whole list if asked."""
+    where = """($1::uuid IS NULL OR recipient_id = $1) AND ($2::uuid IS NULL OR org_id = $2)
+               AND ($3::uuid IS NULL OR ticket_id = $3)"""
+    args: list[object] = [recipient_id, org_id, ticket_id]
+    total = (
+        int(await conn.fetchval(f"SELECT count(*) FROM emails WHERE {where}", *args))
+        if with_total
+        else None
     )
-    return [_email(r) for r in rows]
+    if after is not None:
+        where += " AND (created_at, id) < ($4, $5)"
+        args += list(after)
+    rows = await conn.fetch(
+        f"""SELECT * FROM emails WHERE {where}
+            ORDER BY created_at DESC, id DESC LIMIT ${len(args) + 1}""",
+        *args,
+        limit + 1,
+    )
+    return [_email(r) for r in rows], total
 
 
 async def mark_failed_for_good(conn: Connection, *, email_id: uuid.UUID, error: str) -> None:

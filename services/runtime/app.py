@@ -26,6 +26,7 @@ from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
+from services.runtime.problems import DomainErrors, answer_domain_errors, document_problems
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
 
@@ -47,6 +48,7 @@ def build_service_app(
     key_source: KeySource | None = None,
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
     writes_revocations: bool = False,
+    domain_errors: DomainErrors | None = None,
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
 
@@ -55,7 +57,10 @@ def build_service_app(
 
     Every service refuses the tokens auth revoked (services/runtime/revocation.py): one of its
     consumers must apply the revocation events (`follow_revocations`), unless the service
-    `writes_revocations` itself (auth, in the transactions that end access)."""
+    `writes_revocations` itself (auth, in the transactions that end access).
+
+    `domain_errors` maps the service's refusals to the problems they are answered with
+    (services/runtime/problems.py), so routes let them out instead of translating each."""
     revocations = _revocation_list(settings, consumers, writes_revocations=writes_revocations)
 
     @asynccontextmanager
@@ -160,7 +165,7 @@ def build_service_app(
         clock=clock,
         revocations=revocations,
     )
-    _install_http(app, settings, routers, reported_checks)
+    _install_http(app, settings, routers, reported_checks, domain_errors or {})
     return app
 
 
@@ -169,20 +174,24 @@ def _install_http(
     settings: ServiceSettings,
     routers: Sequence[APIRouter],
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
+    domain_errors: DomainErrors,
 ) -> None:
-    """Middleware (correlation ids, body limits), error answers, health and the routes."""
+    """Middleware (correlation ids, body limits), error answers (problem details, each listed in
+    the OpenAPI of the operations that can give it), health and the routes."""
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         limits=BodyLimits(settings.body_max_bytes, settings.import_body_max_bytes),
     )
     install_error_handlers(app)
+    answer_domain_errors(app, domain_errors)
     app.include_router(
         health_router(lambda: app.state.pool, lambda: app.state.broker, reported_checks)
     )
     for router in routers:
         app.include_router(router)
     BodyLimits.check(app.routes)
+    document_problems(app, skip_tags=("health",))
 
 
 def _revocation_list(
@@ -274,7 +283,9 @@ async def pool_of(request: Request) -> asyncpg.Pool:
     when they do not await: FastAPI runs a plain `def` in a worker thread, a hop per request.)"""
     pool: asyncpg.Pool | None = request.app.state.pool
     if pool is None:
-        raise HTTPException(503, "The service is starting or stopping.")
+        raise HTTPException(
+            503, "The service is starting or stopping; try again shortly.", {"Retry-After": "2"}
+        )
     return pool
 
 

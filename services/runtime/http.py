@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the services: correlation ids, health and readiness, error shapes."""
+"""HTTP plumbing shared by the services: correlation ids, health and readiness, error answers
+(problem details, services/runtime/problems.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import asyncpg
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import UNAVAILABLE_ERRORS
 from services.runtime.parking import count_parked
+from services.runtime.problems import FieldProblem, ProblemError, problem_response
 
 log = structlog.get_logger(__name__)
 
@@ -31,17 +34,24 @@ def is_unstorable_text(error: BaseException) -> bool:
     ) or (isinstance(error, asyncpg.DataError) and isinstance(error.__cause__, UnicodeEncodeError))
 
 
-def validation_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """Pydantic's errors as FastAPI documents them (`loc`, `msg`, `type`), without the input
+def validation_problems(errors: Sequence[Any]) -> list[FieldProblem]:
+    """Pydantic's errors as problems' `errors` (`loc`, `msg`, `type`), without the input
     values or context: what was sent is never echoed."""
     return [
-        {
-            "loc": [_printable(part) for part in e.get("loc", ())],
-            "msg": _printable(e.get("msg", "")),
-            "type": _printable(e.get("type", "")),
-        }
+        FieldProblem(
+            loc=[_printable(part) for part in e.get("loc", ())],
+            msg=_printable(e.get("msg", "")),
+            type=_printable(e.get("type", "")),
+        )
         for e in errors
     ]
+
+
+def _summary(found: Sequence[FieldProblem], shown: int = 3) -> str:
+    """The `detail` of an invalid request: its first problems, where and what."""
+    parts = [f"{'.'.join(str(p) for p in f.loc) or 'request'}: {f.msg}" for f in found[:shown]]
+    more = f" (and {len(found) - shown} more)" if len(found) > shown else ""
+    return "The request is not valid: " + "; ".join(parts) + more + "."
 
 
 def _printable(value: Any) -> Any:
@@ -150,50 +160,62 @@ async def _broker_ok(broker: KafkaBroker | None) -> bool:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer 503 with a clear body while the database cannot be reached; 422 for a text
-    PostgreSQL cannot store (U+0000, a lone surrogate), and for invalid input without echoing
-    it; 500 with `Connection: close` for anything unexpected."""
+    """Every error is answered as a problem (services/runtime/problems.py): an HTTPException as
+    its status's kind; 503 with Retry-After while the database cannot be reached; 422 for a
+    text PostgreSQL cannot store (U+0000, a lone surrogate), and for invalid input without
+    echoing it; 500 with `Connection: close` for anything unexpected."""
 
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         # Starlette re-raises after this answer and uvicorn logs the error and closes the
         # connection. Saying so keeps a client (the gateway's pool) from sending its next
         # request on a connection that is about to close: that request, a POST perhaps, was
         # lost with a 503 (docs/decisions.md, "Hardened HTTP surface").
-        return JSONResponse(
-            {"detail": "Internal server error."},
-            status_code=500,
-            headers={"Connection": "close"},
-        )
+        return problem_response(500, "Internal server error.", headers={"Connection": "close"})
+
+    async def http_error(_: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code < 400:
+            return Response(status_code=error.status_code, headers=error.headers)
+        if isinstance(error, ProblemError):
+            return problem_response(
+                error.status_code,
+                str(error.detail),
+                kind=error.kind.slug,
+                errors=error.errors,
+                headers=error.headers,
+            )
+        return problem_response(error.status_code, str(error.detail), headers=error.headers)
 
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
         log.warning("database unavailable", error=repr(error))
-        return JSONResponse(
-            {"detail": "The service's database is unavailable; try again shortly."},
-            status_code=503,
+        return problem_response(
+            503,
+            "The service's database is unavailable; try again shortly.",
             headers={"Retry-After": "2"},
         )
 
     async def data_error(_: Request, error: Exception) -> JSONResponse:
         if not is_unstorable_text(error):
             log.error("database refused the data", exc_info=error)
-            return JSONResponse({"detail": "Internal server error."}, status_code=500)
+            return problem_response(500, "Internal server error.")
         # The statement failed, so its transaction rolled back and nothing was changed.
         log.info("request refused: a text cannot be stored", error=type(error).__name__)
-        return JSONResponse(
-            {
-                "detail": "A text in the request contains a character that cannot be stored or "
-                "searched for (U+0000, or half of a surrogate pair); remove it and try again."
-            },
-            status_code=422,
+        return problem_response(
+            422,
+            "A text in the request contains a character that cannot be stored or searched "
+            "for (U+0000, or half of a surrogate pair); remove it and try again.",
+            kind="unstorable-text",
         )
 
     async def invalid(_: Request, error: Exception) -> JSONResponse:
         # FastAPI's default answer echoes every offending input: passwords included, and a
         # lone surrogate or a NaN there made encoding the answer itself fail (a 500).
         assert isinstance(error, RequestValidationError)
-        return JSONResponse({"detail": validation_problems(error.errors())}, status_code=422)
+        found = validation_problems(error.errors())
+        return problem_response(422, _summary(found), errors=found)
 
     app.add_exception_handler(Exception, unexpected)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     handler: Callable[[Request, Exception], Awaitable[JSONResponse]] = unavailable
     for error_type in UNAVAILABLE_ERRORS:

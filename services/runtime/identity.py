@@ -291,13 +291,24 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str) -> Any:
-    """FastAPI dependency factory: the verified caller holding at least one of `roles`, or 403."""
+def require_roles(*roles: str, detail: str = "You are not allowed to do this.") -> Any:
+    """FastAPI dependency factory: the verified caller holding at least one of `roles`, or 403
+    (before the request's body is read or judged)."""
     wanted = frozenset(roles)
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.roles & wanted:
-            raise HTTPException(403, "You are not allowed to do this.")
+            raise HTTPException(403, detail)
         return principal
 
     return Depends(dependency)
+
+
+VendorAdmin = Annotated[
+    Principal, require_roles("vendor_admin", detail="Only vendor administrators may do this.")
+]
+"""A route's caller who must be a vendor administrator."""
+VendorStaff = Annotated[
+    Principal, require_roles(*STAFF_ROLES, detail="Only vendor staff (consultants) may do this.")
+]
+"""A route's caller who must be vendor staff: a consultant or a vendor administrator."""

@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
-KeyPart = datetime | date | uuid.UUID | int
-"""What a sort key is made of here: moments, days, ids and numbers."""
+KeyPart = datetime | date | uuid.UUID | int | str
+"""What a sort key is made of here: moments, days, ids, numbers and texts (names, e-mails)."""
 
 CursorParam = Annotated[
     str | None,
@@ -108,6 +108,10 @@ def _part(kind: type[KeyPart], value: object) -> KeyPart:
         if not isinstance(value, str):
             raise TypeError("id")
         return uuid.UUID(value)
+    if kind is str:
+        if not isinstance(value, str) or "\x00" in value:
+            raise TypeError("text")
+        return value
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
         raise TypeError("number")
     return value

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
@@ -24,7 +23,7 @@ from contracts.common import (
 from contracts.tickets import MAX_ATTACHMENTS_PER_MESSAGE, AuthorRole
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal
+from services.runtime.identity import CurrentPrincipal, VendorAdmin, VendorStaff
 from services.runtime.moments import Moment
 from services.runtime.paging import (
     CursorPage,
@@ -34,9 +33,10 @@ from services.runtime.paging import (
     WithTotal,
     decode_cursor,
 )
+from services.runtime.problems import DomainErrors, problems
 from services.tickets import archive, archive_repository, handlers, importing, repository
 from services.tickets.attachment_views import AttachmentOut
-from services.tickets.attachments import Attachment, AttachmentsRefusedError
+from services.tickets.attachments import Attachment
 from services.tickets.domain import (
     LifecycleRules,
     Message,
@@ -311,21 +311,14 @@ class ImportOut(BaseModel):
     attachments: int = Field(description="Files of the old portal attached to their messages.")
 
 
-@contextmanager
-def _ticket_errors() -> Iterator[None]:
-    """Translate the ticket rules' refusals into HTTP answers."""
-    try:
-        yield
-    except repository.NotFoundError:
-        raise HTTPException(404, "No such ticket.") from None
-    except NotAllowedError as error:
-        raise HTTPException(403, str(error)) from None
-    except TransitionError as error:
-        raise HTTPException(409, str(error)) from None
-    except (importing.ImportRejectedError, AttachmentsRefusedError) as error:
-        raise HTTPException(422, error.problems) from None
-    except TicketError as error:
-        raise HTTPException(422, str(error)) from None
+DOMAIN_ERRORS: DomainErrors = {
+    repository.NotFoundError: (404, "No such ticket."),
+    NotAllowedError: 403,
+    TransitionError: 409,
+    TicketError: 422,  # with `errors` for an import's or a message's list of refusals
+}
+"""The ticket rules' refusals and the problems they are answered with (services/runtime/
+problems.py); the routes let them out."""
 
 
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -360,20 +353,19 @@ async def submit_ticket(
 ) -> TicketOut:
     """Submit a help request on the portal, or (consultants) record one received by phone
     or e-mail for the customer with `requester_email`."""
-    with _ticket_errors():
-        ticket, place = await handlers.create_ticket(
-            pool,
-            principal=principal,
-            subject=body.subject,
-            body=body.body,
-            program=body.program,
-            topic=body.topic,
-            channel=body.channel,
-            requester_email=body.requester_email,
-            received_at=body.received_at,
-            now=clock.now(),
-            rules=rules,
-        )
+    ticket, place = await handlers.create_ticket(
+        pool,
+        principal=principal,
+        subject=body.subject,
+        body=body.body,
+        program=body.program,
+        topic=body.topic,
+        channel=body.channel,
+        requester_email=body.requester_email,
+        received_at=body.received_at,
+        now=clock.now(),
+        rules=rules,
+    )
     return TicketOut.of(ticket, rules, place)
 
 
@@ -419,7 +411,7 @@ async def list_tickets(
 
 @router.get("/queue", response_model=CursorPage[QueueEntryOut], dependencies=[NoOffset])
 async def waiting_list(
-    principal: CurrentPrincipal,
+    principal: VendorStaff,
     pool: Pool,
     rules: Rules,
     *,
@@ -429,8 +421,6 @@ async def waiting_list(
     with_total: WithTotal = False,
 ) -> CursorPage[QueueEntryOut]:
     """The waiting list across organizations, in the order consultants take tickets."""
-    if not principal.is_staff:
-        raise HTTPException(403, "Only consultants see the whole waiting list.")
     after = _after(cursor, datetime, int)
     async with pool.acquire() as conn:
         page, total = await repository.waiting_list(
@@ -456,13 +446,12 @@ async def waiting_list(
     )
 
 
-@router.post("/queue/next", response_model=TicketOut, responses={204: {}})
+@router.post("/queue/next", response_model=TicketOut, responses={204: {}, **problems(409)})
 async def take_next(
     principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut | Response:
     """Accept the first ticket of the waiting list that may be taken now; 204 when none."""
-    with _ticket_errors():
-        ticket = await handlers.accept_next(pool, principal=principal, now=clock.now())
+    ticket = await handlers.accept_next(pool, principal=principal, now=clock.now())
     return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
 
 
@@ -503,22 +492,20 @@ async def get_archived(
 ) -> ArchivedTicketOut:
     """One archived ticket with its correspondence (read-only)."""
     async with pool.acquire() as conn:
-        with _ticket_errors():
-            entry = await archive_repository.get_archived(
-                conn, archived_id=archived_id, org_id=principal.org_scope
-            )
+        entry = await archive_repository.get_archived(
+            conn, archived_id=archived_id, org_id=principal.org_scope
+        )
     return ArchivedTicketOut.of(entry)
 
 
 @router.post("/import", response_model=ImportOut, openapi_extra=IMPORT_BODY)
 async def import_legacy(
-    document: LegacyTicketFile, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
+    document: LegacyTicketFile, principal: VendorAdmin, pool: Pool, clock: CurrentClock
 ) -> ImportOut:
     """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
-    with _ticket_errors():
-        result = await importing.import_legacy_tickets(
-            pool, principal=principal, document=document, now=clock.now()
-        )
+    result = await importing.import_legacy_tickets(
+        pool, principal=principal, document=document, now=clock.now()
+    )
     return ImportOut(**result.__dict__)
 
 
@@ -529,8 +516,7 @@ async def get_ticket(
     """One ticket with its timeline, correspondence, decision and waiting-list position;
     404 for another organization's ticket. Internal notes are shown to consultants only."""
     async with pool.acquire() as conn:
-        with _ticket_errors():
-            view = await handlers.view_ticket(conn, principal=principal, ticket_id=ticket_id)
+        view = await handlers.view_ticket(conn, principal=principal, ticket_id=ticket_id)
     base = TicketOut.of(view.ticket, rules, view.queue_place)
     return TicketDetailOut(
         **base.model_dump(),
@@ -539,19 +525,16 @@ async def get_ticket(
     )
 
 
-@router.post("/{ticket_id}/accept", response_model=TicketOut)
+@router.post("/{ticket_id}/accept", response_model=TicketOut, responses=problems(409))
 async def accept(
     ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
     """A consultant accepts a waiting ticket into work; 409 if it is not waiting."""
-    with _ticket_errors():
-        ticket = await handlers.accept(
-            pool, principal=principal, ticket_id=ticket_id, now=clock.now()
-        )
+    ticket = await handlers.accept(pool, principal=principal, ticket_id=ticket_id, now=clock.now())
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/resolve", response_model=TicketOut)
+@router.post("/{ticket_id}/resolve", response_model=TicketOut, responses=problems(409))
 async def resolve(
     ticket_id: uuid.UUID,
     body: ResolveIn,
@@ -571,14 +554,13 @@ async def resolve(
         doc_reference=body.doc_reference,
         other_remote_service=body.other_remote_service,
     )
-    with _ticket_errors():
-        ticket = await handlers.resolve(
-            pool, principal=principal, ticket_id=ticket_id, resolution=resolution, now=clock.now()
-        )
+    ticket = await handlers.resolve(
+        pool, principal=principal, ticket_id=ticket_id, resolution=resolution, now=clock.now()
+    )
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketOut)
+@router.post("/{ticket_id}/reopen", response_model=TicketOut, responses=problems(409))
 async def reopen(
     ticket_id: uuid.UUID,
     body: ReopenIn,
@@ -589,31 +571,31 @@ async def reopen(
     clock: CurrentClock,
 ) -> TicketOut:
     """The customer reopens a resolved ticket within the reopening window."""
-    with _ticket_errors():
-        ticket = await handlers.reopen(
-            pool,
-            principal=principal,
-            ticket_id=ticket_id,
-            reason=body.reason,
-            rules=rules,
-            now=clock.now(),
-        )
+    ticket = await handlers.reopen(
+        pool,
+        principal=principal,
+        ticket_id=ticket_id,
+        reason=body.reason,
+        rules=rules,
+        now=clock.now(),
+    )
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/close", response_model=TicketOut)
+@router.post("/{ticket_id}/close", response_model=TicketOut, responses=problems(409))
 async def close(
     ticket_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, rules: Rules, clock: CurrentClock
 ) -> TicketOut:
     """Confirm a resolved ticket is done (it also closes itself after the window)."""
-    with _ticket_errors():
-        ticket = await handlers.close(
-            pool, principal=principal, ticket_id=ticket_id, rules=rules, now=clock.now()
-        )
+    ticket = await handlers.close(
+        pool, principal=principal, ticket_id=ticket_id, rules=rules, now=clock.now()
+    )
     return TicketOut.of(ticket, rules)
 
 
-@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
+@router.post(
+    "/{ticket_id}/messages", status_code=201, response_model=MessageOut, responses=problems(409)
+)
 async def post_message(
     ticket_id: uuid.UUID,
     body: MessageIn,
@@ -626,15 +608,14 @@ async def post_message(
     """Write to the ticket's correspondence; consultants may add `internal` notes. The files
     it names must be the caller's own uploads to this ticket, on no other message (422 names
     each one that is not; nothing is stored)."""
-    with _ticket_errors():
-        message, files = await handlers.post_message(
-            pool,
-            principal=principal,
-            ticket_id=ticket_id,
-            body=body.body,
-            internal=body.internal,
-            now=clock.now(),
-            attachment_ids=body.attachment_ids,
-            attachment_wait_s=attachment_wait_s,
-        )
+    message, files = await handlers.post_message(
+        pool,
+        principal=principal,
+        ticket_id=ticket_id,
+        body=body.body,
+        internal=body.internal,
+        now=clock.now(),
+        attachment_ids=body.attachment_ids,
+        attachment_wait_s=attachment_wait_s,
+    )
     return MessageOut.of(message, files)

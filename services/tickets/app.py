@@ -12,7 +12,7 @@ from services.runtime.app import build_service_app
 from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
 from services.tickets import handlers
-from services.tickets.api import router
+from services.tickets.api import DOMAIN_ERRORS, router
 from services.tickets.consumers import build_consumer
 from services.tickets.settings import TicketsSettings
 
@@ -41,6 +41,7 @@ def create_app(settings: TicketsSettings | None = None) -> FastAPI:
         routers=[router],
         consumers=[build_consumer()],
         background=[auto_closer],
+        domain_errors=DOMAIN_ERRORS,
     )
     app.state.ticket_rules = rules
     app.state.attachment_wait_s = settings.attachment_wait_s

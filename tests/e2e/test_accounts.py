@@ -553,11 +553,12 @@ async def test_organizations_see_only_their_own_tickets_and_consultants_see_all(
     assert seen_by_staff.status_code == 200
 
     async def b_mails() -> list[dict[str, Any]]:
-        emails = (await gateway.get("/api/notify/emails", headers=b)).json()
+        emails = (await gateway.get("/api/notify/emails", headers=b)).json()["items"]
         return [e for e in emails if e["ticket_id"] == ticket_b["id"]]
 
     await eventually(b_mails, what="organization B's e-mail about its ticket")
     mails_a = (await gateway.get("/api/notify/emails?limit=100", headers=customer)).json()
+    mails_a = mails_a["items"]
     assert ticket_b["id"] not in {e["ticket_id"] for e in mails_a}
 
 
@@ -721,5 +722,6 @@ async def test_password_links_never_reach_the_logs_or_the_api(
     log_text = (stack.log_dir / f"{service}.log").read_text(encoding="utf-8")
     assert token not in log_text
     assert signed["refresh_token"] not in log_text
-    emails = (await gateway.get("/api/notify/emails?limit=100", headers=bearer(signed))).json()
+    listed = await gateway.get("/api/notify/emails?limit=100", headers=bearer(signed))
+    emails = listed.json()["items"]
     assert emails and all(token not in e["body"] for e in emails)

@@ -232,7 +232,7 @@ async def test_a_message_carries_only_its_authors_own_uploads_to_its_ticket(
         response = await _message(gateway, customer, ticket["id"], ids)
         assert response.status_code == 422, (case, response.text)
     problems = (await _message(gateway, customer, ticket["id"], [elsewhere["id"]])).json()
-    assert problems["detail"] == [
+    assert [e["msg"] for e in problems["errors"]] == [
         f"{elsewhere['id']}: not a file you uploaded to this ticket (upload it with "
         f"POST /api/content/tickets/{ticket['id']}/attachments)"
     ]
@@ -525,7 +525,7 @@ async def test_the_old_portals_files_come_with_the_imported_tickets(
 
     refused = await eventually(attempt, what="the import to be judged on its files")
     assert refused.status_code == 422
-    assert refused.json()["detail"] == [
+    assert [e["msg"] for e in refused.json()["errors"]] == [
         f"tickets[1] (STARI-{tag}-2).messages[0].attachments[0]: 'Navodila.pdf' (SHA-256 "
         f"{hashlib.sha256(pdf).hexdigest()}) has not been uploaded for the import by you "
         "(POST /api/content/attachments/imports), or is named more often than it was uploaded"

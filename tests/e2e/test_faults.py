@@ -367,7 +367,7 @@ async def test_an_email_the_server_accepted_while_postgres_went_down_is_sent_onc
         )
         if response.status_code != 200:
             return None
-        emails = response.json()
+        emails = response.json()["items"]
         return emails if emails and all(e["status"] == "sent" for e in emails) else None
 
     emails = await eventually(recorded_sent, timeout=60, what="the e-mail recorded as sent")

@@ -120,7 +120,8 @@ async def test_the_customer_hears_of_every_step_in_their_language_and_the_consul
     await asyncio.sleep(1.0)  # an extra e-mail would have arrived by now
     assert len([m for m in mails_to(stack, email) if m.ticket_id == tid]) == 8
 
-    history = (await gateway.get(f"/api/notify/emails?ticket_id={tid}", headers=customer)).json()
+    listed = await gateway.get(f"/api/notify/emails?ticket_id={tid}", headers=customer)
+    history = listed.json()["items"]
     assert {h["kind"] for h in history} == {
         "TicketDecisionRecorded",
         "TicketAccepted",
