@@ -7,19 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import EventModel
 from contracts.content import PROGRAM, ReleaseAvailable, ReleasePublished
 from services.content import entitlement_repository, file_repository, receiving, repository, storage
-from services.content.receiving import UPLOAD_BODY, UPLOAD_ERRORS, FileName, Sha256
+from services.content.receiving import UPLOAD_BODY, UPLOAD_ERRORS, IncomingFile
 from services.content.views import (
     PREFIX,
     FileOut,
     RecordingOut,
     ReleaseOut,
-    Settings,
     Store,
     file_out,
     recording_out,
@@ -122,28 +121,16 @@ async def create_release(
 )
 async def upload_release_file(
     release_id: uuid.UUID,
-    request: Request,
-    name: FileName,
+    incoming: IncomingFile,
     *,
     principal: VendorAdmin,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-    settings: Settings,
-    sha256: Sha256 = None,
 ) -> FileOut:
     """Add a file to a draft release: the body is the file (`?name=setup.exe`)."""
     stored = await receiving.receive(
-        request,
+        incoming,
         "release",
         ("release", release_id),
-        name,
-        sha256,
         principal=principal,
-        pool=pool,
-        clock=clock,
-        store=store,
-        settings=settings,
     )
     return file_out(stored)
 
@@ -226,28 +213,16 @@ async def create_recording(
 )
 async def upload_video(
     recording_id: uuid.UUID,
-    request: Request,
-    name: FileName,
+    incoming: IncomingFile,
     *,
     principal: VendorAdmin,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-    settings: Settings,
-    sha256: Sha256 = None,
 ) -> FileOut:
     """The recording's video (MP4 or WebM): the body is the file (`?name=training.mp4`)."""
     stored = await receiving.receive(
-        request,
+        incoming,
         "recording",
         ("recording", recording_id),
-        name,
-        sha256,
         principal=principal,
-        pool=pool,
-        clock=clock,
-        store=store,
-        settings=settings,
     )
     return file_out(stored)
 

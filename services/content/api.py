@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -50,6 +51,25 @@ async def licensed_programs(
         return await entitlement_repository.licensed_programs(conn, principal.org_id, viewer.day)
 
 
+async def _visible_page(
+    pool: asyncpg.Pool,
+    listing: repository.Listing[repository.Item],
+    viewer: repository.Viewer,
+    *,
+    program: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[repository.Item], list[repository.StoredFile]]:
+    """Up to `limit + 1` releases or recordings the viewer sees after the cursor, and the files
+    of the first `limit` of them."""
+    async with pool.acquire() as conn:
+        items = await repository.visible_items(
+            conn, listing, viewer, program=program, after=_day_and_id(cursor), limit=limit
+        )
+        files = await file_repository.files_of(conn, owner_ids=[r.id for r in items[:limit]])
+    return items, files
+
+
 @router.get("/releases", response_model=CursorPage[ReleaseOut], dependencies=[NoOffset])
 async def list_releases(
     principal: CurrentPrincipal,
@@ -63,17 +83,9 @@ async def list_releases(
 ) -> CursorPage[ReleaseOut]:
     """Releases of the programs the caller's organization is licensed for, newest first."""
     viewer = viewer_of(principal, clock, drafts=drafts)
-    after = _day_and_id(cursor)
-    async with pool.acquire() as conn:
-        releases = await repository.visible_items(
-            conn,
-            repository.RELEASES,
-            viewer,
-            program=program,
-            after=after,
-            limit=limit,
-        )
-        files = await file_repository.files_of(conn, owner_ids=[r.id for r in releases[:limit]])
+    releases, files = await _visible_page(
+        pool, repository.RELEASES, viewer, program=program, cursor=cursor, limit=limit
+    )
     return CursorPage[ReleaseOut].of(
         releases,
         limit=limit,
@@ -109,17 +121,9 @@ async def list_recordings(
 ) -> CursorPage[RecordingOut]:
     """Recordings of the trainings the caller's organization ordered, newest first."""
     viewer = viewer_of(principal, clock, drafts=drafts)
-    after = _day_and_id(cursor)
-    async with pool.acquire() as conn:
-        recordings = await repository.visible_items(
-            conn,
-            repository.RECORDINGS,
-            viewer,
-            program=program,
-            after=after,
-            limit=limit,
-        )
-        files = await file_repository.files_of(conn, owner_ids=[r.id for r in recordings[:limit]])
+    recordings, files = await _visible_page(
+        pool, repository.RECORDINGS, viewer, program=program, cursor=cursor, limit=limit
+    )
     return CursorPage[RecordingOut].of(
         recordings,
         limit=limit,

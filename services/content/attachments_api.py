@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from services.content import attachment_handlers, receiving, serving
 from services.content import attachment_repository as repo
 from services.content.attachment_repository import TicketOwner
-from services.content.receiving import UPLOAD_BODY, FileName, Sha256
+from services.content.receiving import UPLOAD_BODY, IncomingFile
 from services.content.repository import NotFoundError, StoredFile
 from services.content.serving import DOWNLOAD_RESPONSES
-from services.content.views import PREFIX, Settings, Store
+from services.content.views import PREFIX, Store
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal, Principal, VendorAdmin
 
@@ -73,34 +73,24 @@ def _out(file: StoredFile, ticket_id: uuid.UUID | None) -> AttachmentOut:
 )
 async def upload_attachment(
     ticket_id: uuid.UUID,
-    request: Request,
-    name: FileName,
+    incoming: IncomingFile,
     *,
     principal: CurrentPrincipal,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-    settings: Settings,
-    sha256: Sha256 = None,
 ) -> AttachmentOut:
     """Attach a file to a ticket the caller may see: the body is the file (`?name=napaka.png`).
     It is pending until a message of the caller names it (`attachment_ids`), and is deleted if
     none does within `CONTENT_ATTACHMENT_UNBOUND_AFTER_S`."""
-    ticket = await repo.wait_for_ticket(pool, ticket_id, wait_s=settings.ticket_wait_s)
+    ticket = await repo.wait_for_ticket(
+        incoming.pool, ticket_id, wait_s=incoming.settings.ticket_wait_s
+    )
     if ticket is None or ticket.archived or not _may_see(principal, ticket):
         raise HTTPException(404, "No such ticket.")
     owner = TicketOwner(ticket.ticket_id, ticket.org_id)
     stored = await receiving.receive(
-        request,
+        incoming,
         "attachment",
         owner,
-        name,
-        sha256,
         principal=principal,
-        pool=pool,
-        clock=clock,
-        store=store,
-        settings=settings,
         on_stored=attachment_handlers.announcer(owner, principal.user_id),
     )
     return _out(stored, ticket.ticket_id)
@@ -114,30 +104,18 @@ async def upload_attachment(
     responses=ATTACHMENT_UPLOAD_ERRORS,
 )
 async def upload_for_import(
-    request: Request,
-    name: FileName,
+    incoming: IncomingFile,
     *,
     principal: VendorAdmin,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-    settings: Settings,
-    sha256: Sha256 = None,
 ) -> AttachmentOut:
     """A file of the old portal's export, uploaded before the import whose messages name it by
     name and SHA-256 (services/tickets/README.md, "Importing the old portal's tickets")."""
     owner = TicketOwner(None, None)
     stored = await receiving.receive(
-        request,
+        incoming,
         "attachment",
         owner,
-        name,
-        sha256,
         principal=principal,
-        pool=pool,
-        clock=clock,
-        store=store,
-        settings=settings,
         on_stored=attachment_handlers.announcer(owner, principal.user_id),
     )
     return _out(stored, None)

@@ -4,9 +4,12 @@ and every refusal turned into its status code."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, Request
+import asyncpg
+from fastapi import Depends, HTTPException, Query, Request
+from obstore.store import ObjectStore
 from starlette.requests import ClientDisconnect
 
 from services.content import file_repository, repository, uploads
@@ -20,9 +23,10 @@ from services.content.filetypes import (
 )
 from services.content.intake import TooLargeError
 from services.content.settings import ContentSettings
-from services.content.views import Store
+from services.content.views import Settings, Store
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.bodies import STREAMED_BODY
+from services.runtime.clock import Clock
 from services.runtime.identity import Principal
 
 Sha256 = Annotated[
@@ -46,21 +50,47 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def receive(
+@dataclass(frozen=True)
+class Incoming:
+    """What every upload route takes besides its owner and its caller: the request whose body is
+    the file, the `name` and `sha256` query parameters, and the service's parts."""
+
+    request: Request
+    name: str
+    sha256: str | None
+    pool: asyncpg.Pool
+    clock: Clock
+    store: ObjectStore
+    settings: ContentSettings
+
+
+def _incoming(
     request: Request,
-    kind: Kind,
-    owner: file_repository.Owner | TicketOwner,
-    name: str,
-    sha256: str | None,
+    name: FileName,
     *,
-    principal: Principal,
     pool: Pool,
     clock: CurrentClock,
     store: Store,
-    settings: ContentSettings,
+    settings: Settings,
+    sha256: Sha256 = None,
+) -> Incoming:
+    return Incoming(request, name, sha256, pool, clock, store, settings)
+
+
+IncomingFile = Annotated[Incoming, Depends(_incoming)]
+
+
+async def receive(
+    incoming: Incoming,
+    kind: Kind,
+    owner: file_repository.Owner | TicketOwner,
+    *,
+    principal: Principal,
     on_stored: uploads.OnStored | None = None,
 ) -> repository.StoredFile:
     """Receive the request's body as a file of `kind` for `owner`; nothing stays on a refusal."""
+    request, name, sha256 = incoming.request, incoming.name, incoming.sha256
+    settings = incoming.settings
     try:
         name = checked_name(name)
     except BadNameError as error:
@@ -83,11 +113,11 @@ async def receive(
     )
     try:
         return await uploads.receive(
-            pool,
-            store,
+            incoming.pool,
+            incoming.store,
             upload,
             request.stream(),
-            clock=clock,
+            clock=incoming.clock,
             part_bytes=settings.upload_part_bytes,
         )
     except repository.NotFoundError:
