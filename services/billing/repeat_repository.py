@@ -31,11 +31,7 @@ async def most_similar_earlier_many(
 
 
 REPEAT_CHUNK = 64
-
-
 REPEAT_PER_BAND = 2
-
-
 REPEAT_CANDIDATES = 6
 
 
