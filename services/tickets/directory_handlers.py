@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import uuid
 
+import structlog
+
 from contracts.accounts import (
     OrganizationCreated,
     UserCreated,
@@ -15,11 +17,9 @@ from contracts.accounts import (
     UserRolesChanged,
 )
 from services.runtime.consumer import HandlerContext
-from services.tickets import (
-    directory,
-    directory_repository,
-)
-from services.tickets.handlers import log
+from services.tickets import directory, directory_repository
+
+log = structlog.get_logger(__name__)
 
 
 async def on_organization_created(ctx: HandlerContext, event: OrganizationCreated) -> None:
