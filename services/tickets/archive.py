@@ -1,5 +1,5 @@
 """The old portal's resolved tickets, kept read-only in an archive (services/tickets/README.md,
-"The old portal's tickets")."""
+"Importing the old portal's tickets")."""
 
 from __future__ import annotations
 
