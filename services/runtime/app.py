@@ -19,10 +19,18 @@ from services.runtime.bodies import BodyLimitMiddleware, BodyLimits
 from services.runtime.clock import Clock, ControlledClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
-from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
+from services.runtime.health import BrokerWatch, health_router
+from services.runtime.http import CorrelationIdMiddleware, install_error_handlers
 from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
 from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.metrics import (
+    HttpMetricsMiddleware,
+    MetricsRefresher,
+    Refresh,
+    refresh_outbox,
+    refresh_parked,
+)
 from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
@@ -46,6 +54,7 @@ def build_service_app(
     key_source: KeySource | None = None,
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
     writes_revocations: bool = False,
+    metrics: Sequence[Refresh] = (),
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
 
@@ -54,8 +63,12 @@ def build_service_app(
 
     Every service refuses the tokens auth revoked (services/runtime/revocation.py): one of its
     consumers must apply the revocation events (`follow_revocations`), unless the service
-    `writes_revocations` itself (auth, in the transactions that end access)."""
+    `writes_revocations` itself (auth, in the transactions that end access).
+
+    `metrics` are the service's own gauges read from its database, refreshed with the
+    runtime's (outbox, parked records) every `METRICS_REFRESH_S` (services/runtime/metrics.py)."""
     revocations = _revocation_list(settings, consumers, writes_revocations=writes_revocations)
+    broker_watch = BrokerWatch(lambda: app.state.broker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,10 +139,11 @@ def build_service_app(
             ),
             *(make(pool) for make in background),
             *_parked_workers(runners, settings.parked_retry_interval_s),
+            _metrics_worker(pool, broker_watch, runners, metrics, settings.metrics_refresh_s),
         ]
         for worker in workers:
             worker.start()
-        app.state.pool, app.state.broker = pool, broker
+        app.state.pool, app.state.broker, app.state.runners = pool, broker, runners
         log.info("service started", consumers=[c.name for c in consumers])
         try:
             yield
@@ -144,12 +158,11 @@ def build_service_app(
             await relay.stop()
             await broker.stop()
             await pool.close()
-            app.state.pool = app.state.broker = None
+            app.state.pool, app.state.broker, app.state.runners = None, None, []
             log.info("service stopped")
 
     app = FastAPI(title=title, lifespan=lifespan)
-    app.state.pool = None
-    app.state.broker = None
+    app.state.pool, app.state.broker, app.state.runners = None, None, []
     app.state.clock = clock
     app.state.token_verifier = TokenVerifier(
         key_source or JwksKeySource(settings.auth_jwks_url),
@@ -158,7 +171,7 @@ def build_service_app(
         clock=clock,
         revocations=revocations,
     )
-    _install_http(app, settings, routers, reported_checks)
+    _install_http(app, settings, routers, reported_checks, broker_watch)
     return app
 
 
@@ -167,16 +180,25 @@ def _install_http(
     settings: ServiceSettings,
     routers: Sequence[APIRouter],
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
+    broker_watch: BrokerWatch,
 ) -> None:
-    """Middleware (correlation ids, body limits), error answers, health and the routes."""
+    """Middleware (correlation ids, body limits, metrics), error answers, health and the
+    routes."""
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         limits=BodyLimits(settings.body_max_bytes, settings.import_body_max_bytes),
     )
+    app.add_middleware(HttpMetricsMiddleware)  # outermost: counts every answer, 413s too
     install_error_handlers(app)
     app.include_router(
-        health_router(lambda: app.state.pool, lambda: app.state.broker, reported_checks)
+        health_router(
+            lambda: app.state.pool,
+            broker_watch,
+            lambda: app.state.runners,
+            wedged_after_s=settings.consumer_wedged_after_s,
+            reported=reported_checks,
+        )
     )
     for router in routers:
         app.include_router(router)
@@ -193,6 +215,22 @@ def _revocation_list(
             "call services.runtime.revocation.follow_revocations on one"
         )
     return RevocationList(stale_after_s=settings.revocations_stale_after_s)
+
+
+def _metrics_worker(
+    pool: asyncpg.Pool,
+    broker_watch: BrokerWatch,
+    runners: Sequence[ConsumerRunner],
+    refreshes: Sequence[Refresh],
+    interval_s: float,
+) -> PeriodicWorker:
+    """The periodic refresh of the gauges a scrape must not compute (metrics.py)."""
+    refresher = MetricsRefresher(
+        pool,
+        [refresh_outbox, refresh_parked, *refreshes],
+        local=[broker_watch.check, *(r.publish_lag for r in runners)],
+    )
+    return PeriodicWorker("metrics", refresher.refresh, batch_size=1, interval_s=interval_s)
 
 
 def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> list[PeriodicWorker]:
