@@ -22,6 +22,7 @@ import asyncpg
 import structlog
 
 from services.notify import repository
+from services.notify.metrics import EMAILS_SEND_FAILURES, EMAILS_SENT
 from services.notify.repository import Email
 from services.notify.settings import NotifySettings
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
@@ -64,6 +65,7 @@ class SmtpSender:
                         email, partial(self._record_failure, email=email, error=error)
                     )
                     continue
+                EMAILS_SENT.inc()
                 await self._settle(email, partial(repository.mark_sent, email_id=email.id))
                 sent += 1
                 log.debug("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
@@ -111,6 +113,7 @@ class SmtpSender:
                 error=repr(error),
             )
             await repository.mark_failed_for_good(conn, email_id=email.id, error=repr(error))
+            EMAILS_SEND_FAILURES.labels("permanent").inc()
             return
         delay = min(self._settings.sender_max_backoff_s, 2.0 ** min(attempts, 12))
         log.warning(
@@ -121,6 +124,7 @@ class SmtpSender:
             retry_in_s=delay,
         )
         await repository.mark_failed(conn, email_id=email.id, error=repr(error), retry_in_s=delay)
+        EMAILS_SEND_FAILURES.labels("retry").inc()
 
     def _connect(self) -> smtplib.SMTP:
         settings = self._settings

@@ -26,6 +26,7 @@ from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
 from contracts.topics import TOPIC_OF_EVENT
 from services.runtime.db import Connection
+from services.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 
 log = structlog.get_logger(__name__)
 
@@ -304,7 +305,9 @@ class OutboxRelay:
                     headers_of(envelope),
                 )
             except Exception as error:
+                OUTBOX_PUBLISH_FAILURES.labels(row["topic"]).inc()
                 return done, (row["id"], repr(error))
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
             done.append(row["id"])
         return done, None
 
