@@ -20,12 +20,14 @@ from functools import partial
 
 import asyncpg
 import structlog
+from opentelemetry.trace import SpanKind
 
 from services.notify import repository
 from services.notify.metrics import EMAILS_SEND_FAILURES, EMAILS_SENT
 from services.notify.repository import Email
 from services.notify.settings import NotifySettings
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
+from services.runtime.tracing import span
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +60,10 @@ class SmtpSender:
                 if email is None:
                     break
                 try:
-                    await asyncio.to_thread(session.send, self._message(email))
+                    with span(
+                        "smtp send", email.traceparent, kind=SpanKind.CLIENT, event=email.event_type
+                    ):
+                        await asyncio.to_thread(session.send, self._message(email))
                 except Exception as error:
                     await asyncio.to_thread(session.drop)
                     await self._settle(

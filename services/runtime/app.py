@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 import structlog
@@ -35,6 +35,7 @@ from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import configure_tracing, flush_traces, instrument_app, wanted
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,8 @@ def build_service_app(
     runtime's (outbox, parked records) every `METRICS_REFRESH_S` (services/runtime/metrics.py)."""
     revocations = _revocation_list(settings, consumers, writes_revocations=writes_revocations)
     broker_watch = BrokerWatch(lambda: app.state.broker)
+    # Traces only when an OTLP endpoint is configured (services/runtime/tracing.py).
+    tracer_provider = configure_tracing(settings.service_name) if wanted() else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,13 +90,7 @@ def build_service_app(
             max_size=settings.db_pool_max_size,
             command_timeout=settings.db_command_timeout_s,
         )
-        migration_sets = {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations}
-        if settings.migrate_on_start:
-            await migrate(pool, migration_sets)
-        elif pending := await pending_migrations(pool, migration_sets):
-            await pool.close()
-            names = ", ".join(f"{m.scope}/{m.version:03d}_{m.name}" for m in pending)
-            raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
+        await _migrate_or_refuse(pool, settings, migrations)
         for hook in on_startup:
             await hook(pool)
         # Read before the first request is served; then every REVOCATIONS_REFRESH_S.
@@ -160,19 +157,49 @@ def build_service_app(
             await pool.close()
             app.state.pool, app.state.broker, app.state.runners = None, None, []
             log.info("service stopped")
+            flush_traces(tracer_provider)
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.pool, app.state.broker, app.state.runners = None, None, []
     app.state.clock = clock
-    app.state.token_verifier = TokenVerifier(
+    app.state.token_verifier = _token_verifier(settings, clock, key_source, revocations)
+    _install_http(
+        app,
+        settings,
+        routers,
+        reported_checks,
+        broker_watch=broker_watch,
+        tracer_provider=tracer_provider,
+    )
+    return app
+
+
+async def _migrate_or_refuse(
+    pool: asyncpg.Pool, settings: ServiceSettings, migrations: Path
+) -> None:
+    """Apply pending migrations (`MIGRATE_ON_START`), or refuse to start while any is pending."""
+    migration_sets = {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations}
+    if settings.migrate_on_start:
+        await migrate(pool, migration_sets)
+    elif pending := await pending_migrations(pool, migration_sets):
+        await pool.close()
+        names = ", ".join(f"{m.scope}/{m.version:03d}_{m.name}" for m in pending)
+        raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
+
+
+def _token_verifier(
+    settings: ServiceSettings,
+    clock: Clock,
+    key_source: KeySource | None,
+    revocations: RevocationList,
+) -> TokenVerifier:
+    return TokenVerifier(
         key_source or JwksKeySource(settings.auth_jwks_url),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         clock=clock,
         revocations=revocations,
     )
-    _install_http(app, settings, routers, reported_checks, broker_watch)
-    return app
 
 
 def _install_http(
@@ -180,10 +207,12 @@ def _install_http(
     settings: ServiceSettings,
     routers: Sequence[APIRouter],
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
+    *,
     broker_watch: BrokerWatch,
+    tracer_provider: Any,
 ) -> None:
-    """Middleware (correlation ids, body limits, metrics), error answers, health and the
-    routes."""
+    """Middleware (correlation ids, body limits, metrics, traces), error answers, health and
+    the routes."""
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -203,6 +232,8 @@ def _install_http(
     for router in routers:
         app.include_router(router)
     BodyLimits.check(app.routes)
+    if tracer_provider is not None:
+        instrument_app(app, tracer_provider)
 
 
 def _revocation_list(

@@ -48,7 +48,7 @@ from contracts.common import EventModel
 from contracts.envelope import EventEnvelope
 from contracts.registry import UnknownEventTypeError, UnsupportedEventVersionError, model_for
 from contracts.topics import DEAD_LETTER, TOPIC_OF_EVENT
-from services.runtime import parking
+from services.runtime import parking, tracing
 from services.runtime.clock import Clock
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
@@ -61,6 +61,7 @@ from services.runtime.metrics import (
 from services.runtime.outbox import enqueue_many, envelope_for
 from services.runtime.parking import NotYetKnownError
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import traceparent_of
 
 log = structlog.get_logger(__name__)
 
@@ -503,29 +504,50 @@ class ConsumerRunner:
     async def _apply(self, conn: Connection, items: list[_Work]) -> None:
         """Run the handlers of new events in this transaction, in order: a run of records that
         share a batch handler in one call, others one by one; then write what they emitted to
-        the outbox in one statement."""
+        the outbox in one statement. Each record has its span, continuing its trace."""
         outgoing: list[EventEnvelope] = []
-        for run in _runs(items):
-            contexts = [
-                HandlerContext(conn, i.envelope, self._source, self._clock, outgoing) for i in run
+        traced = (
+            [
+                (
+                    i.envelope.event_id,
+                    i.envelope.event_type,
+                    i.record.topic,
+                    traceparent_of(i.record.headers),
+                )
+                for i in items
             ]
-            if run[0].batched:
-                batch_handler = cast(BatchHandler, run[0].handler)
-                started = time.perf_counter()
-                await batch_handler(
-                    conn, [Delivery(c, i.payload) for c, i in zip(contexts, run, strict=True)]
-                )
-                self._handler_time(run[0], started)
-            for ctx, item in zip(contexts, run, strict=True):
-                if not item.batched:
-                    self._bind_envelope(item.record, item.envelope)
+            if tracing.enabled()
+            else []
+        )
+        with tracing.consuming(self.consumer.name, traced) as spans:
+            for run in _runs(items):
+                contexts = [
+                    HandlerContext(conn, i.envelope, self._source, self._clock, outgoing)
+                    for i in run
+                ]
+                if run[0].batched:
+                    batch_handler = cast(BatchHandler, run[0].handler)
                     started = time.perf_counter()
-                    await cast(Handler, item.handler)(ctx, item.payload)
-                    self._handler_time(item, started)
-                failpoint(
-                    "consumer.inside_transaction", match=(item.envelope.key, item.correlation_id)
-                )
-        await enqueue_many(conn, outgoing)
+                    # A run of one record (the usual case at low rates) runs under its span;
+                    # a longer run's records have theirs, none current.
+                    with spans.current(run[0].envelope.event_id if len(run) == 1 else None):
+                        await batch_handler(
+                            conn,
+                            [Delivery(c, i.payload) for c, i in zip(contexts, run, strict=True)],
+                        )
+                    self._handler_time(run[0], started)
+                for ctx, item in zip(contexts, run, strict=True):
+                    if not item.batched:
+                        self._bind_envelope(item.record, item.envelope)
+                        started = time.perf_counter()
+                        with spans.current(item.envelope.event_id):
+                            await cast(Handler, item.handler)(ctx, item.payload)
+                        self._handler_time(item, started)
+                    failpoint(
+                        "consumer.inside_transaction",
+                        match=(item.envelope.key, item.correlation_id),
+                    )
+            await enqueue_many(conn, outgoing)
 
     def _handler_time(self, item: _Work, started: float) -> None:
         CONSUMER_HANDLER_DURATION.labels(

@@ -1,0 +1,212 @@
+"""OpenTelemetry traces: one trace per ticket across the services (docs/decisions.md,
+"Readiness, metrics and traces").
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
+the service exports its spans by OTLP over HTTP (the standard `OTEL_*` variables tune the
+exporter and the batch processor). FastAPI, asyncpg and httpx are traced by their OpenTelemetry
+instrumentations. The Kafka path is ours, because the relay publishes later and from another
+task than the one that stored the event: the W3C `traceparent` of the span that wrote an outbox
+row is stored in the row and sent as the record's header on every attempt; a consumer continues
+the trace from that header, one span per record, and what its handlers store (outbox rows,
+e-mails) carries that span's `traceparent` on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+TRACEPARENT = "traceparent"
+_propagator = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("ticketing")
+
+
+class _State:
+    enabled = False
+
+
+_state = _State()
+_handled: ContextVar[dict[uuid.UUID, str] | None] = ContextVar("ticketing_handled", default=None)
+
+
+def enabled() -> bool:
+    """Whether this process records spans (configure_tracing installed a provider)."""
+    return _state.enabled
+
+
+def wanted() -> bool:
+    """Whether the environment asks for traces to be exported."""
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def configure_tracing(service: str, *, exporter: Any = None) -> Any:
+    """Install a tracer provider for `service` exporting to `exporter` (OTLP over HTTP when
+    None) and instrument asyncpg and httpx; return the provider (`shutdown()` flushes it).
+    Called once per process, when `wanted()` or with a test's exporter."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    AsyncPGInstrumentor().instrument(  # type: ignore[no-untyped-call]
+        tracer_provider=provider, skip_dep_check=True
+    )
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    _state.enabled = True
+    return provider
+
+
+def flush_traces(provider: Any) -> None:
+    """Export the spans still buffered and stop (at shutdown; nothing when tracing is off)."""
+    if provider is not None:
+        provider.shutdown()
+
+
+def instrument_app(app: Any, provider: Any) -> None:
+    """Server spans for a FastAPI app's requests (not for probes and scrapes)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=provider,
+        excluded_urls="/healthz,/readyz,/metrics",
+        exclude_spans=["receive", "send"],
+    )
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span (None without one)."""
+    if not _state.enabled:
+        return None
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def traceparent_for(event_id: uuid.UUID | None) -> str | None:
+    """The `traceparent` to store with something caused by handling `event_id` (an outbox row,
+    an e-mail): the span of that record when a consumer handles it, else the current span."""
+    if not _state.enabled:
+        return None
+    handled = _handled.get()
+    if handled is not None and event_id is not None and event_id in handled:
+        return handled[event_id]
+    return current_traceparent()
+
+
+def traceparent_of(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    """A Kafka record's `traceparent` header."""
+    for key, value in headers or ():
+        if key == TRACEPARENT and value:
+            return value.decode(errors="replace")
+    return None
+
+
+def _parent(traceparent: str | None) -> otel_context.Context | None:
+    return _propagator.extract({TRACEPARENT: traceparent}) if traceparent else None
+
+
+class Handling:
+    """The spans of records handled together (`consuming`)."""
+
+    def __init__(self, spans: dict[uuid.UUID, Span]) -> None:
+        self._spans = spans
+
+    @contextlib.contextmanager
+    def current(self, event_id: uuid.UUID | None) -> Iterator[None]:
+        """Make the span of `event_id` the current one (its handler's queries nest under it)."""
+        span = self._spans.get(event_id) if event_id is not None else None
+        if span is None:
+            yield
+            return
+        with trace.use_span(span, end_on_exit=False):
+            yield
+
+
+_NO_SPANS = Handling({})
+
+
+@contextlib.contextmanager
+def consuming(
+    consumer: str, records: Sequence[tuple[uuid.UUID, str, str, str | None]]
+) -> Iterator[Handling]:
+    """Spans for records handled in one transaction, one each, continuing each record's trace:
+    (event id, event type, topic, traceparent). While they run, `traceparent_for` gives what
+    each record causes its own span's context."""
+    if not _state.enabled:
+        yield _NO_SPANS
+        return
+    spans: dict[uuid.UUID, Span] = {}
+    handled: dict[uuid.UUID, str] = {}
+    for event_id, event_type, topic, traceparent in records:
+        span = _tracer.start_span(
+            f"{consumer} handle {event_type}",
+            context=_parent(traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.consumer.group.name": consumer,
+                "messaging.message.id": str(event_id),
+            },
+        )
+        spans[event_id] = span
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier, context=trace.set_span_in_context(span))
+        handled[event_id] = carrier[TRACEPARENT]
+    token = _handled.set({**(_handled.get() or {}), **handled})
+    try:
+        yield Handling(spans)
+    except BaseException as error:
+        for span in spans.values():
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR)
+        raise
+    finally:
+        _handled.reset(token)
+        for span in spans.values():
+            span.end()
+
+
+@contextlib.contextmanager
+def span(
+    name: str, traceparent: str | None, *, kind: SpanKind, **attributes: str
+) -> Iterator[None]:
+    """A span continuing `traceparent`'s trace (the relay's publish, the SMTP send)."""
+    if not _state.enabled:
+        yield
+        return
+    with _tracer.start_as_current_span(
+        name, context=_parent(traceparent), kind=kind, attributes=attributes
+    ):
+        yield
+
+
+def add_trace_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the current trace and span ids on every line logged inside one."""
+    if _state.enabled:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+            event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
