@@ -2,7 +2,7 @@
 
     apt-get install -y wrk        # once: the load generator of (e) and (g)
     .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g,h] [--keep-state]
-                                            [--tracing]
+                                            [--tracing [--trace-ratio R]]
     # another checkout with this one's environment (the services inherit PYTHONPATH):
     cd <checkout> && env PYTHONPATH=$PWD <this>/.venv/bin/python -m benchmarks.pipeline
 
@@ -53,8 +53,9 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
 
 `--tracing` runs every service with OpenTelemetry traces on (services/runtime/tracing.py),
 exported by OTLP/HTTP to a sink in this process that reads each request and answers 200 (the
-cost of recording and exporting spans, not of a collector). Without it traces are off, as by
-default; metrics are always on. Compare runs with and without it back to back.
+cost of recording and exporting spans, not of a collector), keeping the shipped share of new
+traces (0.1) or `--trace-ratio`'s. Without it traces are off, as by default; metrics are always
+on. Compare runs with and without it back to back.
 (h) billing's catch-up over the same backlog as (c), alone, twice: with the history the run has
     so far, then after 100,000 earlier resolved tickets of the demo organization (texts from the
     same generator, so most are alike; a third the demo customer's) were COPYed into billing's
@@ -1583,7 +1584,7 @@ async def run(args: argparse.Namespace) -> None:
     header(args, sizes)
     state = Path(tempfile.mkdtemp(prefix="ticketing-pipeline-"))
     sink = _TraceSink() if args.tracing else None
-    extra_env = sink.env() if sink else {}
+    extra_env = sink.env(args.trace_ratio) if sink else {}
     say(f"traces: {'on, exported to ' + sink.url if sink else 'off'}")
     stack = Stack(StackConfig(state_dir=state, gateway_port=free_port(), extra_env=extra_env))
     sampler = MemorySampler()
@@ -1643,8 +1644,11 @@ class _TraceSink:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def env(self) -> dict[str, str]:
-        return {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
+    def env(self, ratio: float | None) -> dict[str, str]:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
+        if ratio is not None:
+            env["OTEL_TRACES_SAMPLER_ARG"] = str(ratio)
+        return env
 
 
 def _working_morning(stack: Stack) -> str:
@@ -1757,6 +1761,9 @@ def main() -> None:
     parser.add_argument("--keep-state", action="store_true", help="keep logs and state")
     parser.add_argument(
         "--tracing", action="store_true", help="services export OpenTelemetry traces (a sink)"
+    )
+    parser.add_argument(
+        "--trace-ratio", type=float, default=None, help="share of new traces kept (default 0.1)"
     )
     args = parser.parse_args()
     args.only = "".join(c for c in args.only if c in SECTIONS) or SECTIONS

@@ -3,7 +3,12 @@
 
 Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
 the service exports its spans by OTLP over HTTP (the standard `OTEL_*` variables tune the
-exporter and the batch processor). FastAPI, asyncpg and httpx are traced by their OpenTelemetry
+exporter and the batch processor). Sampling (`RootSampler`): a trace is kept or dropped as a
+whole, decided where it starts (an HTTP request, usually), for `OTEL_TRACES_SAMPLER_ARG` of new
+traces (default 0.1); queries and calls outside any trace (the relay's sweeps, the periodic
+workers) start none. `OTEL_TRACES_SAMPLER` replaces this with one of the SDK's samplers.
+
+FastAPI, asyncpg and httpx are traced by their OpenTelemetry
 instrumentations. The Kafka path is ours, because the relay publishes later and from another
 task than the one that stored the event: the W3C `traceparent` of the span that wrote an outbox
 row is stored in the row and sent as the record's header on every attempt; a consumer continues
@@ -65,7 +70,8 @@ def configure_tracing(service: str, *, exporter: Any = None) -> Any:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else _default_sampler()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     AsyncPGInstrumentor().instrument(  # type: ignore[no-untyped-call]
@@ -74,6 +80,53 @@ def configure_tracing(service: str, *, exporter: Any = None) -> Any:
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _state.enabled = True
     return provider
+
+
+DEFAULT_SAMPLE_RATIO = 0.1
+
+
+def _default_sampler() -> Any:
+    """Children follow their parent's decision (so a ticket's trace is whole or absent); a new
+    trace is kept with the ratio of `OTEL_TRACES_SAMPLER_ARG`, except one a client call (a
+    query, an HTTP call) would start: those come from background loops, not from work."""
+    from opentelemetry.sdk.trace.sampling import (
+        Decision,
+        ParentBased,
+        Sampler,
+        SamplingResult,
+        TraceIdRatioBased,
+    )
+
+    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "")
+    try:
+        ratio = min(1.0, max(0.0, float(raw))) if raw else DEFAULT_SAMPLE_RATIO
+    except ValueError:
+        ratio = DEFAULT_SAMPLE_RATIO
+
+    class RootSampler(Sampler):
+        def __init__(self) -> None:
+            self._ratio = TraceIdRatioBased(ratio)
+
+        def should_sample(  # noqa: PLR0917 - the SDK's signature
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: SpanKind | None = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> SamplingResult:
+            if kind == SpanKind.CLIENT:
+                return SamplingResult(Decision.DROP)
+            return self._ratio.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+
+        def get_description(self) -> str:
+            return f"RootSampler{{{ratio}, no root client spans}}"
+
+    return ParentBased(root=RootSampler())
 
 
 def flush_traces(provider: Any) -> None:
@@ -173,7 +226,8 @@ def consuming(
         spans[event_id] = span
         carrier: dict[str, str] = {}
         _propagator.inject(carrier, context=trace.set_span_in_context(span))
-        handled[event_id] = carrier[TRACEPARENT]
+        if TRACEPARENT in carrier:
+            handled[event_id] = carrier[TRACEPARENT]
     token = _handled.set({**(_handled.get() or {}), **handled})
     try:
         yield Handling(spans)
