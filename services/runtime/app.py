@@ -35,7 +35,12 @@ from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
-from services.runtime.tracing import configure_tracing, flush_traces, instrument_app, wanted
+from services.runtime.tracing import (
+    ServerSpanMiddleware,
+    configure_tracing,
+    flush_traces,
+    wanted,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -218,7 +223,7 @@ def _install_http(
         BodyLimitMiddleware,
         limits=BodyLimits(settings.body_max_bytes, settings.import_body_max_bytes),
     )
-    app.add_middleware(HttpMetricsMiddleware)  # outermost: counts every answer, 413s too
+    app.add_middleware(HttpMetricsMiddleware)  # outside the others: counts 413s too
     install_error_handlers(app)
     app.include_router(
         health_router(
@@ -233,7 +238,7 @@ def _install_http(
         app.include_router(router)
     BodyLimits.check(app.routes)
     if tracer_provider is not None:
-        instrument_app(app, tracer_provider)
+        app.add_middleware(ServerSpanMiddleware)  # outermost: the span covers everything
 
 
 def _revocation_list(
