@@ -6,6 +6,7 @@
     python3 tasks.py lint    ruff and mypy
     python3 tasks.py bench [--short] [--only a,b,...]
                              the pipeline benchmark (benchmarks/pipeline.py; installs wrk)
+    python3 tasks.py rules   `promtool check rules` on the alerts (installs Debian's prometheus)
 
     python3 tasks.py test --at WHEN [pytest arguments]
         run the tests as if it were WHEN: every process (pytest, the services, PostgreSQL) on
@@ -111,6 +112,7 @@ def main() -> int:
         "dev": [[str(BIN / "ticketing"), "dev"]],
         "test": [[str(BIN / "python"), "-m", "pytest"]],
         "bench": [[str(BIN / "python"), "-m", "benchmarks.pipeline"]],
+        "rules": [[str(BIN / "python"), "-m", "pytest", "-q", "tests/deploy/test_monitoring.py"]],
         "lint": [
             [str(BIN / "ruff"), "check", "."],
             [str(BIN / "ruff"), "format", "--check", "."],
@@ -125,6 +127,9 @@ def main() -> int:
     steps = commands[sys.argv[1]]
     if sys.argv[1] == "bench":
         ensure_command("wrk", "wrk", "the HTTP sections of the benchmark")
+    if sys.argv[1] == "rules":
+        ensure_command("promtool", "prometheus", "checking the alerting rules")
+        os.environ["REQUIRE_PROMTOOL"] = "1"  # the test fails instead of skipping
     if sys.argv[1] == "test" and extra[:1] == ["--at"]:
         if len(extra) < 2:
             sys.exit("test --at needs a moment, e.g. 'sunday 14:00' or 2026-12-25T10:00")

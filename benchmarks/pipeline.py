@@ -2,6 +2,7 @@
 
     apt-get install -y wrk        # once: the load generator of (e) and (g)
     .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g,h] [--keep-state]
+                                            [--tracing [--trace-ratio R]]
     # another checkout with this one's environment (the services inherit PYTHONPATH):
     cd <checkout> && env PYTHONPATH=$PWD <this>/.venv/bin/python -m benchmarks.pipeline
 
@@ -49,6 +50,12 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
     not compete for the two cores. CPU per process is printed.
 (f) Resident memory (RSS, psutil, every 2 s) of every service process: first sample, peak, last
     sample; a service restarted by (c), (e) or (g) is a new process, listed apart.
+
+`--tracing` runs every service with OpenTelemetry traces on (services/runtime/tracing.py),
+exported by OTLP/HTTP to a sink in this process that reads each request and answers 200 (the
+cost of recording and exporting spans, not of a collector), keeping the shipped share of new
+traces (0.1) or `--trace-ratio`'s. Without it traces are off, as by default; metrics are always
+on. Compare runs with and without it back to back.
 (h) billing's catch-up over the same backlog as (c), alone, twice: with the history the run has
     so far, then after 100,000 earlier resolved tickets of the demo organization (texts from the
     same generator, so most are alike; a third the demo customer's) were COPYed into billing's
@@ -109,6 +116,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -1575,7 +1583,10 @@ async def run(args: argparse.Namespace) -> None:
     configure_logging("bench", fmt="console", level="WARNING")  # quiet devstack's own lines
     header(args, sizes)
     state = Path(tempfile.mkdtemp(prefix="ticketing-pipeline-"))
-    stack = Stack(StackConfig(state_dir=state, gateway_port=free_port()))
+    sink = _TraceSink() if args.tracing else None
+    extra_env = sink.env(args.trace_ratio) if sink else {}
+    say(f"traces: {'on, exported to ' + sink.url if sink else 'off'}")
+    stack = Stack(StackConfig(state_dir=state, gateway_port=free_port(), extra_env=extra_env))
     sampler = MemorySampler()
     bench = Bench(stack, sizes, random.Random(42))  # noqa: S311
     started = time.perf_counter()
@@ -1597,11 +1608,47 @@ async def run(args: argparse.Namespace) -> None:
     finally:
         await sampler.stop()
         await stack.stop()
+        if sink is not None:
+            say(f"trace sink: {sink.requests} export requests, {sink.bytes:,} bytes")
+            sink.server.shutdown()
         if args.keep_state:
             say(f"state and logs kept in {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
     say(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+class _TraceSink:
+    """An OTLP/HTTP endpoint that takes every export and keeps only its size."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        sink = self
+        self.requests = self.bytes = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(size)
+                sink.requests += 1
+                sink.bytes += size
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def env(self, ratio: float | None) -> dict[str, str]:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
+        if ratio is not None:
+            env["OTEL_TRACES_SAMPLER_ARG"] = str(ratio)
+        return env
 
 
 def _working_morning(stack: Stack) -> str:
@@ -1712,6 +1759,12 @@ def main() -> None:
     parser.add_argument("--short", action="store_true", help="smaller sizes (a few minutes)")
     parser.add_argument("--only", default=SECTIONS, help="sections to run, e.g. a,b,c")
     parser.add_argument("--keep-state", action="store_true", help="keep logs and state")
+    parser.add_argument(
+        "--tracing", action="store_true", help="services export OpenTelemetry traces (a sink)"
+    )
+    parser.add_argument(
+        "--trace-ratio", type=float, default=None, help="share of new traces kept (default 0.1)"
+    )
     args = parser.parse_args()
     args.only = "".join(c for c in args.only if c in SECTIONS) or SECTIONS
     if shutil.which("wrk") is None and set(args.only) & {"e", "g"}:

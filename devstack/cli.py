@@ -9,6 +9,8 @@ ticketing docs [DIR]          write the OpenAPI and AsyncAPI documents (docs/api
 ticketing manifests [DIR]     write the generated Kubernetes base (deploy/base)
 ticketing clock [show|set WHEN|advance BY|reset]
                               the dev stack's business time (docs/time.md)
+ticketing status              per service of `ticketing dev`: consumer lag, outbox backlog, dead
+                              letters, pending e-mails (from the services' /metrics)
 
 `topics`, `schemas`, `serve` and `migrate` are the production command line (services/cli.py),
 the whole of `ticketing` in the container image.
@@ -122,7 +124,9 @@ async def _dev(args: argparse.Namespace) -> int:
             assert stack.endpoints is not None
             _say(f"infrastructure: {stack.endpoints.description}")
             _say(_usage(stack))
+            watching = asyncio.create_task(_say_when_behind(stack.urls, stop))
             await waiter
+            await watching
         else:
             start.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -132,6 +136,33 @@ async def _dev(args: argparse.Namespace) -> int:
         await stack.stop()
         _say("stopped; no process left behind.")
     return 0
+
+
+STATUS_EVERY_S = 5.0
+
+
+async def _say_when_behind(urls: dict[str, str], stop: asyncio.Event) -> None:
+    """Every few seconds, one line naming what is behind (nothing while all is caught up)."""
+    from devstack.status import behind_line, read_status
+
+    services = {name: url for name, url in urls.items() if name != "gateway"}
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=STATUS_EVERY_S)
+        if not stop.is_set() and (line := behind_line(await read_status(services))):
+            _say(line)
+
+
+async def _status(args: argparse.Namespace) -> int:
+    """What `ticketing dev`'s services have waiting, from their metrics endpoints."""
+    from devstack.stack import SERVICES
+    from devstack.status import read_status
+
+    urls = {name: f"http://{args.host}:{args.port + 1 + i}" for i, name in enumerate(SERVICES)}
+    statuses = await read_status(urls)
+    for status in statuses:
+        _say(status.line())
+    return 0 if all(s.reachable for s in statuses) else 1
 
 
 def _clock(args: argparse.Namespace) -> int:
@@ -195,11 +226,16 @@ def main(argv: list[str] | None = None) -> int:
     clock.add_argument("action", choices=["show", "set", "advance", "reset"], nargs="?")
     clock.add_argument("value", nargs="?")
     clock.add_argument("--state-dir", type=Path, default=Path(".devstack"))
+    status = commands.add_parser(
+        "status", help="consumer lag, outbox backlog, dead letters, pending e-mails per service"
+    )
+    status.add_argument("--port", type=int, default=8000, help="`ticketing dev`'s gateway port")
+    status.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     if args.command == "clock":
         return _clock(args)
-    if args.command == "dev":
-        return asyncio.run(_dev(args))
+    if args.command in ("dev", "status"):
+        return asyncio.run({"dev": _dev, "status": _status}[args.command](args))
     if args.command in production.COMMANDS:
         return production.run(args)
     return _write_files(args)

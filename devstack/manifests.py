@@ -25,6 +25,7 @@ from contracts.topics import (
     TOPICS,
     produced_by,
 )
+from devstack.monitoring import monitoring, scrape_ingress
 from services.catalog import CATALOG, consumed_topics
 from services.gateway.cors import ALLOW_HEADERS, ALLOW_METHODS, DEFAULT_MAX_AGE_S, EXPOSE_HEADERS
 from services.runtime.settings import ServiceSettings
@@ -296,7 +297,8 @@ def _app_network_policy(spec: ServiceSpec) -> dict[str, Any]:
                 }
             ],
             "ports": [{"port": PORT, "protocol": "TCP"}],
-        }
+        },
+        scrape_ingress(PORT),
     ]
     if spec.name == "auth":  # the other services fetch the token keys (JWKS)
         ingress.append(
@@ -640,6 +642,7 @@ def render() -> dict[str, str]:
         ],
         "kafka.yaml": kafka(),
         "ingress.yaml": ingress(),
+        "monitoring.yaml": monitoring([spec.name for spec in specs()]),
     }
     for spec in specs():
         files[f"{spec.name}.yaml"] = _service(spec)

@@ -148,6 +148,8 @@ class Stack:
             f"{prefix}_AUTH_JWKS_URL": f"{self.urls['auth']}/api/auth/.well-known/jwks.json",
             f"{prefix}_ENVIRONMENT": self.config.environment,
             f"{prefix}_CLOCK_FILE": str(self.clock_file),
+            # `ticketing status` and the tests read fresh gauges (docs/metrics.md).
+            f"{prefix}_METRICS_REFRESH_S": "1",
         }
         if name == "auth":
             env["AUTH_PORTAL_URL"] = f"http://127.0.0.1:{self.config.gateway_port}"

@@ -28,6 +28,7 @@ from services.auth import (
     throttle_repository,
 )
 from services.auth.domain import User, normalize_email
+from services.auth.metrics import SIGNIN_FAILURES, SIGNIN_THROTTLED
 from services.auth.passwords import Passwords, check_new_password
 from services.auth.settings import AuthSettings
 from services.auth.throttle import LinkCap, ThrottlePolicy
@@ -39,6 +40,13 @@ from services.runtime.identity import Principal
 from services.runtime.outbox import emit
 
 log = structlog.get_logger(__name__)
+
+_REFUSAL_LABEL = {
+    "unknown e-mail": "unknown_email",
+    "no password yet": "no_password",
+    "wrong password": "wrong_password",
+    "inactive user": "inactive",
+}
 
 SOURCE = "auth"
 
@@ -149,8 +157,11 @@ class Accounts:
         async with self._pool.acquire() as conn:
             states = await throttle_repository.throttle_states(conn, keys=list(keys))
             found = await repository.credentials_of(conn, email=email)
-        wait = max((throttle.wait_s(states.get(k), now) for k in keys), default=0.0)
+        waits = {k: throttle.wait_s(states.get(k), now) for k in keys}
+        wait = max(waits.values(), default=0.0)
         if wait > 0:
+            for key in (k for k, w in waits.items() if w > 0):
+                SIGNIN_THROTTLED.labels(throttle.scope_of(key)).inc()
             log.info("sign-in throttled", retry_after_s=math.ceil(wait))
             raise ThrottledError(math.ceil(wait))
         user, stored_hash = found if found else (None, None)
@@ -166,6 +177,7 @@ class Accounts:
                 if not verification.ok
                 else "inactive user"
             )
+            SIGNIN_FAILURES.labels(_REFUSAL_LABEL[reason]).inc()
             log.info("sign-in refused", reason=reason)
             raise LoginRefusedError
         checked_hash = stored_hash
@@ -183,6 +195,7 @@ class Accounts:
             # password was being checked wins.
             current = await repository.lock_credentials(conn, user_id=user.id)
             if current is None or not current[0].active or current[1] != checked_hash:
+                SIGNIN_FAILURES.labels("changed").inc()
                 log.info("sign-in refused", reason="account changed while signing in")
                 raise LoginRefusedError
             user = current[0]

@@ -36,6 +36,11 @@ def address_key(client_ip: str) -> str:
     return f"ip:{client_ip}"
 
 
+def scope_of(key: str) -> str:
+    """What a throttle key counts: "account" or "address" (a metric label, never the key)."""
+    return "address" if key.startswith("ip:") else "account"
+
+
 def wait_s(state: ThrottleState | None, now: datetime) -> float:
     """Seconds the next attempt must still wait (0 when it may go ahead)."""
     if state is None or state.locked_until is None:

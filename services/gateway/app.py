@@ -24,6 +24,7 @@ from services.gateway.cors import CorsMiddleware
 from services.gateway.proxy import Proxy
 from services.gateway.settings import GatewaySettings
 from services.runtime.logging import configure_logging
+from services.runtime.metrics import UNMATCHED_ROUTE, HttpMetricsMiddleware, metrics_endpoint
 
 __all__ = ["GatewaySettings", "create_app"]
 
@@ -83,8 +84,21 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         return JSONResponse({"status": "ready" if status == 200 else "not ready", **checks}, status)
 
     health = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        lifespan=lifespan,
     )
+
+    def route_of(scope: Scope) -> str:
+        """`/api/<service>/*` by the upstream it went to; health paths as they are."""
+        path = scope.get("path", "")
+        if path.startswith("/api/"):
+            service = path.split("/", 3)[2]
+            return f"/api/{service}/*" if service in upstreams else UNMATCHED_ROUTE
+        return path if path in ("/healthz", "/readyz", "/metrics") else UNMATCHED_ROUTE
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
@@ -92,4 +106,4 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         else:
             await health(scope, receive, send)
 
-    return CorsMiddleware(app, settings.cors())
+    return HttpMetricsMiddleware(CorsMiddleware(app, settings.cors()), route_of=route_of)

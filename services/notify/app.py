@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.notify.api import router
 from services.notify.consumers import build_consumer
+from services.notify.metrics import refresh_emails
 from services.notify.sender import SmtpSender
 from services.notify.settings import NotifySettings
 from services.runtime.app import build_service_app
@@ -36,4 +37,5 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         routers=[router],
         consumers=[build_consumer(portal_url=settings.portal_url)],
         background=[sender],
+        metrics=[refresh_emails],
     )

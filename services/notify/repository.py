@@ -10,6 +10,7 @@ from datetime import datetime
 import asyncpg
 
 from services.runtime.db import Connection
+from services.runtime.tracing import traceparent_for
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Email:
     sent_at: datetime | None
     failed_at: datetime | None
     sensitive: bool = False
+    traceparent: str | None = None
 
 
 def _email(r: asyncpg.Record) -> Email:
@@ -60,6 +62,7 @@ def _email(r: asyncpg.Record) -> Email:
         r["sent_at"],
         r["failed_at"],
         r["sensitive"],
+        r.get("traceparent"),
     )
 
 
@@ -71,10 +74,10 @@ async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) ->
     rows = await conn.fetch(
         """INSERT INTO emails (id, dedupe_key, event_id, event_type, org_id, ticket_id,
                                recipient_id, recipient, language, subject, body, sensitive,
-                               html_body)
+                               html_body, traceparent)
            SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[],
                                 $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],
-                                $11::text[], $12::boolean[], $13::text[])
+                                $11::text[], $12::boolean[], $13::text[], $14::text[])
            ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""",
         [uuid.uuid4() for _ in intents],
         [i.dedupe_key for i in intents],
@@ -89,6 +92,7 @@ async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) ->
         [i.body for i in intents],
         [i.sensitive for i in intents],
         [i.html for i in intents],
+        [traceparent_for(i.event_id) for i in intents],  # the handled event's trace
     )
     return len(rows)
 

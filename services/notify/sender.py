@@ -20,11 +20,14 @@ from functools import partial
 
 import asyncpg
 import structlog
+from opentelemetry.trace import SpanKind
 
 from services.notify import repository
+from services.notify.metrics import EMAILS_SEND_FAILURES, EMAILS_SENT
 from services.notify.repository import Email
 from services.notify.settings import NotifySettings
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
+from services.runtime.tracing import span
 
 log = structlog.get_logger(__name__)
 
@@ -57,13 +60,17 @@ class SmtpSender:
                 if email is None:
                     break
                 try:
-                    await asyncio.to_thread(session.send, self._message(email))
+                    with span(
+                        "smtp send", email.traceparent, kind=SpanKind.CLIENT, event=email.event_type
+                    ):
+                        await asyncio.to_thread(session.send, self._message(email))
                 except Exception as error:
                     await asyncio.to_thread(session.drop)
                     await self._settle(
                         email, partial(self._record_failure, email=email, error=error)
                     )
                     continue
+                EMAILS_SENT.inc()
                 await self._settle(email, partial(repository.mark_sent, email_id=email.id))
                 sent += 1
                 log.debug("e-mail sent", to=email.recipient, ticket_id=str(email.ticket_id))
@@ -111,6 +118,7 @@ class SmtpSender:
                 error=repr(error),
             )
             await repository.mark_failed_for_good(conn, email_id=email.id, error=repr(error))
+            EMAILS_SEND_FAILURES.labels("permanent").inc()
             return
         delay = min(self._settings.sender_max_backoff_s, 2.0 ** min(attempts, 12))
         log.warning(
@@ -121,6 +129,7 @@ class SmtpSender:
             retry_in_s=delay,
         )
         await repository.mark_failed(conn, email_id=email.id, error=repr(error), retry_in_s=delay)
+        EMAILS_SEND_FAILURES.labels("retry").inc()
 
     def _connect(self) -> smtplib.SMTP:
         settings = self._settings

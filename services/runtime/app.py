@@ -8,29 +8,46 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
 
 from services.runtime.bodies import BodyLimitMiddleware, BodyLimits
 from services.runtime.clock import Clock, ControlledClock
 from services.runtime.consumer import ConsumerRunner, EventConsumer, register_consumer
 from services.runtime.db import RUNTIME_MIGRATIONS, create_pool, migrate, pending_migrations
-from services.runtime.http import CorrelationIdMiddleware, health_router, install_error_handlers
+from services.runtime.health import BrokerWatch, health_router
+from services.runtime.http import CorrelationIdMiddleware, install_error_handlers
 from services.runtime.identity import JwksKeySource, KeySource, TokenVerifier
 from services.runtime.inbox import PRUNE_BATCH, prune_inbox
 from services.runtime.kafka import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.metrics import (
+    HttpMetricsMiddleware,
+    MetricsRefresher,
+    Refresh,
+    refresh_outbox,
+    refresh_parked,
+)
 from services.runtime.outbox import OutboxRelay
 from services.runtime.periodic import PeriodicWorker
 from services.runtime.problems import DomainErrors, answer_domain_errors, document_problems
 from services.runtime.revocation import RevocationList, RevocationRefresher, keeps_revocations
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import (
+    ServerSpanMiddleware,
+    configure_tracing,
+    flush_traces,
+    wanted,
+)
 
 log = structlog.get_logger(__name__)
+
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 StartupHook = Callable[[asyncpg.Pool], Awaitable[None]]
 
@@ -49,6 +66,7 @@ def build_service_app(
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
     writes_revocations: bool = False,
     domain_errors: DomainErrors | None = None,
+    metrics: Sequence[Refresh] = (),
 ) -> FastAPI:
     """Build the FastAPI app of one service; everything connects in the lifespan, not at import.
 
@@ -60,8 +78,14 @@ def build_service_app(
     `writes_revocations` itself (auth, in the transactions that end access).
 
     `domain_errors` maps the service's refusals to the problems they are answered with
-    (services/runtime/problems.py), so routes let them out instead of translating each."""
+    (services/runtime/problems.py), so routes let them out instead of translating each.
+
+    `metrics` are the service's own gauges read from its database, refreshed with the
+    runtime's (outbox, parked records) every `METRICS_REFRESH_S` (services/runtime/metrics.py)."""
     revocations = _revocation_list(settings, consumers, writes_revocations=writes_revocations)
+    broker_watch = BrokerWatch(lambda: app.state.broker)
+    # Traces only when an OTLP endpoint is configured (services/runtime/tracing.py).
+    tracer_provider = configure_tracing(settings.service_name) if wanted() else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,13 +104,7 @@ def build_service_app(
             max_size=settings.db_pool_max_size,
             command_timeout=settings.db_command_timeout_s,
         )
-        migration_sets = {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations}
-        if settings.migrate_on_start:
-            await migrate(pool, migration_sets)
-        elif pending := await pending_migrations(pool, migration_sets):
-            await pool.close()
-            names = ", ".join(f"{m.scope}/{m.version:03d}_{m.name}" for m in pending)
-            raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
+        await _migrate_or_refuse(pool, settings, migrations)
         for hook in on_startup:
             await hook(pool)
         # Read before the first request is served; then every REVOCATIONS_REFRESH_S.
@@ -133,10 +151,11 @@ def build_service_app(
             *(make(pool) for make in background),
             *_parked_workers(runners, settings.parked_retry_interval_s),
             *_inbox_workers(pool, consumers, settings),
+            _metrics_worker(pool, broker_watch, runners, metrics, settings.metrics_refresh_s),
         ]
         for worker in workers:
             worker.start()
-        app.state.pool, app.state.broker = pool, broker
+        app.state.pool, app.state.broker, app.state.runners = pool, broker, runners
         log.info("service started", consumers=[c.name for c in consumers])
         try:
             yield
@@ -151,22 +170,54 @@ def build_service_app(
             await relay.stop()
             await broker.stop()
             await pool.close()
-            app.state.pool = app.state.broker = None
+            app.state.pool, app.state.broker, app.state.runners = None, None, []
             log.info("service stopped")
+            flush_traces(tracer_provider)
 
-    app = FastAPI(title=title, lifespan=lifespan)
-    app.state.pool = None
-    app.state.broker = None
+    # FastAPI's own telemetry would add a second server span (and histograms) to every request
+    # once a tracer provider is set, at ~165 us of CPU each; ours: services/runtime/tracing.py.
+    app = FastAPI(title=title, lifespan=lifespan, telemetry=NO_FASTAPI_TELEMETRY)
+    app.state.pool, app.state.broker, app.state.runners = None, None, []
     app.state.clock = clock
-    app.state.token_verifier = TokenVerifier(
+    app.state.token_verifier = _token_verifier(settings, clock, key_source, revocations)
+    _install_http(
+        app,
+        settings,
+        routers,
+        reported_checks,
+        domain_errors or {},
+        broker_watch=broker_watch,
+        tracer_provider=tracer_provider,
+    )
+    return app
+
+
+async def _migrate_or_refuse(
+    pool: asyncpg.Pool, settings: ServiceSettings, migrations: Path
+) -> None:
+    """Apply pending migrations (`MIGRATE_ON_START`), or refuse to start while any is pending."""
+    migration_sets = {"runtime": RUNTIME_MIGRATIONS, settings.service_name: migrations}
+    if settings.migrate_on_start:
+        await migrate(pool, migration_sets)
+    elif pending := await pending_migrations(pool, migration_sets):
+        await pool.close()
+        names = ", ".join(f"{m.scope}/{m.version:03d}_{m.name}" for m in pending)
+        raise RuntimeError(f"migrations pending ({names}); run `ticketing migrate` first")
+
+
+def _token_verifier(
+    settings: ServiceSettings,
+    clock: Clock,
+    key_source: KeySource | None,
+    revocations: RevocationList,
+) -> TokenVerifier:
+    return TokenVerifier(
         key_source or JwksKeySource(settings.auth_jwks_url),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         clock=clock,
         revocations=revocations,
     )
-    _install_http(app, settings, routers, reported_checks, domain_errors or {})
-    return app
 
 
 def _install_http(
@@ -175,23 +226,36 @@ def _install_http(
     routers: Sequence[APIRouter],
     reported_checks: Mapping[str, Callable[[], Awaitable[bool]]] | None,
     domain_errors: DomainErrors,
+    *,
+    broker_watch: BrokerWatch,
+    tracer_provider: Any,
 ) -> None:
-    """Middleware (correlation ids, body limits), error answers (problem details, each listed in
-    the OpenAPI of the operations that can give it), health and the routes."""
+    """Middleware (correlation ids, body limits, metrics, traces), error answers (problem
+    details, each listed in the OpenAPI of the operations that can give it), health and the
+    routes."""
     app.add_middleware(CorrelationIdMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         limits=BodyLimits(settings.body_max_bytes, settings.import_body_max_bytes),
     )
+    app.add_middleware(HttpMetricsMiddleware)  # outside the others: counts 413s too
     install_error_handlers(app)
     answer_domain_errors(app, domain_errors)
     app.include_router(
-        health_router(lambda: app.state.pool, lambda: app.state.broker, reported_checks)
+        health_router(
+            lambda: app.state.pool,
+            broker_watch,
+            lambda: app.state.runners,
+            wedged_after_s=settings.consumer_wedged_after_s,
+            reported=reported_checks,
+        )
     )
     for router in routers:
         app.include_router(router)
     BodyLimits.check(app.routes)
     document_problems(app, skip_tags=("health",))
+    if tracer_provider is not None:
+        app.add_middleware(ServerSpanMiddleware)  # outermost: the span covers everything
 
 
 def _revocation_list(
@@ -204,6 +268,22 @@ def _revocation_list(
             "call services.runtime.revocation.follow_revocations on one"
         )
     return RevocationList(stale_after_s=settings.revocations_stale_after_s)
+
+
+def _metrics_worker(
+    pool: asyncpg.Pool,
+    broker_watch: BrokerWatch,
+    runners: Sequence[ConsumerRunner],
+    refreshes: Sequence[Refresh],
+    interval_s: float,
+) -> PeriodicWorker:
+    """The periodic refresh of the gauges a scrape must not compute (metrics.py)."""
+    refresher = MetricsRefresher(
+        pool,
+        [refresh_outbox, refresh_parked, *refreshes],
+        local=[broker_watch.check, *(r.publish_lag for r in runners)],
+    )
+    return PeriodicWorker("metrics", refresher.refresh, batch_size=1, interval_s=interval_s)
 
 
 def _parked_workers(runners: Sequence[ConsumerRunner], interval_s: float) -> list[PeriodicWorker]:

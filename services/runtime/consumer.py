@@ -30,6 +30,7 @@ import logging
 import time
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -45,15 +46,27 @@ from pydantic import ValidationError
 
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope
-from contracts.registry import UnknownEventTypeError, UnsupportedEventVersionError, model_for
+from contracts.registry import (
+    TOPIC_OF_EVENT,
+    UnknownEventTypeError,
+    UnsupportedEventVersionError,
+    model_for,
+)
 from contracts.topics import DEAD_LETTER
-from services.runtime import parking
+from services.runtime import parking, tracing
 from services.runtime.clock import Clock
 from services.runtime.db import UNAVAILABLE_ERRORS, Connection
 from services.runtime.failpoints import failpoint
+from services.runtime.metrics import (
+    CONSUMER_BATCH_DURATION,
+    CONSUMER_EVENTS,
+    CONSUMER_HANDLER_DURATION,
+    CONSUMER_LAG,
+)
 from services.runtime.outbox import enqueue_many, envelope_for
 from services.runtime.parking import NotYetKnownError
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import traceparent_of
 
 log = structlog.get_logger(__name__)
 
@@ -177,6 +190,21 @@ class _Tally:
     skipped: int = 0
     fallbacks: int = 0
     parked: int = 0
+    by_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(event type label, outcome) -> records, for `ticketing_consumer_events_total`."""
+
+    def note(self, event_type: str, outcome: str, count: int = 1) -> None:
+        self.by_type[_type_label(event_type), outcome] += count
+
+    def publish(self, consumer: str) -> None:
+        for (event_type, outcome), count in self.by_type.items():
+            CONSUMER_EVENTS.labels(consumer, event_type, outcome).inc(count)
+
+
+def _type_label(event_type: str) -> str:
+    """An event type as a metric label: one the contracts know, else "unknown" (a record's
+    type string may be anything a producer wrote)."""
+    return event_type if event_type in TOPIC_OF_EVENT else "unknown"
 
 
 class ConsumerRunner:
@@ -214,10 +242,42 @@ class ConsumerRunner:
         self._concurrency = max(1, concurrency)
         self._parked_max_age_s = parked_max_age_s
         self._unavailable_streak = 0
+        self._batch_started: float | None = None
+        self.next_offsets: dict[tuple[str, int], int] = {}
+        """(topic, partition) -> the offset after the last record handled (for the lag)."""
+        self.subscriber: Any = None
+        """FastStream's subscriber (`register_consumer`); its aiokafka consumer once started."""
+
+    def batch_age_s(self, now: float) -> float:
+        """How long the batch in progress has run (monotonic seconds; 0 when idle)."""
+        started = self._batch_started
+        return 0.0 if started is None else max(0.0, now - started)
+
+    async def publish_lag(self) -> None:
+        """`ticketing_consumer_lag_records` per assigned partition: the high watermark the
+        consumer's own fetches saw, minus the next offset this replica will handle. Not
+        `end_offsets()`, which lags the true end on Tansu (docs/architecture.md)."""
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            done = self.next_offsets.get((tp.topic, tp.partition))
+            if done is None:
+                try:
+                    done = await asyncio.wait_for(consumer.position(tp), timeout=0.5)
+                except Exception as error:  # not assigned any more, or no position yet
+                    log.debug("no position for the lag", partition=str(tp), error=repr(error))
+                    continue
+            CONSUMER_LAG.labels(self.consumer.name, tp.topic, str(tp.partition)).set(
+                max(0, high - done)
+            )
 
     async def handle_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle the batch; raise only when it must be read again (database unavailable)."""
-        started = time.monotonic()
+        started = self._batch_started = time.monotonic()
         tally = _Tally()
         try:
             work = []
@@ -248,7 +308,13 @@ class ConsumerRunner:
             if failure is not None:
                 raise failure
             self._unavailable_streak = 0
+            for record in records:
+                where = (record.topic, record.partition)
+                self.next_offsets[where] = max(self.next_offsets.get(where, 0), record.offset + 1)
         finally:
+            self._batch_started = None
+            tally.publish(self.consumer.name)
+            CONSUMER_BATCH_DURATION.labels(self.consumer.name).observe(time.monotonic() - started)
             structlog.contextvars.clear_contextvars()
         log.info(
             "batch handled",
@@ -287,6 +353,7 @@ class ConsumerRunner:
             reason = "undecodable" if _is_json_error(error) else "invalid-envelope"
             await self._dead_letter(record, reason, error, attempts=0)
             tally.dead_lettered += 1
+            tally.note("", "dead_lettered")
             return None
         try:
             model = model_for(envelope.event_type, envelope.event_version)
@@ -299,6 +366,7 @@ class ConsumerRunner:
             self._bind_envelope(record, envelope)
             await self._dead_letter(record, reason, error, attempts=0)
             tally.dead_lettered += 1
+            tally.note(envelope.event_type, "dead_lettered")
             return None
         try:
             payload = model.model_validate(envelope.payload)
@@ -306,11 +374,13 @@ class ConsumerRunner:
             self._bind_envelope(record, envelope)
             await self._dead_letter(record, "invalid-payload", error, attempts=0)
             tally.dead_lettered += 1
+            tally.note(envelope.event_type, "dead_lettered")
             return None
         batch_handler = self.consumer.batch_handlers.get(envelope.event_type)
         handler = batch_handler or self.consumer.handlers.get(envelope.event_type)
         if handler is None:
             tally.skipped += 1
+            tally.note(envelope.event_type, "skipped")
             return None
         return _Work(
             record, envelope, payload, handler, batch_handler is not None, envelope.correlation_id
@@ -350,8 +420,11 @@ class ConsumerRunner:
                 self._bind_envelope(item.record, item.envelope)
                 log.debug("event handled")
         tally.applied += len(applied)
-        tally.duplicates += duplicates
-        tally.parked += parked
+        tally.duplicates += len(duplicates)
+        tally.parked += len(parked)
+        for items, outcome in ((applied, "handled"), (duplicates, "duplicate"), (parked, "parked")):
+            for item in items:
+                tally.note(item.envelope.event_type, outcome)
 
     async def _apply_one_by_one(self, group: list[_Work], tally: _Tally) -> None:
         async with self._pool.acquire() as conn:
@@ -363,17 +436,22 @@ class ConsumerRunner:
             if item.envelope.key in waiting:
                 await self._park(item, "behind a parked record of the same key")
                 tally.parked += 1
+                tally.note(item.envelope.event_type, "parked")
                 continue
             outcome = await self._run_with_retries(item)
             if outcome == "applied":
                 tally.applied += 1
+                tally.note(item.envelope.event_type, "handled")
             elif outcome == "duplicate":
                 tally.duplicates += 1
+                tally.note(item.envelope.event_type, "duplicate")
             elif outcome == "parked":
                 tally.parked += 1
+                tally.note(item.envelope.event_type, "parked")
                 waiting.add(item.envelope.key)
             else:
                 tally.dead_lettered += 1
+                tally.note(item.envelope.event_type, "dead_lettered")
 
     async def _park(self, item: _Work, reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -387,7 +465,9 @@ class ConsumerRunner:
             )
         log.warning("record parked until what it depends on arrives", reason=reason)
 
-    async def _apply_together(self, group: list[_Work]) -> tuple[list[_Work], int, int]:
+    async def _apply_together(
+        self, group: list[_Work]
+    ) -> tuple[list[_Work], list[_Work], list[_Work]]:
         """Apply the group's new events in one transaction; (applied, duplicates, parked).
         Records of a key that has records parked are parked behind them."""
         async with self._pool.acquire() as conn, conn.transaction():
@@ -416,36 +496,68 @@ class ConsumerRunner:
                     [item.envelope.event_type for item in group],
                 )
             }
-            applied = []
+            applied, duplicates = [], []
             for item in group:
                 if item.envelope.event_id in first_time:
                     first_time.discard(item.envelope.event_id)  # the same event twice in a batch
                     applied.append(item)
+                else:
+                    duplicates.append(item)
             await self._apply(conn, applied)
-        return applied, len(group) - len(applied), len(behind)
+        return applied, duplicates, behind
 
     async def _apply(self, conn: Connection, items: list[_Work]) -> None:
         """Run the handlers of new events in this transaction, in order: a run of records that
         share a batch handler in one call, others one by one; then write what they emitted to
-        the outbox in one statement."""
+        the outbox in one statement. Each record has its span, continuing its trace."""
         outgoing: list[EventEnvelope] = []
-        for run in _runs(items):
-            contexts = [
-                HandlerContext(conn, i.envelope, self._source, self._clock, outgoing) for i in run
+        traced = (
+            [
+                (
+                    i.envelope.event_id,
+                    i.envelope.event_type,
+                    i.record.topic,
+                    traceparent_of(i.record.headers),
+                )
+                for i in items
             ]
-            if run[0].batched:
-                batch_handler = cast(BatchHandler, run[0].handler)
-                await batch_handler(
-                    conn, [Delivery(c, i.payload) for c, i in zip(contexts, run, strict=True)]
-                )
-            for ctx, item in zip(contexts, run, strict=True):
-                if not item.batched:
-                    self._bind_envelope(item.record, item.envelope)
-                    await cast(Handler, item.handler)(ctx, item.payload)
-                failpoint(
-                    "consumer.inside_transaction", match=(item.envelope.key, item.correlation_id)
-                )
-        await enqueue_many(conn, outgoing)
+            if tracing.enabled()
+            else []
+        )
+        with tracing.consuming(self.consumer.name, traced) as spans:
+            for run in _runs(items):
+                contexts = [
+                    HandlerContext(conn, i.envelope, self._source, self._clock, outgoing)
+                    for i in run
+                ]
+                if run[0].batched:
+                    batch_handler = cast(BatchHandler, run[0].handler)
+                    started = time.perf_counter()
+                    # A run of one record (the usual case at low rates) runs under its span;
+                    # a longer run's records have theirs, none current.
+                    with spans.current(run[0].envelope.event_id if len(run) == 1 else None):
+                        await batch_handler(
+                            conn,
+                            [Delivery(c, i.payload) for c, i in zip(contexts, run, strict=True)],
+                        )
+                    self._handler_time(run[0], started)
+                for ctx, item in zip(contexts, run, strict=True):
+                    if not item.batched:
+                        self._bind_envelope(item.record, item.envelope)
+                        started = time.perf_counter()
+                        with spans.current(item.envelope.event_id):
+                            await cast(Handler, item.handler)(ctx, item.payload)
+                        self._handler_time(item, started)
+                    failpoint(
+                        "consumer.inside_transaction",
+                        match=(item.envelope.key, item.correlation_id),
+                    )
+            await enqueue_many(conn, outgoing)
+
+    def _handler_time(self, item: _Work, started: float) -> None:
+        CONSUMER_HANDLER_DURATION.labels(
+            self.consumer.name, _type_label(item.envelope.event_type)
+        ).observe(time.perf_counter() - started)
 
     async def _run_with_retries(self, item: _Work) -> str:
         """One record in its own transaction, with bounded retries; "applied", "duplicate",
@@ -459,6 +571,7 @@ class ConsumerRunner:
                 await self._park(item, str(error))
                 return "parked"
             except Exception as error:
+                self._count(item, "failed")
                 if attempt == self._max_attempts:
                     log.error("handler failed, giving up", attempts=attempt, exc_info=error)
                     await self._dead_letter(item.record, "handler-failed", error, attempts=attempt)
@@ -519,6 +632,7 @@ class ConsumerRunner:
             if parked.expired or (not missing and parked.attempts >= self._max_attempts):
                 reason = "dependency-missing" if missing else "handler-failed"
                 await self._dead_letter(item.record, reason, error, attempts=parked.attempts)
+                self._count(item, "dead_lettered")
                 async with self._pool.acquire() as conn:
                     await parking.release(conn, parked_id=parked.id)
                 return True
@@ -527,7 +641,14 @@ class ConsumerRunner:
             )
             return False
         log.info("parked record applied", parked_for_attempts=parked.attempts)
+        self._count(item, "handled")
         return True
+
+    def _count(self, item: _Work, outcome: str) -> None:
+        """One record's outcome straight to `ticketing_consumer_events_total` (outside a batch)."""
+        CONSUMER_EVENTS.labels(
+            self.consumer.name, _type_label(item.envelope.event_type), outcome
+        ).inc()
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], reason: str, error: BaseException, *, attempts: int
@@ -611,7 +732,7 @@ def register_consumer(
         batch = records if isinstance(records, tuple) else (records,)
         await runner.handle_batch(batch)
 
-    broker.subscriber(
+    subscriber = broker.subscriber(
         *runner.consumer.topics,
         group_id=runner.consumer.name,
         batch=True,
@@ -628,4 +749,6 @@ def register_consumer(
         title=f"{runner.consumer.name}:{','.join(runner.consumer.topics)}",
         parser=_lenient_parser,
         decoder=_raw_decoder,
-    )(on_batch)
+    )
+    subscriber(on_batch)
+    runner.subscriber = subscriber

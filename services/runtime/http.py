@@ -1,29 +1,26 @@
-"""HTTP plumbing shared by the services: correlation ids, health and readiness, error answers
-(problem details, services/runtime/problems.py)."""
+"""HTTP plumbing shared by the services: correlation ids and error answers (problem details,
+services/runtime/problems.py); health and readiness are services/runtime/health.py."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from faststream.kafka import KafkaBroker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.db import UNAVAILABLE_ERRORS
-from services.runtime.parking import count_parked
 from services.runtime.problems import FieldProblem, ProblemError, problem_response
 
 log = structlog.get_logger(__name__)
 
 CORRELATION_HEADERS = (b"x-correlation-id", b"x-request-id")
-DATABASE_CHECK_ERRORS: tuple[type[Exception], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
 
 
 def is_unstorable_text(error: BaseException) -> bool:
@@ -88,75 +85,6 @@ class CorrelationIdMiddleware:
             await self.app(scope, receive, send_with_header)
         finally:
             structlog.contextvars.clear_contextvars()
-
-
-def health_router(
-    pool_of: Callable[[], asyncpg.Pool | None],
-    broker_of: Callable[[], KafkaBroker | None],
-    reported: Mapping[str, Callable[[], Awaitable[bool]]] | None = None,
-) -> APIRouter:
-    """`/healthz`: the process answers. `/readyz`: the database and the broker answer too.
-    `reported` checks are shown in `/readyz` without deciding it: a dependency only some
-    routes need (the content service's file storage) must not take the others out of service."""
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz() -> JSONResponse:
-        checks = {
-            "database": await _database_ok(pool_of()),
-            "broker": await _broker_ok(broker_of()),
-        }
-        ready = all(checks.values())
-        body: dict[str, object] = {
-            "status": "ready" if ready else "not ready",
-            **{k: _word(v) for k, v in checks.items()},
-        }
-        for name, check in (reported or {}).items():
-            body[name] = _word(await check())
-        if checks["database"]:
-            body["parked_records"] = await _parked(pool_of())
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    return router
-
-
-def _word(ok: bool) -> str:
-    return "ok" if ok else "unavailable"
-
-
-async def _database_ok(pool: asyncpg.Pool | None) -> bool:
-    if pool is None:
-        return False
-    try:
-        async with pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
-    except DATABASE_CHECK_ERRORS:
-        return False
-    return True
-
-
-async def _parked(pool: asyncpg.Pool | None) -> int | None:
-    """Records waiting for what they depend on (services/runtime/parking.py)."""
-    if pool is None:
-        return None
-    try:
-        async with pool.acquire(timeout=2) as conn:
-            return await count_parked(conn)
-    except DATABASE_CHECK_ERRORS:
-        return None
-
-
-async def _broker_ok(broker: KafkaBroker | None) -> bool:
-    if broker is None:
-        return False
-    try:
-        return await broker.ping(timeout=2)
-    except Exception:
-        return False
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,7 +1,8 @@
 """structlog set-up: JSON lines when not on a terminal, readable colours on one.
 
 Every line carries the service; while a message or request is handled, the context variables
-bound by the consumer and the HTTP middleware add correlation id, event id and ticket id.
+bound by the consumer and the HTTP middleware add correlation id, event id and ticket id, and
+with tracing on (services/runtime/tracing.py) the trace and span ids.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sys
 from typing import Any, Literal, cast
 
 import structlog
+
+from services.runtime.tracing import add_trace_ids
 
 
 def configure_logging(
@@ -26,6 +29,7 @@ def configure_logging(
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         add_service,
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

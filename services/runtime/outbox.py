@@ -21,11 +21,14 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+from opentelemetry.trace import SpanKind
 
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
 from contracts.registry import TOPIC_OF_EVENT
 from services.runtime.db import Connection
+from services.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from services.runtime.tracing import TRACEPARENT, span, traceparent_for
 
 log = structlog.get_logger(__name__)
 
@@ -50,16 +53,19 @@ async def enqueue_many(conn: Connection, envelopes: Sequence[EventEnvelope]) -> 
     if not envelopes:
         return
     await conn.execute(
-        """INSERT INTO outbox (event_id, event_type, topic, message_key, envelope)
-           SELECT e.id, e.type, e.topic, e.key, e.envelope::jsonb
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-                  WITH ORDINALITY AS e(id, type, topic, key, envelope, n)
+        """INSERT INTO outbox (event_id, event_type, topic, message_key, envelope, traceparent)
+           SELECT e.id, e.type, e.topic, e.key, e.envelope::jsonb, e.traceparent
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  WITH ORDINALITY AS e(id, type, topic, key, envelope, traceparent, n)
             ORDER BY e.n""",
         [e.event_id for e in envelopes],
         [e.event_type for e in envelopes],
         [TOPIC_OF_EVENT[e.event_type] for e in envelopes],
         [e.key for e in envelopes],
         [e.model_dump_json() for e in envelopes],
+        # The trace the row continues: the handled event's span, or the request's
+        # (services/runtime/tracing.py); NULL while tracing is off.
+        [traceparent_for(e.causation_id) for e in envelopes],
     )
 
 
@@ -231,7 +237,7 @@ class OutboxRelay:
             ):
                 return SweepResult(0, 0)
             rows = await conn.fetch(
-                """SELECT id, topic, message_key, envelope::text AS envelope
+                """SELECT id, topic, message_key, envelope::text AS envelope, traceparent
                      FROM outbox
                     WHERE published_at IS NULL
                     ORDER BY id
@@ -274,15 +280,23 @@ class OutboxRelay:
         done: list[int] = []
         for row in rows:
             envelope = json.loads(row["envelope"])
+            headers = headers_of(envelope)
+            if row["traceparent"]:
+                headers[TRACEPARENT] = row["traceparent"]
             try:
-                await self._publish(
-                    row["topic"],
-                    row["message_key"].encode(),
-                    row["envelope"].encode(),
-                    headers_of(envelope),
-                )
+                with span(
+                    f"publish {row['topic']}",
+                    row["traceparent"],
+                    kind=SpanKind.PRODUCER,
+                    **{"messaging.system": "kafka", "messaging.destination.name": row["topic"]},
+                ):
+                    await self._publish(
+                        row["topic"], row["message_key"].encode(), row["envelope"].encode(), headers
+                    )
             except Exception as error:
+                OUTBOX_PUBLISH_FAILURES.labels(row["topic"]).inc()
                 return done, (row["id"], repr(error))
+            OUTBOX_PUBLISHED.labels(row["topic"]).inc()
             done.append(row["id"])
         return done, None
 

@@ -68,6 +68,13 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = Field(default=6_000, ge=1000)
     consumer_rebalance_timeout_ms: int = Field(default=6_000, ge=1000)
     shutdown_grace_s: float = Field(default=15.0, gt=0)
+    metrics_refresh_s: float = Field(default=5.0, gt=0, le=60)
+    """How often the gauges read from the database and the broker are refreshed (outbox
+    backlog, e-mails pending, broker up, consumer lag); a scrape reads the last values."""
+    consumer_wedged_after_s: float = Field(default=600.0, gt=0)
+    """A batch in progress for longer than this fails `/healthz`, the liveness probe: the
+    consumer is wedged and the pod is restarted (services/runtime/health.py). Longer than the
+    consumer's poll interval (300 s), after which the group gave its partitions away anyway."""
     body_max_bytes: int = Field(default=1 << 20, ge=1024)
     """Largest request body a route takes; a larger one is refused with 413
     (services/runtime/bodies.py). The ingress's `proxy-body-size` follows this default."""

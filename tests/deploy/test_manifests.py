@@ -31,6 +31,8 @@ CRD_API_VERSIONS = {
     "KafkaTopic": "kafka.strimzi.io/v1beta2",
     "KafkaUser": "kafka.strimzi.io/v1beta2",
     "Cluster": "postgresql.cnpg.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
 }
 
 

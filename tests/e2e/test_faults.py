@@ -16,6 +16,7 @@ from contracts.topics import BILLING_EVENTS, DEAD_LETTER, TICKETS_EVENTS
 from devstack.infra import EmbeddedInfrastructure
 from devstack.smtp import CapturedEmail
 from devstack.stack import Stack
+from devstack.status import Samples, parse_metrics, total
 from services.runtime.clock import ControlledClock
 from services.runtime.failpoints import CRASH_EXIT_CODE
 from tests.e2e.helpers import (
@@ -268,6 +269,53 @@ async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_noth
             uuid.UUID(ticket["id"]),
         )
         assert len(decisions) == 1
+
+
+async def test_a_frozen_broker_keeps_every_service_ready_and_shows_in_health_and_metrics(
+    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    infra = stack.infrastructure
+    if not isinstance(infra, EmbeddedInfrastructure):
+        pytest.skip("freezing the broker needs the embedded infrastructure")
+    tickets = stack.urls["tickets"]
+    infra.pause_broker()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+
+            async def broker_reported_down() -> bool:
+                health = (await client.get(f"{tickets}/healthz")).json()
+                return bool(health["broker"] == "unavailable")
+
+            await eventually(broker_reported_down, timeout=20, what="/healthz to see the broker")
+            created = await submit_ticket(gateway, customer, subject="Med zamrznjenim brokerjem")
+
+            async def backlog_shown() -> Samples | None:
+                samples = parse_metrics((await client.get(f"{tickets}/metrics")).text)
+                waiting = total(samples, "ticketing_outbox_waiting_events")
+                return samples if waiting >= 1 else None
+
+            samples = await eventually(backlog_shown, timeout=20, what="the outbox backlog")
+            assert total(samples, "ticketing_broker_up") == 0
+            assert total(samples, "ticketing_outbox_oldest_waiting_age_seconds") > 0
+            for name, url in stack.urls.items():
+                ready = await client.get(f"{url}/readyz")
+                assert ready.status_code == 200, (name, ready.text)
+                assert (await client.get(f"{url}/healthz")).status_code == 200, name
+                if name != "gateway":
+                    assert ready.json()["broker"] == "unavailable", name
+    finally:
+        infra.resume_broker()
+    await decided_ticket(gateway, customer, created["id"], timeout=90)
+
+    async def backlog_gone() -> bool:
+        async with httpx.AsyncClient(timeout=5) as client:
+            samples = parse_metrics((await client.get(f"{tickets}/metrics")).text)
+        return (
+            total(samples, "ticketing_outbox_waiting_events") == 0
+            and total(samples, "ticketing_broker_up") == 1
+        )
+
+    await eventually(backlog_gone, timeout=30, what="the outbox to drain after the freeze")
 
 
 async def test_sigterm_stops_a_service_cleanly_and_its_work_resumes_after_restart(

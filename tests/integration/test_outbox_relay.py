@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.envelope import new_envelope
 from contracts.tickets import TicketResolved
 from devstack.infra import Endpoints
+from services.runtime import tracing
 from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.runtime.kafka import ensure_topics
 from services.runtime.outbox import OutboxRelay, OutsideTransactionError, enqueue
@@ -153,3 +155,29 @@ async def test_a_row_is_marked_published_only_after_the_broker_acknowledged_it(
 
     assert result.published == 0
     assert await outbox_pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 1
+
+
+async def test_a_rows_traceparent_is_its_records_header_on_every_attempt(
+    outbox_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tracing on for this test only, with a provider of its own (the process's global one is
+    # left alone): the row stores the span that wrote it.
+    monkeypatch.setattr(tracing._state, "enabled", True)
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("request") as span:
+        await _store(outbox_pool, [_resolved(uuid.uuid4(), 1)])
+        context = span.get_span_context()
+    expected = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    assert await outbox_pool.fetchval("SELECT traceparent FROM outbox") == expected
+    sent: list[dict[str, str]] = []
+
+    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
+        sent.append(headers)
+        if len(sent) == 1:
+            raise ConnectionError("broker said no")
+
+    relay = OutboxRelay(outbox_pool, publish)
+    assert (await relay.sweep_once()).failed == 1
+    assert (await relay.sweep_once()).published == 1
+
+    assert [h["traceparent"] for h in sent] == [expected, expected]

@@ -1,0 +1,328 @@
+"""OpenTelemetry traces: one trace per ticket across the services (docs/decisions.md,
+"Readiness, metrics and traces").
+
+Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
+the service exports its spans by OTLP over HTTP (the standard `OTEL_*` variables tune the
+exporter and the batch processor). Sampling (`RootSampler`): a trace is kept or dropped as a
+whole, decided where it starts (an HTTP request, usually), for `OTEL_TRACES_SAMPLER_ARG` of new
+traces (default 0.1); queries and calls outside any trace (the relay's sweeps, the periodic
+workers) start none. `OTEL_TRACES_SAMPLER` replaces this with one of the SDK's samplers.
+
+asyncpg and httpx are traced by their OpenTelemetry instrumentations, HTTP requests by
+`ServerSpanMiddleware`. The Kafka path is ours, because the relay publishes later and from another
+task than the one that stored the event: the W3C `traceparent` of the span that wrote an outbox
+row is stored in the row and sent as the record's header on every attempt; a consumer continues
+the trace from that header, one span per record, and what its handlers store (outbox rows,
+e-mails) carries that span's `traceparent` on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.runtime.metrics import route_template
+
+TRACEPARENT = "traceparent"
+_propagator = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("ticketing")
+
+
+class _State:
+    enabled = False
+
+
+_state = _State()
+_handled: ContextVar[dict[uuid.UUID, str] | None] = ContextVar("ticketing_handled", default=None)
+
+
+def enabled() -> bool:
+    """Whether this process records spans (configure_tracing installed a provider)."""
+    return _state.enabled
+
+
+def wanted() -> bool:
+    """Whether the environment asks for traces to be exported."""
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
+
+
+def configure_tracing(service: str, *, exporter: Any = None) -> Any:
+    """Install a tracer provider for `service` exporting to `exporter` (OTLP over HTTP when
+    None) and instrument asyncpg and httpx; return the provider (`shutdown()` flushes it).
+    Called once per process, when `wanted()` or with a test's exporter."""
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter()
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else _default_sampler()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    _asyncpg_in_kept_traces(AsyncPGInstrumentor)().instrument(
+        tracer_provider=provider, skip_dep_check=True
+    )
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    _state.enabled = True
+    return provider
+
+
+DEFAULT_SAMPLE_RATIO = 0.1
+
+
+def _asyncpg_in_kept_traces(base: Any) -> Any:
+    """The asyncpg instrumentation, skipped for queries outside a kept trace. Unchanged, it
+    parsed and described every query before learning the span would not be recorded: ~1 ms of
+    CPU per POST /api/tickets at 10 % sampling, half the request's own (docs/decisions.md)."""
+
+    class AsyncPGInKeptTraces(base):  # type: ignore[misc]
+        async def _do_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if not trace.get_current_span().is_recording():
+                return await func(*args, **kwargs)
+            return await super()._do_execute(func, instance, args, kwargs)
+
+        async def _do_cursor_execute(self, func: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+            if not trace.get_current_span().is_recording():
+                return await func(*args, **kwargs)
+            return await super()._do_cursor_execute(func, instance, args, kwargs)
+
+        async def _do_prepared_execute(
+            self, func: Any, instance: Any, args: Any, kwargs: Any
+        ) -> Any:
+            if not trace.get_current_span().is_recording():
+                return await func(*args, **kwargs)
+            return await super()._do_prepared_execute(func, instance, args, kwargs)
+
+    return AsyncPGInKeptTraces
+
+
+def _default_sampler() -> Any:
+    """Children follow their parent's decision (so a ticket's trace is whole or absent); a new
+    trace is kept with the ratio of `OTEL_TRACES_SAMPLER_ARG`, except one a client call (a
+    query, an HTTP call) would start: those come from background loops, not from work."""
+    from opentelemetry.sdk.trace.sampling import (
+        Decision,
+        ParentBased,
+        Sampler,
+        SamplingResult,
+        TraceIdRatioBased,
+    )
+
+    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "")
+    try:
+        ratio = min(1.0, max(0.0, float(raw))) if raw else DEFAULT_SAMPLE_RATIO
+    except ValueError:
+        ratio = DEFAULT_SAMPLE_RATIO
+
+    class RootSampler(Sampler):
+        def __init__(self) -> None:
+            self._ratio = TraceIdRatioBased(ratio)
+
+        def should_sample(  # noqa: PLR0917 - the SDK's signature
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: SpanKind | None = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> SamplingResult:
+            if kind == SpanKind.CLIENT:
+                return SamplingResult(Decision.DROP)
+            return self._ratio.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
+
+        def get_description(self) -> str:
+            return f"RootSampler{{{ratio}, no root client spans}}"
+
+    return ParentBased(root=RootSampler())
+
+
+def flush_traces(provider: Any) -> None:
+    """Export the spans still buffered and stop (at shutdown; nothing when tracing is off)."""
+    if provider is not None:
+        provider.shutdown()
+
+
+class ServerSpanMiddleware:
+    """A server span per HTTP request, continuing a caller's `traceparent`, named by the route
+    template (`POST /api/tickets`); probes and scrapes have none. In place of
+    opentelemetry-instrumentation-fastapi, which cost ~260 us of CPU per request even for the
+    requests it did not sample (docs/decisions.md)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _state.enabled or scope["path"] in _UNTRACED:
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "")
+        incoming = next((v for k, v in scope.get("headers", ()) if k == b"traceparent"), None)
+        span = _tracer.start_span(
+            method,
+            context=_parent(incoming.decode("latin-1") if incoming else None),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method},
+        )
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=True):
+                await self.app(scope, receive, send_noting_status)
+        finally:
+            route = route_template(scope)
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(trace.StatusCode.ERROR)
+            span.end()
+
+
+_UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span (None without one)."""
+    if not _state.enabled:
+        return None
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def traceparent_for(event_id: uuid.UUID | None) -> str | None:
+    """The `traceparent` to store with something caused by handling `event_id` (an outbox row,
+    an e-mail): the span of that record when a consumer handles it, else the current span."""
+    if not _state.enabled:
+        return None
+    handled = _handled.get()
+    if handled is not None and event_id is not None and event_id in handled:
+        return handled[event_id]
+    return current_traceparent()
+
+
+def traceparent_of(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    """A Kafka record's `traceparent` header."""
+    for key, value in headers or ():
+        if key == TRACEPARENT and value:
+            return value.decode(errors="replace")
+    return None
+
+
+def _parent(traceparent: str | None) -> otel_context.Context | None:
+    return _propagator.extract({TRACEPARENT: traceparent}) if traceparent else None
+
+
+class Handling:
+    """The spans of records handled together (`consuming`)."""
+
+    def __init__(self, spans: dict[uuid.UUID, Span]) -> None:
+        self._spans = spans
+
+    @contextlib.contextmanager
+    def current(self, event_id: uuid.UUID | None) -> Iterator[None]:
+        """Make the span of `event_id` the current one (its handler's queries nest under it)."""
+        span = self._spans.get(event_id) if event_id is not None else None
+        if span is None:
+            yield
+            return
+        with trace.use_span(span, end_on_exit=False):
+            yield
+
+
+_NO_SPANS = Handling({})
+
+
+@contextlib.contextmanager
+def consuming(
+    consumer: str, records: Sequence[tuple[uuid.UUID, str, str, str | None]]
+) -> Iterator[Handling]:
+    """Spans for records handled in one transaction, one each, continuing each record's trace:
+    (event id, event type, topic, traceparent). While they run, `traceparent_for` gives what
+    each record causes its own span's context."""
+    if not _state.enabled:
+        yield _NO_SPANS
+        return
+    spans: dict[uuid.UUID, Span] = {}
+    handled: dict[uuid.UUID, str] = {}
+    for event_id, event_type, topic, traceparent in records:
+        span = _tracer.start_span(
+            f"{consumer} handle {event_type}",
+            context=_parent(traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.consumer.group.name": consumer,
+                "messaging.message.id": str(event_id),
+            },
+        )
+        spans[event_id] = span
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier, context=trace.set_span_in_context(span))
+        if TRACEPARENT in carrier:
+            handled[event_id] = carrier[TRACEPARENT]
+    token = _handled.set({**(_handled.get() or {}), **handled})
+    try:
+        yield Handling(spans)
+    except BaseException as error:
+        for span in spans.values():
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR)
+        raise
+    finally:
+        _handled.reset(token)
+        for span in spans.values():
+            span.end()
+
+
+@contextlib.contextmanager
+def span(
+    name: str, traceparent: str | None, *, kind: SpanKind, **attributes: str
+) -> Iterator[None]:
+    """A span continuing `traceparent`'s trace (the relay's publish, the SMTP send)."""
+    if not _state.enabled:
+        yield
+        return
+    with _tracer.start_as_current_span(
+        name, context=_parent(traceparent), kind=kind, attributes=attributes
+    ):
+        yield
+
+
+def add_trace_ids(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: the current trace and span ids on every line logged inside one."""
+    if _state.enabled:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+            event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
