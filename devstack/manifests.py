@@ -6,6 +6,9 @@ hand-written kustomize patches on top.
 
 Targets: Strimzi 0.48+ (`kafka.strimzi.io/v1beta2`, KRaft with node pools, Kafka 4.1) and
 CloudNativePG 1.27+ (`postgresql.cnpg.io/v1`), ingress-nginx with cert-manager.
+
+Longer than most modules (~680 lines): it is the whole base as data, one function per kind of
+object; the monitoring objects are in devstack/monitoring.py.
 """
 
 from __future__ import annotations

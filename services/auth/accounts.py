@@ -3,6 +3,9 @@
 HTTP-free: the API turns the exceptions into answers. Nothing here logs a password, a token or a
 link; the e-mails go out through the outbox (`PasswordResetRequested`, `PasswordResetCompleted`)
 and the notify service.
+
+Around 480 lines: sign-in, refresh, logout and the password links share the session and token
+rules and the throttle, and each use case is short; the SQL is in the *_repository modules.
 """
 
 from __future__ import annotations
