@@ -90,7 +90,12 @@ def ensure_command(command: str, package: str, why: str) -> str:
     apt = shutil.which("apt-get")
     if apt and os.geteuid() == 0:
         print(f"installing {package} with apt-get ...", flush=True)
-        subprocess.run([apt, "install", "-y", "-qq", package], check=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = [apt, "install", "-y", "-qq", "--no-install-recommends", package]
+        if subprocess.run(install, check=False, env=env).returncode:
+            # A fresh machine's package lists may be empty or stale: read them, then again.
+            subprocess.run([apt, "update", "-qq"], check=True, env=env)
+            subprocess.run(install, check=True, env=env)
         found = shutil.which(command)
     if not found:
         sys.exit(f"{why} needs `{command}`: install Debian's `{package}` package")
