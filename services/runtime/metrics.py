@@ -141,6 +141,20 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
+class ResponseStatus:
+    """An ASGI `send` that notes the response's status on the way (500 until one is sent): for
+    the middlewares that report a request after it ran (this module's, tracing.py's)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+
 class HttpMetricsMiddleware:
     """Count and time every HTTP request by route template, method and status."""
 
@@ -153,20 +167,13 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response = ResponseStatus(send)
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, response.send)
         finally:
             route = self._route_of(scope)
             method = _method(scope.get("method", ""))
-            HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            HTTP_REQUESTS.labels(route, method, str(response.status)).inc()
             HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
 
 

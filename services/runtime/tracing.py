@@ -29,9 +29,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.runtime.metrics import route_template
+from services.runtime.metrics import ResponseStatus, route_template
 
 TRACEPARENT = "traceparent"
 _propagator = TraceContextTextMapPropagator()
@@ -185,23 +185,16 @@ class ServerSpanMiddleware:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method},
         )
-        status = 500
-
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        response = ResponseStatus(send)
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=True):
-                await self.app(scope, receive, send_noting_status)
+                await self.app(scope, receive, response.send)
         finally:
             route = route_template(scope)
             span.update_name(f"{method} {route}")
             span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 500:
                 span.set_status(trace.StatusCode.ERROR)
             span.end()
 
