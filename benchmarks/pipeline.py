@@ -2,7 +2,7 @@
 
     apt-get install -y wrk        # once: the load generator of (e) and (g)
     .venv/bin/python -m benchmarks.pipeline [--short] [--only a,b,c,d,e,f,g,h] [--keep-state]
-                                            [--tracing [--trace-ratio R]]
+                                            [--tracing [--trace-ratio R] [--traces-per-second N]]
     # another checkout with this one's environment (the services inherit PYTHONPATH):
     cd <checkout> && env PYTHONPATH=$PWD <this>/.venv/bin/python -m benchmarks.pipeline
 
@@ -54,7 +54,8 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
 `--tracing` runs every service with OpenTelemetry traces on (services/runtime/tracing.py),
 exported by OTLP/HTTP to a sink in this process that reads each request and answers 200 (the
 cost of recording and exporting spans, not of a collector), keeping the shipped share of new
-traces (0.1) or `--trace-ratio`'s. Without it traces are off, as by default; metrics are always
+traces (all, within each process's budget of 10 new traces a second), or `--trace-ratio`'s
+within `--traces-per-second`'s budget. Without it traces are off, as by default; metrics are always
 on. Compare runs with and without it back to back.
 (h) billing's catch-up over the same backlog as (c), alone, twice: with the history the run has
     so far, then after 100,000 earlier resolved tickets of the demo organization (texts from the
@@ -1584,8 +1585,15 @@ async def run(args: argparse.Namespace) -> None:
     header(args, sizes)
     state = Path(tempfile.mkdtemp(prefix="ticketing-pipeline-"))
     sink = _TraceSink() if args.tracing else None
-    extra_env = sink.env(args.trace_ratio) if sink else {}
-    say(f"traces: {'on, exported to ' + sink.url if sink else 'off'}")
+    extra_env = sink.env(args.trace_ratio, args.traces_per_second) if sink else {}
+    if sink:
+        say(
+            f"traces: on, exported to {sink.url}; share of new traces "
+            f"{extra_env.get('OTEL_TRACES_SAMPLER_ARG', '1 (default)')}, at most "
+            f"{extra_env.get('TRACES_PER_SECOND', '10 (default)')} a second per process"
+        )
+    else:
+        say("traces: off")
     stack = Stack(StackConfig(state_dir=state, gateway_port=free_port(), extra_env=extra_env))
     sampler = MemorySampler()
     bench = Bench(stack, sizes, random.Random(42))  # noqa: S311
@@ -1644,10 +1652,12 @@ class _TraceSink:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def env(self, ratio: float | None) -> dict[str, str]:
+    def env(self, ratio: float | None, per_second: float | None) -> dict[str, str]:
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
         if ratio is not None:
             env["OTEL_TRACES_SAMPLER_ARG"] = str(ratio)
+        if per_second is not None:
+            env["TRACES_PER_SECOND"] = str(per_second)
         return env
 
 
@@ -1763,7 +1773,13 @@ def main() -> None:
         "--tracing", action="store_true", help="services export OpenTelemetry traces (a sink)"
     )
     parser.add_argument(
-        "--trace-ratio", type=float, default=None, help="share of new traces kept (default 0.1)"
+        "--trace-ratio", type=float, default=None, help="share of new traces kept (default 1)"
+    )
+    parser.add_argument(
+        "--traces-per-second",
+        type=float,
+        default=None,
+        help="new traces each process keeps a second at most (default 10)",
     )
     args = parser.parse_args()
     args.only = "".join(c for c in args.only if c in SECTIONS) or SECTIONS

@@ -4,9 +4,11 @@
 Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
 the service exports its spans by OTLP over HTTP (the standard `OTEL_*` variables tune the
 exporter and the batch processor). Sampling (`RootSampler`): a trace is kept or dropped as a
-whole, decided where it starts (an HTTP request, usually), for `OTEL_TRACES_SAMPLER_ARG` of new
-traces (default 0.1); queries and calls outside any trace (the relay's sweeps, the periodic
-workers) start none. `OTEL_TRACES_SAMPLER` replaces this with one of the SDK's samplers.
+whole, decided where it starts (an HTTP request, usually): every new trace (or the ratio
+`OTEL_TRACES_SAMPLER_ARG`), but at most `TRACES_PER_SECOND` (10) new ones a second per process,
+so that a burst of load costs a bounded CPU; queries and calls outside any trace (the relay's
+sweeps, the periodic workers) start none. `OTEL_TRACES_SAMPLER` replaces this with one of the
+SDK's samplers.
 
 asyncpg and httpx are traced by their OpenTelemetry instrumentations, HTTP requests by
 `ServerSpanMiddleware`. The Kafka path is ours, because the relay publishes later and from another
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
@@ -35,11 +38,12 @@ from services.runtime.metrics import ResponseStatus, route_template
 
 TRACEPARENT = "traceparent"
 _propagator = TraceContextTextMapPropagator()
-_tracer = trace.get_tracer("ticketing")
 
 
 class _State:
     enabled = False
+    # The provider's own tracer once configured (the API's proxy tracer until then).
+    tracer: trace.Tracer = trace.get_tracer("ticketing")
 
 
 _state = _State()
@@ -81,11 +85,12 @@ def configure_tracing(service: str, *, exporter: Any = None) -> Any:
         tracer_provider=provider, skip_dep_check=True
     )
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    _state.tracer = provider.get_tracer("ticketing")
     _state.enabled = True
     return provider
 
 
-DEFAULT_SAMPLE_RATIO = 0.1
+DEFAULT_TRACES_PER_SECOND = 10.0
 
 
 def _asyncpg_in_kept_traces(base: Any) -> Any:
@@ -116,25 +121,54 @@ def _asyncpg_in_kept_traces(base: Any) -> Any:
 
 def _default_sampler() -> Any:
     """Children follow their parent's decision (so a ticket's trace is whole or absent); a new
-    trace is kept with the ratio of `OTEL_TRACES_SAMPLER_ARG`, except one a client call (a
+    trace is kept with the ratio of `OTEL_TRACES_SAMPLER_ARG` (all by default) while the
+    process's budget of `TRACES_PER_SECOND` new traces allows, except one a client call (a
     query, an HTTP call) would start: those come from background loops, not from work."""
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    ratio = _number("OTEL_TRACES_SAMPLER_ARG", 1.0, upper=1.0)
+    per_second = _number("TRACES_PER_SECOND", DEFAULT_TRACES_PER_SECOND)
+    return ParentBased(root=_root_sampler(ratio, per_second))
+
+
+def _number(name: str, default: float, *, upper: float = float("inf")) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return min(upper, max(0.0, float(raw))) if raw else default
+    except ValueError:
+        return default
+
+
+def _root_sampler(ratio: float, per_second: float) -> Any:
     from opentelemetry.sdk.trace.sampling import (
         Decision,
-        ParentBased,
         Sampler,
         SamplingResult,
         TraceIdRatioBased,
     )
 
-    raw = os.environ.get("OTEL_TRACES_SAMPLER_ARG", "")
-    try:
-        ratio = min(1.0, max(0.0, float(raw))) if raw else DEFAULT_SAMPLE_RATIO
-    except ValueError:
-        ratio = DEFAULT_SAMPLE_RATIO
-
     class RootSampler(Sampler):
+        """The ratio, within a token bucket of `per_second` new traces a second (a burst of up
+        to one second's worth). A kept trace costs ~1 ms of CPU per span-heavy request in each
+        service it crosses, so at 600 requests a second one in ten kept cost the tickets
+        service a fifth of its CPU; the budget bounds that whatever the load, and keeps every
+        trace while the load is light (docs/decisions.md, "Readiness, metrics and traces")."""
+
         def __init__(self) -> None:
             self._ratio = TraceIdRatioBased(ratio)
+            self._tokens = self._capacity = max(1.0, per_second)
+            self._refilled = time.monotonic()
+
+        def _spend(self) -> bool:
+            # Called on the event loop's thread; a race with another thread could at worst
+            # keep one trace too many, so no lock.
+            now = time.monotonic()
+            elapsed, self._refilled = now - self._refilled, now
+            self._tokens = min(self._capacity, self._tokens + elapsed * per_second)
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
 
         def should_sample(  # noqa: PLR0917 - the SDK's signature
             self,
@@ -148,14 +182,17 @@ def _default_sampler() -> Any:
         ) -> SamplingResult:
             if kind == SpanKind.CLIENT:
                 return SamplingResult(Decision.DROP)
-            return self._ratio.should_sample(
+            result = self._ratio.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
             )
+            if result.decision.is_sampled() and not self._spend():
+                return SamplingResult(Decision.DROP)
+            return result
 
         def get_description(self) -> str:
-            return f"RootSampler{{{ratio}, no root client spans}}"
+            return f"RootSampler{{{ratio}, at most {per_second}/s, no root client spans}}"
 
-    return ParentBased(root=RootSampler())
+    return RootSampler()
 
 
 def flush_traces(provider: Any) -> None:
@@ -179,7 +216,7 @@ class ServerSpanMiddleware:
             return
         method = scope.get("method", "")
         incoming = next((v for k, v in scope.get("headers", ()) if k == b"traceparent"), None)
-        span = _tracer.start_span(
+        span = _state.tracer.start_span(
             method,
             context=_parent(incoming.decode("latin-1") if incoming else None),
             kind=SpanKind.SERVER,
@@ -206,9 +243,15 @@ def current_traceparent() -> str | None:
     """The W3C `traceparent` of the current span (None without one)."""
     if not _state.enabled:
         return None
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
-    return carrier.get(TRACEPARENT)
+    return _format(trace.get_current_span().get_span_context())
+
+
+def _format(context: trace.SpanContext) -> str | None:
+    """W3C `traceparent` (version 00) of a span context; what the propagator's `inject` writes,
+    without its carrier."""
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def traceparent_for(event_id: uuid.UUID | None) -> str | None:
@@ -267,7 +310,7 @@ def consuming(
     spans: dict[uuid.UUID, Span] = {}
     handled: dict[uuid.UUID, str] = {}
     for event_id, event_type, topic, traceparent in records:
-        span = _tracer.start_span(
+        span = _state.tracer.start_span(
             f"{consumer} handle {event_type}",
             context=_parent(traceparent),
             kind=SpanKind.CONSUMER,
@@ -279,10 +322,9 @@ def consuming(
             },
         )
         spans[event_id] = span
-        carrier: dict[str, str] = {}
-        _propagator.inject(carrier, context=trace.set_span_in_context(span))
-        if TRACEPARENT in carrier:
-            handled[event_id] = carrier[TRACEPARENT]
+        traceparent_of_span = _format(span.get_span_context())
+        if traceparent_of_span is not None:
+            handled[event_id] = traceparent_of_span
     token = _handled.set({**(_handled.get() or {}), **handled})
     try:
         yield Handling(spans)
@@ -305,7 +347,7 @@ def span(
     if not _state.enabled:
         yield
         return
-    with _tracer.start_as_current_span(
+    with _state.tracer.start_as_current_span(
         name, context=_parent(traceparent), kind=kind, attributes=attributes
     ):
         yield
