@@ -250,6 +250,7 @@ class ConsumerRunner:
         self._batch_started: float | None = None
         self.next_offsets: dict[tuple[str, int], int] = {}
         """(topic, partition) -> the offset after the last record handled (for the lag)."""
+        self._lag_series: set[tuple[str, int]] = set()
         self.subscriber: Any = None
         """FastStream's subscriber (`register_consumer`); its aiokafka consumer once started."""
 
@@ -258,6 +259,14 @@ class ConsumerRunner:
         started = self._batch_started
         return 0.0 if started is None else max(0.0, now - started)
 
+    def loop_stopped(self) -> bool:
+        """Whether the subscriber was started and its consume loop has ended. FastStream
+        restarts a loop that fails, but one that returns (its aiokafka consumer stopped under
+        it) stays ended while the process looks healthy. Not started yet, or stopped by the
+        app's shutdown (which clears the tasks), is not "stopped"."""
+        tasks = getattr(self.subscriber, "tasks", None)
+        return bool(tasks) and all(task.done() for task in tasks)
+
     async def publish_lag(self) -> None:
         """`ticketing_consumer_lag_records` per assigned partition: the high watermark the
         consumer's own fetches saw, minus the next offset this replica will handle. Not
@@ -265,6 +274,8 @@ class ConsumerRunner:
         consumer = getattr(self.subscriber, "consumer", None)
         if consumer is None:
             return
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        self._forget_unassigned(assigned)
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
@@ -279,6 +290,16 @@ class ConsumerRunner:
             CONSUMER_LAG.labels(self.consumer.name, tp.topic, str(tp.partition)).set(
                 max(0, high - done)
             )
+            self._lag_series.add((tp.topic, tp.partition))
+
+    def _forget_unassigned(self, assigned: set[tuple[str, int]]) -> None:
+        """After a rebalance: no lag series for a partition another replica now reads (it would
+        stay at its last value), and no remembered offset for it (stale when it comes back)."""
+        for topic, partition in set(self._lag_series) - assigned:
+            CONSUMER_LAG.remove(self.consumer.name, topic, str(partition))
+        self._lag_series &= assigned
+        for where in set(self.next_offsets) - assigned:
+            del self.next_offsets[where]
 
     async def handle_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle the batch; raise only when it must be read again (database unavailable)."""

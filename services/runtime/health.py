@@ -4,8 +4,9 @@
   The broker is reported but does not decide it: during a broker outage the API goes on
   accepting work into the outbox, so taking every pod out of its Service would turn a Kafka
   outage into an API outage (docs/decisions.md, "Readiness, metrics and traces").
-- `/healthz` (the liveness probe): the process answers and none of its consumers is wedged, a
-  batch in progress far longer than any batch may take. Neither the database nor the broker
+- `/healthz` (the liveness probe): the process answers and none of its consumers is wedged (a
+  batch in progress far longer than any batch may take) or stopped (its consume loop ended while
+  the process runs on). Neither the database nor the broker
   decides it: a restart cures neither, and restarting every pod at once during an outage only
   adds a cold start to it.
 - `/metrics`: the Prometheus exposition (services/runtime/metrics.py).
@@ -94,16 +95,22 @@ def health_router(
     async def healthz() -> JSONResponse:
         runners = runners_of()
         wedged = wedged_consumers(runners, now=time.monotonic(), wedged_after_s=wedged_after_s)
+        stopped = [r.consumer.name for r in runners if r.loop_stopped()]
+        states = {r.consumer.name: "ok" for r in runners}
+        states |= {name: "wedged" for name in wedged} | {name: "stopped" for name in stopped}
+        failing = bool(wedged or stopped)
         body: dict[str, object] = {
-            "status": "wedged" if wedged else "ok",
+            "status": ("stopped" if stopped else "wedged") if failing else "ok",
             "broker": broker.word(),
-            "consumers": {
-                r.consumer.name: "wedged" if r.consumer.name in wedged else "ok" for r in runners
-            },
+            "consumers": states,
         }
-        if wedged:
-            log.error("consumer wedged; failing the liveness probe", wedged_s=wedged)
-        return JSONResponse(body, status_code=503 if wedged else 200)
+        if failing:
+            log.error(
+                "consumer wedged or stopped; failing the liveness probe",
+                wedged_s=wedged,
+                stopped=stopped,
+            )
+        return JSONResponse(body, status_code=503 if failing else 200)
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
