@@ -264,7 +264,7 @@ class ConsumerRunner:
         restarts a loop that fails, but one that returns (its aiokafka consumer stopped under
         it) stays ended while the process looks healthy. Not started yet, or stopped by the
         app's shutdown (which clears the tasks), is not "stopped"."""
-        tasks = getattr(self.subscriber, "tasks", None)
+        tasks: list[asyncio.Task[Any]] = getattr(self.subscriber, "tasks", None) or []
         return bool(tasks) and all(task.done() for task in tasks)
 
     async def publish_lag(self) -> None:

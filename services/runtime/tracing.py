@@ -185,7 +185,7 @@ def _root_sampler(ratio: float, per_second: float) -> Any:
             result = self._ratio.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
             )
-            if result.decision.is_sampled() and not self._spend():
+            if result.decision == Decision.RECORD_AND_SAMPLE and not self._spend():
                 return SamplingResult(Decision.DROP)
             return result
 
