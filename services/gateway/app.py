@@ -1,10 +1,12 @@
 """The HTTP gateway: one address for the portal frontend, routing `/api/<service>/*` onward.
 
 `uvicorn --factory services.gateway.app:create_app`. It passes requests through unchanged except
-that every request gets an `X-Request-ID`/`X-Correlation-ID` (kept when the caller sent one) and
-an `X-Forwarded-For`. Bodies stream both ways: a large upload or download is never held whole in
-memory. The proxy is a plain ASGI callable on aiohttp's client, not a FastAPI route on httpx:
-the latter cost ~5 ms of CPU per request (docs/decisions.md, "The event pipeline at speed").
+that every request gets an `X-Request-ID`/`X-Correlation-ID` (kept when the caller sent one), an
+`X-Forwarded-For`, and, with traces on, the `traceparent` of the gateway's own span, where a
+ticket's trace starts (services/runtime/tracing.py). Bodies stream both ways: a large upload or
+download is never held whole in memory. The proxy is a plain ASGI callable on aiohttp's client,
+not a FastAPI route on httpx: the latter cost ~5 ms of CPU per request (docs/decisions.md, "The
+event pipeline at speed").
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from services.gateway.proxy import Proxy
 from services.gateway.settings import GatewaySettings
 from services.runtime.logging import configure_logging
 from services.runtime.metrics import UNMATCHED_ROUTE, HttpMetricsMiddleware, metrics_endpoint
+from services.runtime.tracing import ServerSpanMiddleware, configure_tracing, flush_traces, wanted
 
 __all__ = ["GatewaySettings", "create_app"]
 
@@ -33,6 +36,8 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     settings = settings or GatewaySettings()
     upstreams = settings.upstreams()
     proxy = Proxy(upstreams, settings.proxies())
+    # Traces only when an OTLP endpoint is configured, as in the services.
+    tracer_provider = configure_tracing("gateway") if wanted() else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,6 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
             proxy.session = session
             yield
             proxy.session = None
+        flush_traces(tracer_provider)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -106,4 +112,5 @@ def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
         else:
             await health(scope, receive, send)
 
-    return HttpMetricsMiddleware(CorsMiddleware(app, settings.cors()), route_of=route_of)
+    measured = HttpMetricsMiddleware(CorsMiddleware(app, settings.cors()), route_of=route_of)
+    return ServerSpanMiddleware(measured, route_of=route_of)

@@ -18,6 +18,7 @@ from services.gateway.forwarding import (
     forwarding_headers,
 )
 from services.gateway.paths import BadPathError, target_of
+from services.runtime.tracing import TRACEPARENT, current_traceparent
 
 log = structlog.get_logger(__name__)
 
@@ -165,14 +166,18 @@ def _forwarded_headers(
     own connection, plus the correlation id and what the gateway determined about the client
     (`X-Forwarded-For` with one address, `-Proto`, `-Host`; forwarding.py)."""
     headers: list[tuple[str, str]] = []
+    # With traces on, the service continues the gateway's span (which continued the caller's);
+    # off, a caller's `traceparent` passes through as it came.
+    traceparent = current_traceparent()
+    replaced = {"x-correlation-id", "x-request-id"} | ({TRACEPARENT} if traceparent else set())
     for key, value in scope["headers"]:
         name = key.decode("latin-1").lower()
-        if name in HOP_BY_HOP or name in FORWARDING_HEADERS:
-            continue
-        if name in {"x-correlation-id", "x-request-id"}:
+        if name in HOP_BY_HOP or name in FORWARDING_HEADERS or name in replaced:
             continue
         headers.append((name, value.decode("latin-1")))
     headers += [("x-correlation-id", correlation_id), ("x-request-id", correlation_id)]
+    if traceparent:
+        headers.append((TRACEPARENT, traceparent))
     return headers + forwarding_headers(view)
 
 
