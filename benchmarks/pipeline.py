@@ -40,7 +40,9 @@ side with their ratios, and asserts nothing. Full mode takes about 30 minutes on
     send; undecided tickets and unanswered POSTs of the section sampled every 5 s during the load
     and afterwards up to a cap; tickets still undecided at the cap count as slower than the cap.
     The CPU each process used while the POSTs were answered is printed (it shows the client is
-    not the bottleneck).
+    not the bottleneck), and where a decided ticket's time went, step by step, from the
+    databases' timestamps (POST, tickets' relay, broker hop to billing, billing's relay, broker
+    hop back to tickets).
 (e) POST /api/tickets, closed loop, wrk (2 threads, 32 connections, Lua script with the demo
     customer's token): through the gateway, directly on the tickets service, and on `minimal_app`
     below (FastAPI + asyncpg started by uvicorn with the services' options), which does the
@@ -1075,6 +1077,7 @@ async def _sustained_report(
         f"  backlog {'stayed flat' if flat else 'GREW'}: {end_of_load:,} tickets unanswered or "
         f"undecided {during[-1][0] if during else 0:.0f} s after the load began"
     )
+    await _stages_report(bench, scheduled, [r["id"] for r in rows if r["decided"]])
     retired = await retire(bench, since)
     say(f"  ({retired:,} tickets of the section marked closed afterwards)")
     return {
@@ -1085,6 +1088,70 @@ async def _sustained_report(
         "flat": flat,
         "undecided": undecided,
     }
+
+
+STAGES = (
+    "POST transaction begun",
+    "TicketCreated published (tickets relay)",
+    "billing handles it (broker hop)",
+    "TicketClassified published (billing relay)",
+    "decision on the ticket (broker hop)",
+)
+
+
+async def _stages_report(
+    bench: Bench, scheduled: dict[uuid.UUID | None, float], decided: list[uuid.UUID]
+) -> None:
+    """Where a decided ticket's time went, each step's median and p99 from the previous one:
+    the databases' own timestamps (outbox `created_at`/`published_at`, billing's inbox
+    `processed_at`, the ticket's `updated_at`: `now()` of their transactions, so the wall clock,
+    not the business clock)."""
+    keys = [str(t) for t in decided]
+    async with bench.db("billing") as conn:
+        billing = {
+            r["message_key"]: r
+            for r in await conn.fetch(
+                """SELECT o.message_key, i.processed_at, o.published_at
+                     FROM outbox o
+                     JOIN inbox i ON i.consumer = 'billing'
+                      AND i.event_id = (o.envelope->>'causation_id')::uuid
+                    WHERE o.event_type = 'TicketClassified' AND o.message_key = ANY($1::text[])""",
+                keys,
+            )
+        }
+    async with bench.db("tickets") as conn:
+        tickets = await conn.fetch(
+            """SELECT t.id, o.created_at, o.published_at, t.updated_at
+                 FROM tickets t
+                 JOIN outbox o ON o.message_key = t.id::text AND o.event_type = 'TicketCreated'
+                WHERE t.id = ANY($1::uuid[])""",
+            decided,
+        )
+    steps: list[list[float]] = [[] for _ in STAGES]
+    for row in tickets:
+        other = billing.get(str(row["id"]))
+        if other is None:
+            continue
+        moments = [
+            scheduled[row["id"]],
+            row["created_at"].timestamp(),
+            row["published_at"].timestamp(),
+            other["processed_at"].timestamp(),
+            other["published_at"].timestamp(),
+            row["updated_at"].timestamp(),
+        ]
+        for i in range(len(STAGES)):
+            steps[i].append(moments[i + 1] - moments[i])
+    if not steps[0]:
+        say("  (no decided ticket could be followed through both databases)")
+        return
+    say(f"  where the time went ({len(steps[0]):,} tickets; each step from the previous one):")
+    for name, values in zip(STAGES, steps, strict=True):
+        values.sort()
+        say(
+            f"    {name:<45} p50 {fmt_ms(percentile(values, 0.5)):>8}, "
+            f"p99 {fmt_ms(percentile(values, 0.99)):>8}"
+        )
 
 
 # --- (e) POST throughput -------------------------------------------------------------------------
