@@ -303,8 +303,6 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="tickets",
         aggregate_id=str(ticket_id),
         aggregate_version=1,
@@ -334,8 +332,6 @@ def _follow_up(envelope: EventEnvelope, created: TicketCreated) -> EventEnvelope
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="bench",
         aggregate_id=str(created.ticket_id),
         aggregate_version=1,
@@ -581,8 +577,6 @@ async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
             )
             envelope = new_envelope(
                 payload,
-                event_type=payload.EVENT_TYPE,
-                event_version=payload.EVENT_VERSION,
                 source="tickets",
                 aggregate_id=str(t),
                 aggregate_version=1,
@@ -1159,8 +1153,6 @@ def minimal_app() -> FastAPI:
             )
             envelope = new_envelope(
                 created,
-                event_type=created.EVENT_TYPE,
-                event_version=created.EVENT_VERSION,
                 source="tickets",
                 aggregate_id=str(ticket_id),
                 aggregate_version=1,

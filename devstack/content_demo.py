@@ -82,8 +82,6 @@ async def _announce(bootstrap: str, now: datetime) -> None:
         for topic, event in events:
             envelope = new_envelope(
                 event,
-                event_type=event.EVENT_TYPE,
-                event_version=event.EVENT_VERSION,
                 source="erp" if topic == ERP_EVENTS else "training",
                 aggregate_id=str(CUSTOMER.org_id),
                 aggregate_version=1,

@@ -213,8 +213,6 @@ async def report_standing(
     )
     envelope = new_envelope(
         standing,
-        event_type=standing.EVENT_TYPE,
-        event_version=standing.EVENT_VERSION,
         source="erp",
         aggregate_id=org_id,
         aggregate_version=1,

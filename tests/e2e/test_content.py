@@ -47,8 +47,6 @@ async def _announce(stack: Stack, topic: str, event: EventModel, org_id: str) ->
     """Publish an event as the ERP or the training system would; wait until content took it."""
     envelope = new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="erp" if topic == ERP_EVENTS else "training",
         aggregate_id=org_id,
         aggregate_version=1,

@@ -238,8 +238,6 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
     )
     envelope = new_envelope(
         standing,
-        event_type=standing.EVENT_TYPE,
-        event_version=standing.EVENT_VERSION,
         source="erp",
         aggregate_id=person["org_id"],
         aggregate_version=1,

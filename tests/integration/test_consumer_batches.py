@@ -45,8 +45,6 @@ def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRe
     org_id = event.org_id  # type: ignore[attr-defined]
     envelope = new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="test",
         aggregate_id=str(org_id),
         aggregate_version=1,

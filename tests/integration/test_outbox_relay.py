@@ -52,8 +52,6 @@ def _resolved(ticket_id: uuid.UUID, version: int):  # type: ignore[no-untyped-de
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="test",
         aggregate_id=str(ticket_id),
         aggregate_version=version,

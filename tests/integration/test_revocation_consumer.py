@@ -47,8 +47,6 @@ class _NoDeadLetters:
 def _record(event: EventModel, offset: int, *, user_id: uuid.UUID) -> ConsumerRecord:
     envelope = new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="auth",
         aggregate_id=str(user_id),
         aggregate_version=2,

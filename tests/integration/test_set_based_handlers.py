@@ -64,8 +64,6 @@ async def tickets_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
 def _envelope(event: EventModel, aggregate_id: uuid.UUID, version: int = 1) -> EventEnvelope:
     return new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="test",
         aggregate_id=str(aggregate_id),
         aggregate_version=version,
