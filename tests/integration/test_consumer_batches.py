@@ -29,8 +29,9 @@ from services.runtime.consumer import (
     HandlerContext,
     group_of,
 )
-from services.runtime.db import RUNTIME_MIGRATIONS, Connection, migrate
+from services.runtime.db import Connection
 from services.runtime.parking import NotYetKnownError
+from tests.support import consumer_record, migrated
 
 MOMENT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -52,16 +53,12 @@ def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRe
         correlation_id=f"batch-test-{offset}",
         occurred_at=MOMENT,
     )
-    value = envelope.model_dump_json().encode()
-    return ConsumerRecord(
-        "accounts.events", partition, offset, 0, 0, str(org_id).encode(), value, None, 36,
-        len(value), [],
-    )  # fmt: skip
+    return consumer_record(envelope, "accounts.events", offset, partition)
 
 
 @pytest.fixture
 async def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS})
+    await migrated(scratch_pool)
     await scratch_pool.execute(
         """CREATE TABLE seen (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                               org_id uuid NOT NULL, name text NOT NULL)"""

@@ -9,7 +9,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -22,43 +21,30 @@ from contracts.tickets import TicketCreated, TicketDecisionRecorded, TicketRefus
 from services.billing import handlers as billing
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import Delivery, HandlerContext
-from services.runtime.db import RUNTIME_MIGRATIONS, Connection, migrate
+from services.runtime.db import Connection
 from services.tickets import handlers as tickets
 from services.tickets import repository as tickets_repository
 from services.tickets.domain import NewTicket
+from tests.support import ManualClock, migrated
 
-SERVICES = Path(__file__).parents[2] / "services"
 ORG = uuid.uuid4()
 ANA = Person(user_id=uuid.uuid4(), email="ana@demo.example", display_name="Ana", language="sl")
 MONDAY_10 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # 10:00 in Ljubljana, a working day
 SATURDAY = datetime(2026, 10, 10, 8, 0, tzinfo=UTC)
 
 
-class _Fixed:
-    def now(self) -> datetime:
-        return MONDAY_10 + timedelta(minutes=1)
-
-
-CLOCK = _Fixed()
+CLOCK = ManualClock(MONDAY_10 + timedelta(minutes=1))
 E = TypeVar("E", bound=EventModel)
 
 
 @pytest.fixture
 async def billing_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(
-        scratch_pool,
-        {"runtime": RUNTIME_MIGRATIONS, "billing": SERVICES / "billing" / "migrations"},
-    )
-    return scratch_pool
+    return await migrated(scratch_pool, "billing")
 
 
 @pytest.fixture
 async def tickets_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(
-        scratch_pool,
-        {"runtime": RUNTIME_MIGRATIONS, "tickets": SERVICES / "tickets" / "migrations"},
-    )
-    return scratch_pool
+    return await migrated(scratch_pool, "tickets")
 
 
 def _envelope(event: EventModel, aggregate_id: uuid.UUID, version: int = 1) -> EventEnvelope:
