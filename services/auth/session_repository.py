@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,7 @@ class Session:
 
 
 def _session(row: asyncpg.Record) -> Session:
-    return Session(
-        row["id"],
-        row["user_id"],
-        row["persistent"],
-        row["created_at"],
-        row["expires_at"],
-        row["revoked_at"],
-    )
+    return from_row(Session, row)
 
 
 async def create_session(

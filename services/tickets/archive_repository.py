@@ -10,27 +10,16 @@ from datetime import datetime
 import asyncpg
 
 from contracts.common import Person
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 from services.tickets.archive import ArchivedFile, ArchivedMessage, ArchivedTicket
 from services.tickets.repository import NotFoundError, as_json, like_pattern
 
 
 def _archived(row: asyncpg.Record) -> ArchivedTicket:
-    return ArchivedTicket(
-        id=row["id"],
-        legacy_reference=row["legacy_reference"],
-        org_id=row["org_id"],
+    return from_row(
+        ArchivedTicket,
+        row,
         requester=Person.model_validate_json(row["requester"]),
-        channel=row["channel"],
-        topic=row["topic"],
-        subject=row["subject"],
-        body=row["body"],
-        program=row["program"],
-        submitted_at=row["submitted_at"],
-        accepted_at=row["accepted_at"],
-        resolved_at=row["resolved_at"],
-        resolution=row["resolution"],
-        consultant_name=row["consultant_name"],
         messages=tuple(
             ArchivedMessage(
                 m["author_name"],
