@@ -11,10 +11,18 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.content import admin_api, api, attachment_handlers, attachments_api, uploads
+from services.content import (
+    admin_api,
+    api,
+    attachment_handlers,
+    attachments_api,
+    entitlements_api,
+    uploads,
+)
 from services.content.consumers import build_consumer
 from services.content.settings import ContentSettings
 from services.content.storage import LostFileError, open_store, reachable
+from services.content.views import DOMAIN_ERRORS
 from services.runtime.app import build_service_app
 from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
@@ -65,10 +73,11 @@ def create_app(settings: ContentSettings | None = None) -> FastAPI:
         clock=clock,
         title="Content service",
         migrations=Path(__file__).parent / "migrations",
-        routers=[api.router, admin_api.router, attachments_api.router],
+        routers=[api.router, admin_api.router, entitlements_api.router, attachments_api.router],
         consumers=[build_consumer()],
         background=[sweeper, attachment_sweeper],
         reported_checks={"storage": partial(reachable, store)},
+        domain_errors=DOMAIN_ERRORS,
     )
     app.state.store = store
     app.state.settings = settings

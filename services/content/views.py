@@ -1,4 +1,5 @@
-"""What the content API answers with, and the dependencies its routes share."""
+"""What the content API answers with, how its refusals are answered, and the dependencies its
+routes share."""
 
 from __future__ import annotations
 
@@ -12,12 +13,27 @@ from pydantic import BaseModel, Field
 
 from contracts.common import Language
 from services.content import repository
+from services.content.filetypes import BadNameError, UnsupportedTypeError
+from services.content.intake import TooLargeError
 from services.content.settings import ContentSettings
+from services.content.uploads import ChecksumMismatchError
 from services.runtime.clock import Clock
 from services.runtime.identity import Principal
 from services.runtime.local_time import local
+from services.runtime.problems import DomainErrors
 
 PREFIX = "/api/content"
+
+DOMAIN_ERRORS: DomainErrors = {
+    repository.NotFoundError: 404,
+    repository.ConflictError: 409,
+    TooLargeError: 413,
+    UnsupportedTypeError: 415,
+    BadNameError: 422,
+    ChecksumMismatchError: 422,
+}
+"""The content rules' refusals and the problems they are answered with (services/runtime/
+problems.py); the routes and the upload let them out."""
 
 
 class FileOut(BaseModel):
@@ -115,6 +131,11 @@ def viewer_of(principal: Principal, clock: Clock, *, drafts: bool = False) -> re
     if drafts and "vendor_admin" not in principal.roles:
         raise HTTPException(403, "Only a vendor administrator sees drafts.")
     return repository.Viewer(org_id=principal.org_scope, day=today(clock), drafts=drafts)
+
+
+def reader_of(principal: Principal, clock: Clock) -> repository.Viewer:
+    """Who reads one release, recording or file: a vendor admin drafts as well."""
+    return viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
 
 
 async def _store(request: Request) -> ObjectStore:

@@ -231,7 +231,9 @@ async def test_a_release_is_not_published_while_a_file_is_arriving(
         )
         with pytest.raises(repository.ConflictError, match="still being uploaded"):
             async with conn.transaction():
-                await repository.publish_release(conn, release_id, by=ADMIN, at=CLOCK.now())
+                await repository.publish(
+                    conn, repository.RELEASES, release_id, by=ADMIN, at=CLOCK.now()
+                )
 
 
 async def test_the_store_answers_the_readiness_check(store: ObjectStore) -> None:
