@@ -166,16 +166,16 @@ async def test_two_decisions_about_one_ticket_in_a_run_are_recorded_in_order(
         ticket = await tickets_repository.insert_ticket(
             conn,
             new=NewTicket(
-                uuid.uuid4(),
-                ORG,
-                ANA,
-                "portal",
-                "program_usage",
-                "Plače",
-                "Kako?",
-                "Plače",
-                MONDAY_10,
-                None,
+                id=uuid.uuid4(),
+                org_id=ORG,
+                requester=ANA,
+                channel="portal",
+                topic="program_usage",
+                subject="Plače",
+                body="Kako?",
+                program="Plače",
+                submitted_at=MONDAY_10,
+                recorded_by=None,
             ),
         )
     stale = _classified(ticket.id, "provisional", "free")
