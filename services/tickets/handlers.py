@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 import structlog
@@ -160,28 +161,21 @@ async def _change(
     pool: asyncpg.Pool,
     principal: Principal,
     ticket_id: uuid.UUID,
-    now: datetime,
-    step: Callable[[Ticket, Actor, datetime], Change],
+    step: Callable[[Ticket, Actor], Change],
 ) -> Ticket:
     """Lock the ticket (404 outside the caller's organization), take the step, store it."""
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
-        return await _store(conn, step(ticket, actor_of(principal), now))
+        return await _store(conn, step(ticket, actor_of(principal)))
 
 
 async def accept(
     pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, now: datetime
 ) -> Ticket:
     """A consultant accepts a waiting ticket into work."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.accept(ticket, actor, now=now),
-    )
+    return await _change(pool, principal, ticket_id, partial(domain.accept, now=now))
 
 
 async def accept_next(pool: asyncpg.Pool, *, principal: Principal, now: datetime) -> Ticket | None:
@@ -205,13 +199,8 @@ async def resolve(
     now: datetime,
 ) -> Ticket:
     """A consultant resolves a ticket in work."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.resolve(ticket, actor, resolution, now=now),
-    )
+    step = partial(domain.resolve, resolution=resolution, now=now)
+    return await _change(pool, principal, ticket_id, step)
 
 
 async def reopen(
@@ -224,15 +213,8 @@ async def reopen(
     now: datetime,
 ) -> Ticket:
     """The customer reopens a resolved ticket within the window."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.reopen(
-            ticket, actor, reason=reason, now=now, rules=rules
-        ),
-    )
+    step = partial(domain.reopen, reason=reason, now=now, rules=rules)
+    return await _change(pool, principal, ticket_id, step)
 
 
 async def close(
@@ -244,13 +226,7 @@ async def close(
     now: datetime,
 ) -> Ticket:
     """The customer (or a consultant) confirms a resolved ticket is done."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.close(ticket, actor, now=now, rules=rules),
-    )
+    return await _change(pool, principal, ticket_id, partial(domain.close, now=now, rules=rules))
 
 
 async def close_expired(
