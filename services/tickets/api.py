@@ -42,7 +42,6 @@ from services.tickets.domain import (
     LifecycleRules,
     NotAllowedError,
     QueuePlace,
-    Resolution,
     Ticket,
     TicketError,
     TransitionError,
@@ -283,17 +282,12 @@ async def resolve(
     clock: CurrentClock,
 ) -> TicketOut:
     """A consultant resolves a ticket in work, with the resolution and the work it took."""
-    resolution = Resolution(
-        text=body.resolution,
-        time_spent_minutes=body.time_spent_minutes,
-        remote_session=body.remote_session,
-        data_correction=body.data_correction,
-        training=body.training,
-        doc_reference=body.doc_reference,
-        other_remote_service=body.other_remote_service,
-    )
     ticket = await handlers.resolve(
-        pool, principal=principal, ticket_id=ticket_id, resolution=resolution, now=clock.now()
+        pool,
+        principal=principal,
+        ticket_id=ticket_id,
+        resolution=body.recorded(),
+        now=clock.now(),
     )
     return TicketOut.of(ticket, rules)
 

@@ -10,29 +10,28 @@ from datetime import datetime
 import asyncpg
 
 from contracts.common import Person
-from services.runtime.db import Connection, from_row
+from services.runtime.db import Connection
 from services.tickets.archive import ArchivedFile, ArchivedMessage, ArchivedTicket
 from services.tickets.repository import NotFoundError, as_json, like_pattern
 
 
 def _archived(row: asyncpg.Record) -> ArchivedTicket:
-    return from_row(
-        ArchivedTicket,
-        row,
-        requester=Person.model_validate_json(row["requester"]),
-        messages=tuple(
-            ArchivedMessage(
-                m["author_name"],
-                m["author_role"],
-                m["body"],
-                datetime.fromisoformat(m["posted_at"]),
-                tuple(
-                    ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
-                    for f in m.get("attachments", ())
-                ),
-            )
-            for m in json.loads(row["messages"])
-        ),
+    messages = [
+        ArchivedMessage(
+            m["author_name"],
+            m["author_role"],
+            m["body"],
+            datetime.fromisoformat(m["posted_at"]),
+            tuple(
+                ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
+                for f in m.get("attachments", ())
+            ),
+        )
+        for m in json.loads(row["messages"])
+    ]
+    requester = Person.model_validate_json(row["requester"])
+    return ArchivedTicket.model_validate(
+        {**dict(row), "requester": requester, "messages": messages}
     )
 
 

@@ -189,7 +189,7 @@ async def _import_archived(
         resolved_at=entry.resolved_at,
         resolution=entry.resolution,
         consultant_name=entry.consultant_name,
-        messages=tuple(
+        messages=[
             archive.ArchivedMessage(
                 m.author_name,
                 m.author_role,
@@ -198,7 +198,7 @@ async def _import_archived(
                 tuple(archive.ArchivedFile.of(f) for f in message_files),
             )
             for m, message_files in zip(entry.messages, per_message, strict=True)
-        ),
+        ],
     )
     await archive_repository.insert_archived(conn, ticket=archived)
     if files:
