@@ -36,16 +36,7 @@ class UserOut(BaseModel):
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(
-        user_id=user.id,
-        org_id=user.org_id,
-        email=user.email,
-        display_name=user.display_name,
-        language=user.language,
-        roles=sorted(user.roles),
-        active=user.active,
-        has_password=user.has_password,
-    )
+    return UserOut.model_validate({**vars(user), "user_id": user.id, "roles": sorted(user.roles)})
 
 
 class OrganizationOut(BaseModel):

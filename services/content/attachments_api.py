@@ -59,14 +59,9 @@ async def _receive(
         principal=principal,
         on_stored=attachment_handlers.announcer(owner, principal.user_id),
     )
-    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
     return AttachmentOut(
-        id=file.id,
+        **vars(file),
         ticket_id=owner.ticket_id,
-        name=file.name,
-        media_type=file.media_type,
-        size=file.size,
-        sha256=file.sha256,
         url=f"{PREFIX}/attachments/{file.id}",
         state="pending",
         uploaded_at=file.stored_at,

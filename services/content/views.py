@@ -73,31 +73,21 @@ class RecordingOut(BaseModel):
 
 
 def file_out(file: repository.StoredFile) -> FileOut:
-    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
-    return FileOut(
-        id=file.id,
-        name=file.name,
-        media_type=file.media_type,
-        size=file.size,
-        sha256=file.sha256,
-        url=f"{PREFIX}/files/{file.id}",
-        stored_at=file.stored_at,
-    )
+    """A stored file (its size, checksum and time are known once it is stored)."""
+    return FileOut(**vars(file), url=f"{PREFIX}/files/{file.id}")
+
+
+def _status(item: repository.Release | repository.Recording) -> str:
+    return "published" if item.published_at else "draft"
 
 
 def release_out(
     release: repository.Release, files: list[repository.StoredFile], language: Language
 ) -> ReleaseOut:
     return ReleaseOut(
-        id=release.id,
-        program=release.program,
-        version=release.version,
-        released_on=release.released_on,
+        **vars(release),
         notes=release.notes_sl if language == "sl" else release.notes_en,
-        notes_sl=release.notes_sl,
-        notes_en=release.notes_en,
-        status="published" if release.published_at else "draft",
-        published_at=release.published_at,
+        status=_status(release),
         files=[file_out(f) for f in files if f.release_id == release.id],
     )
 
@@ -107,16 +97,7 @@ def recording_out(
 ) -> RecordingOut:
     video = next((f for f in files if f.recording_id == recording.id), None)
     return RecordingOut(
-        id=recording.id,
-        training_id=recording.training_id,
-        title=recording.title,
-        program=recording.program,
-        held_on=recording.held_on,
-        duration_s=recording.duration_s,
-        description=recording.description,
-        status="published" if recording.published_at else "draft",
-        published_at=recording.published_at,
-        video=file_out(video) if video else None,
+        **vars(recording), status=_status(recording), video=file_out(video) if video else None
     )
 
 

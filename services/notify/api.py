@@ -66,19 +66,8 @@ async def list_emails(
 
 
 def _email_out(e: repository.Email) -> EmailOut:
-    return EmailOut(
-        id=e.id,
-        kind=e.event_type,
-        recipient=e.recipient,
-        subject=e.subject,
-        body=HIDDEN_BODY if e.sensitive else e.body,
-        ticket_id=e.ticket_id,
-        status=e.status,
-        attempts=e.attempts,
-        created_at=e.created_at,
-        sent_at=e.sent_at,
-        failed_at=e.failed_at,
-    )
+    body = HIDDEN_BODY if e.sensitive else e.body
+    return EmailOut.model_validate({**vars(e), "kind": e.event_type, "body": body})
 
 
 class PreferencesIn(BaseModel):
