@@ -24,7 +24,7 @@ from services.runtime.consumer import Delivery, HandlerContext
 from services.runtime.db import Connection
 from services.tickets import handlers as tickets
 from services.tickets import repository as tickets_repository
-from services.tickets.domain import NewTicket
+from tests.factories import new_ticket
 from tests.support import ManualClock, migrated
 
 ORG = uuid.uuid4()
@@ -165,17 +165,13 @@ async def test_two_decisions_about_one_ticket_in_a_run_are_recorded_in_order(
     async with tickets_pool.acquire() as conn:
         ticket = await tickets_repository.insert_ticket(
             conn,
-            new=NewTicket(
+            new=new_ticket(
                 id=uuid.uuid4(),
                 org_id=ORG,
                 requester=ANA,
-                channel="portal",
-                topic="program_usage",
                 subject="Plače",
                 body="Kako?",
-                program="Plače",
                 submitted_at=MONDAY_10,
-                recorded_by=None,
             ),
         )
     stale = _classified(ticket.id, "provisional", "free")
