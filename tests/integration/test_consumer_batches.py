@@ -74,21 +74,32 @@ class _DeadLetters:
         self.published.append(headers)
 
 
-def _runner(
-    pool: asyncpg.Pool, handler: Any, dead: _DeadLetters, *, concurrency: int = 4
+def _running(
+    consumer: EventConsumer,
+    pool: asyncpg.Pool,
+    dead: _DeadLetters,
+    *,
+    max_attempts: int,
+    concurrency: int,
 ) -> ConsumerRunner:
-    consumer = EventConsumer(name="batch-test", topics=["accounts.events"])
-    consumer.handles(OrganizationCreated)(handler)
     return ConsumerRunner(
         consumer,
         pool,
         dead,
         source="test",
         clock=SystemClock(),
-        max_attempts=3,
+        max_attempts=max_attempts,
         retry_base_delay_s=0.01,
         concurrency=concurrency,
     )
+
+
+def _runner(
+    pool: asyncpg.Pool, handler: Any, dead: _DeadLetters, *, concurrency: int = 4
+) -> ConsumerRunner:
+    consumer = EventConsumer(name="batch-test", topics=["accounts.events"])
+    consumer.handles(OrganizationCreated)(handler)
+    return _running(consumer, pool, dead, max_attempts=3, concurrency=concurrency)
 
 
 async def _store(ctx: HandlerContext, event: OrganizationCreated) -> None:
@@ -269,16 +280,7 @@ def _batch_runner(pool: asyncpg.Pool, dead: _DeadLetters) -> ConsumerRunner:
             "INSERT INTO seen (org_id, name) VALUES ($1, 'deactivated')", event.org_id
         )
 
-    return ConsumerRunner(
-        consumer,
-        pool,
-        dead,
-        source="test",
-        clock=SystemClock(),
-        max_attempts=2,
-        retry_base_delay_s=0.01,
-        concurrency=1,
-    )
+    return _running(consumer, pool, dead, max_attempts=2, concurrency=1)
 
 
 async def test_a_batch_handler_gets_each_run_in_order_and_its_events_reach_the_outbox_in_order(
