@@ -27,7 +27,7 @@ from services.content.views import (
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import VendorAdmin
 from services.runtime.moments import Day
-from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, after_cursor
 
 router = APIRouter(prefix=PREFIX, tags=["content administration"])
 
@@ -155,11 +155,7 @@ async def list_downloads(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CursorPage[DownloadOut]:
     """Who downloaded what and when, newest first (a video's range requests each count)."""
-    after = None
-    if cursor:
-        at, download_id = decode_cursor(cursor, datetime, int)
-        assert isinstance(at, datetime) and isinstance(download_id, int)
-        after = at, download_id
+    after = after_cursor(cursor, datetime, int)
     async with pool.acquire() as conn:
         rows = await file_repository.downloads(
             conn, file_id=file_id, org_id=org_id, user_id=user_id, after=after, limit=limit

@@ -25,7 +25,7 @@ from services.content.views import (
 )
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
-from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, after_cursor
 
 router = APIRouter(prefix=PREFIX, tags=["content"])
 
@@ -51,11 +51,7 @@ def _items_asked(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     drafts: Annotated[bool, Query(description="Vendor admins: include drafts.")] = False,
 ) -> ItemsAsked:
-    after = None
-    if cursor is not None:
-        day, item_id = decode_cursor(cursor, date, uuid.UUID)
-        assert isinstance(day, date) and isinstance(item_id, uuid.UUID)
-        after = day, item_id
+    after = after_cursor(cursor, date, uuid.UUID)
     return ItemsAsked(viewer_of(principal, clock, drafts=drafts), program, after, limit)
 
 
