@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
@@ -35,6 +36,8 @@ from services.tickets.domain import (
 )
 
 Text = Annotated[str, Field(min_length=1, max_length=20000)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+SearchText = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
 class TicketIn(BaseModel):

@@ -22,7 +22,7 @@ from services.billing import handlers as billing
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import Delivery, HandlerContext
 from services.runtime.db import Connection
-from services.tickets import handlers as tickets
+from services.tickets import decision_handlers
 from services.tickets import repository as tickets_repository
 from tests.factories import new_ticket
 from tests.support import ManualClock, migrated
@@ -185,7 +185,7 @@ async def test_two_decisions_about_one_ticket_in_a_run_are_recorded_in_order(
         deliveries = _deliveries(
             conn, [(e, _envelope(e, ticket.id, version)) for e, version in events], outgoing
         )
-        await tickets.record_classifications(conn, deliveries)
+        await decision_handlers.record_classifications(conn, deliveries)
 
     async with tickets_pool.acquire() as conn:
         stored = await tickets_repository.get_ticket(conn, ticket_id=ticket.id, org_id=ORG)
