@@ -116,6 +116,9 @@ class DecisionOut(BaseModel):
     decided_at: datetime | None
 
 
+# Its own model, not ResolveIn's: the answer says `text` where the request says `resolution`.
+# The domain's Resolution, the wire's TicketResolved and billing's WorkFacts are the same facts
+# in other boundaries (docs/decisions.md, "Each shape once per boundary").
 class ResolutionOut(BaseModel):
     text: str
     time_spent_minutes: int

@@ -100,7 +100,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a consultant records when resolving: the answer, time spent, what the work involved."""
+    """What a consultant records when resolving: the answer, time spent, what the work involved.
+    From `api_models.ResolveIn.recorded()`; announced as `TicketResolved` (`resolve`)."""
 
     text: str
     time_spent_minutes: int
