@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
+
+import asyncpg
 
 from services.runtime.db import Connection
 
@@ -80,27 +82,26 @@ async def changes(conn: Connection, kind: type[Change], org_id: uuid.UUID) -> li
 
 async def licensed_programs(conn: Connection, org_id: uuid.UUID, day: date) -> list[str]:
     """The programs the organization is licensed for on the day."""
-    rows = await conn.fetch(
-        """SELECT program FROM (
-               SELECT DISTINCT ON (program) program, licensed FROM licence_changes
-                WHERE org_id = $1 AND valid_from <= $2
-                ORDER BY program, valid_from DESC, id DESC) latest
-            WHERE licensed ORDER BY program""",
-        org_id,
-        day,
-    )
-    return [row["program"] for row in rows]
+    return [row["program"] for row in await _in_force(conn, "program", org_id=org_id, day=day)]
 
 
 async def licensed_organizations(conn: Connection, program: str, day: date) -> list[uuid.UUID]:
     """The organizations licensed for the program on the day."""
-    rows = await conn.fetch(
-        """SELECT org_id FROM (
-               SELECT DISTINCT ON (org_id) org_id, licensed FROM licence_changes
-                WHERE program = $1 AND valid_from <= $2
-                ORDER BY org_id, valid_from DESC, id DESC) latest
-            WHERE licensed ORDER BY org_id""",
-        program,
+    return [row["org_id"] for row in await _in_force(conn, "org_id", program=program, day=day)]
+
+
+async def _in_force(
+    conn: Connection, each: Literal["program", "org_id"], *, day: date, **one: object
+) -> list[asyncpg.Record]:
+    """The licences in force on the day, `each` program of one organization or each
+    organization of one program (`one`): the latest change on or before the day holds."""
+    [(column, value)] = one.items()
+    return await conn.fetch(
+        f"""SELECT {each} FROM (
+               SELECT DISTINCT ON ({each}) {each}, licensed FROM licence_changes
+                WHERE {column} = $1 AND valid_from <= $2
+                ORDER BY {each}, valid_from DESC, id DESC) latest
+            WHERE licensed ORDER BY {each}""",
+        value,
         day,
     )
-    return [row["org_id"] for row in rows]
