@@ -169,7 +169,7 @@ from contracts.topics import (
 )
 from devstack.infra import free_port, provision_databases
 from devstack.processes import ChildProcess
-from devstack.stack import DEMO_PASSWORD, Stack, StackConfig
+from devstack.stack import DEMO_PASSWORD, Stack, StackConfig, uvicorn_argv
 from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG
 from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.runtime.kafka import ensure_topics
@@ -306,8 +306,6 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="tickets",
         aggregate_id=str(ticket_id),
         aggregate_version=1,
@@ -337,8 +335,6 @@ def _follow_up(envelope: EventEnvelope, created: TicketCreated) -> EventEnvelope
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="bench",
         aggregate_id=str(created.ticket_id),
         aggregate_version=1,
@@ -526,6 +522,21 @@ async def raw_hop(bench: Bench, *, with_db: bool) -> float | None:
 # --- (c) catch-up ------------------------------------------------------------------------------
 
 
+_OPENED_COLUMNS = [
+    "id",
+    "org_id",
+    "requester_id",
+    "requester_email",
+    "requester_name",
+    "requester_language",
+    "channel",
+    "subject",
+    "body",
+    "program",
+]
+"""The columns of the `tickets` table a ticket is opened with, that both bulk writers fill."""
+
+
 async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
     """Real tickets of the demo customer, with their timeline row and TicketCreated outbox row,
     written straight into the tickets database (the tickets service's relay publishes them)."""
@@ -539,20 +550,7 @@ async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
     async with bench.db("tickets") as conn, conn.transaction():
         await conn.copy_records_to_table(
             "tickets",
-            columns=[
-                "id",
-                "org_id",
-                "requester_id",
-                "requester_email",
-                "requester_name",
-                "requester_language",
-                "channel",
-                "subject",
-                "body",
-                "program",
-                "submitted_at",
-                "topic",
-            ],
+            columns=[*_OPENED_COLUMNS, "submitted_at", "topic"],
             records=[(t, *requester, s, b, p, at, tp) for t, s, b, p, tp, at in rows],
         )
         numbers = {
@@ -584,8 +582,6 @@ async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
             )
             envelope = new_envelope(
                 payload,
-                event_type=payload.EVENT_TYPE,
-                event_version=payload.EVENT_VERSION,
                 source="tickets",
                 aggregate_id=str(t),
                 aggregate_version=1,
@@ -1227,8 +1223,6 @@ def minimal_app() -> FastAPI:
             )
             envelope = new_envelope(
                 created,
-                event_type=created.EVENT_TYPE,
-                event_version=created.EVENT_VERSION,
                 source="tickets",
                 aggregate_id=str(ticket_id),
                 aggregate_version=1,
@@ -1255,20 +1249,7 @@ async def _start_minimal(bench: Bench) -> tuple[ChildProcess, str]:
     port = free_port()
     process = ChildProcess(
         "minimal",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "benchmarks.pipeline:minimal_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "20",
-        ],
+        uvicorn_argv("benchmarks.pipeline:minimal_app", port),
         log_path=bench.stack.log_dir / "minimal.log",
         env={
             **os.environ,
@@ -1379,16 +1360,7 @@ _STATUS_MIX = (
     ("waiting", 0.01),
 )
 _BULK_COLUMNS = [
-    "id",
-    "org_id",
-    "requester_id",
-    "requester_email",
-    "requester_name",
-    "requester_language",
-    "channel",
-    "subject",
-    "body",
-    "program",
+    *_OPENED_COLUMNS,
     "status",
     "submitted_at",
     "version",

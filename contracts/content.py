@@ -22,6 +22,8 @@ from contracts.topics import CONTENT_EVENTS, ERP_EVENTS, TRAINING_EVENTS
 
 PROGRAM = Field(min_length=1, max_length=100)
 """A program's name as the ERP and the training system write it (e.g. "Plače")."""
+TRAINING_ID = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+"""The training system's id of a training (e.g. "PLACE-2026-03")."""
 RELEASE_ID = EventKey("release_id", "the release id")
 ATTACHMENT_ID = EventKey("attachment_id", "the attachment id")
 
@@ -52,8 +54,7 @@ class TrainingOrderChanged(EventModel):
     KEY: ClassVar[EventKey | None] = ORG_ID
 
     org_id: uuid.UUID
-    training_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
-    """The training system's id of the training (e.g. "PLACE-2026-03")."""
+    training_id: str = TRAINING_ID
     ordered: bool
     as_of: AwareDatetime
 

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.docs import write_docs
+from devstack.docs import render_all
 from services import cli as production
 from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG, VENDOR_ADMIN
 
@@ -242,14 +242,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _write_files(args: argparse.Namespace) -> int:
-    """`docs` and `manifests`: generated files, one path per line."""
+    """`docs` and `manifests`: write the generated files into the directory, one path per
+    line."""
     if args.command == "docs":
-        paths = write_docs(args.directory)
+        rendered = render_all()
     else:
-        from devstack.manifests import write_manifests  # needs PyYAML (dev and test extras)
+        from devstack.manifests import render  # needs PyYAML (dev and test extras)
 
-        paths = write_manifests(args.directory)
-    for path in paths:
+        rendered = render()
+    args.directory.mkdir(parents=True, exist_ok=True)
+    for name, text in rendered.items():
+        path = args.directory / name
+        path.write_text(text, encoding="utf-8")
         _say(str(path))
     return 0
 

@@ -17,6 +17,7 @@ import uuid
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -82,8 +83,6 @@ async def _announce(bootstrap: str, now: datetime) -> None:
         for topic, event in events:
             envelope = new_envelope(
                 event,
-                event_type=event.EVENT_TYPE,
-                event_version=event.EVENT_VERSION,
                 source="erp" if topic == ERP_EVENTS else "training",
                 aggregate_id=str(CUSTOMER.org_id),
                 aggregate_version=1,
@@ -108,52 +107,70 @@ def _demo_zip() -> bytes:
     return buffer.getvalue()
 
 
-async def _publish_release(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
-    created = await client.post(
-        "/api/content/releases",
-        json={
-            "program": DEMO_PROGRAM,
-            "version": "2026.12",
-            "released_on": "2026-12-01",
-            "notes_sl": "Nov obračun regresa za leto 2027 in popravki izpisa plačilne liste.",
-            "notes_en": "New holiday-allowance calculation for 2027 and payslip print fixes.",
-        },
-        headers=admin,
-    )
+async def _publish(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    kind: str,
+    draft: dict[str, Any],
+    *,
+    upload: tuple[str, str],
+    name: str,
+    content: bytes,
+    media_type: str | None = None,
+) -> None:
+    """Create a draft release or recording (`kind`), upload its file (`upload`: the method and
+    where, under the draft), and publish it."""
+    created = await client.post(f"/api/content/{kind}", json=draft, headers=admin)
     created.raise_for_status()
-    release_id = created.json()["id"]
-    uploaded = await client.post(
-        f"/api/content/releases/{release_id}/files",
-        params={"name": "Place-2026.12.zip"},
-        content=_demo_zip(),
-        headers=admin,
+    draft_url = f"/api/content/{kind}/{created.json()['id']}"
+    method, where = upload
+    uploaded = await client.request(
+        method,
+        f"{draft_url}/{where}",
+        params={"name": name},
+        content=content,
+        headers={**admin, **({"content-type": media_type} if media_type else {})},
     )
     uploaded.raise_for_status()
-    published = await client.post(f"/api/content/releases/{release_id}/publish", headers=admin)
+    published = await client.post(f"{draft_url}/publish", headers=admin)
     published.raise_for_status()
+
+
+async def _publish_release(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    release = {
+        "program": DEMO_PROGRAM,
+        "version": "2026.12",
+        "released_on": "2026-12-01",
+        "notes_sl": "Nov obračun regresa za leto 2027 in popravki izpisa plačilne liste.",
+        "notes_en": "New holiday-allowance calculation for 2027 and payslip print fixes.",
+    }
+    await _publish(
+        client,
+        admin,
+        "releases",
+        release,
+        upload=("POST", "files"),
+        name="Place-2026.12.zip",
+        content=_demo_zip(),
+    )
 
 
 async def _publish_recording(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
-    created = await client.post(
-        "/api/content/recordings",
-        json={
-            "training_id": DEMO_TRAINING,
-            "title": "Uvod v program Plače",
-            "program": DEMO_PROGRAM,
-            "held_on": "2025-09-15",
-            "duration_s": 6,
-            "description": "Prvi koraki v programu: vnos zaposlenih, obračun in izpis plač.",
-        },
-        headers=admin,
-    )
-    created.raise_for_status()
-    recording_id = created.json()["id"]
-    uploaded = await client.put(
-        f"/api/content/recordings/{recording_id}/video",
-        params={"name": "uvod-v-place.mp4"},
+    recording = {
+        "training_id": DEMO_TRAINING,
+        "title": "Uvod v program Plače",
+        "program": DEMO_PROGRAM,
+        "held_on": "2025-09-15",
+        "duration_s": 6,
+        "description": "Prvi koraki v programu: vnos zaposlenih, obračun in izpis plač.",
+    }
+    await _publish(
+        client,
+        admin,
+        "recordings",
+        recording,
+        upload=("PUT", "video"),
+        name="uvod-v-place.mp4",
         content=DEMO_VIDEO.read_bytes(),
-        headers={**admin, "content-type": "video/mp4"},
+        media_type="video/mp4",
     )
-    uploaded.raise_for_status()
-    published = await client.post(f"/api/content/recordings/{recording_id}/publish", headers=admin)
-    published.raise_for_status()

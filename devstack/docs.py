@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from contracts.envelope import EventEnvelope
@@ -140,14 +139,3 @@ def render_all() -> dict[str, str]:
         name: json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for name, doc in documents.items()
     }
-
-
-def write_docs(directory: Path) -> list[Path]:
-    """Write every document into `directory`; return the paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_all().items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written

@@ -14,7 +14,6 @@ object; the monitoring objects are in devstack/monitoring.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -669,14 +668,3 @@ def render() -> dict[str, str]:
         sort_keys=False,
     )
     return rendered
-
-
-def write_manifests(directory: Path) -> list[Path]:
-    """Write `deploy/base/`; return the paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render().items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written

@@ -36,6 +36,24 @@ DEMO_PASSWORD = "demo-geslo-2026"  # noqa: S105 - a documented development value
 TOPIC_PARTITIONS = 6
 
 
+def uvicorn_argv(factory: str, port: int) -> list[str]:
+    """The command line of one app of the stack (a `--factory` target) on a local port."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "20",
+    ]
+
+
 @dataclass
 class StackConfig:
     state_dir: Path
@@ -173,21 +191,7 @@ class Stack:
         env: dict[str, str],
         extra_args: list[str] | None = None,
     ) -> ChildProcess:
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "20",
-            *(extra_args or []),
-        ]
+        argv = [*uvicorn_argv(factory, port), *(extra_args or [])]
         return ChildProcess(
             name, argv, log_path=self.log_dir / f"{name}.log", env={**os.environ, **env}
         )

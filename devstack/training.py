@@ -40,8 +40,6 @@ async def announce_demo_onboarding(
             )
             envelope = new_envelope(
                 event,
-                event_type=event.EVENT_TYPE,
-                event_version=event.EVENT_VERSION,
                 source="training",
                 aggregate_id=str(CUSTOMER.id),
                 aggregate_version=1,

@@ -15,8 +15,11 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from contracts.envelope import EventEnvelope
 from devstack.stack import DEMO_PASSWORD
+from services.catalog import CATALOG
 from services.runtime.clock import ControlledClock
+from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 
 T = TypeVar("T")
 
@@ -40,6 +43,34 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+@dataclass
+class ManualClock:
+    """A clock a test moves by hand (`clock.moment = ...`)."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+async def migrated(pool: asyncpg.Pool, *services: str) -> asyncpg.Pool:
+    """`pool`'s database with the runtime's tables and those of `services`, migrated."""
+    await migrate(
+        pool, {"runtime": RUNTIME_MIGRATIONS, **{s: CATALOG[s].migrations for s in services}}
+    )
+    return pool
+
+
+def consumer_record(
+    envelope: EventEnvelope, topic: str, offset: int, partition: int = 0
+) -> ConsumerRecord:
+    """The record a consumer would read for `envelope` (keyed by its aggregate, no headers)."""
+    key, value = envelope.key.encode(), envelope.model_dump_json().encode()
+    return ConsumerRecord(
+        topic, partition, offset, 0, 0, key, value, None, len(key), len(value), []
+    )
 
 
 async def produce(

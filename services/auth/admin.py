@@ -1,7 +1,8 @@
 """Use cases of administration: organizations, users, invitations, the legacy import.
 
 Vendor admins manage everything; customer admins the users of their own organization. Changes the
-other services need are published through the outbox in the same transaction.
+other services need are published through the outbox in the same transaction (announcements.py
+says which).
 """
 
 from __future__ import annotations
@@ -14,16 +15,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from contracts.accounts import (
-    OrganizationCreated,
-    UserCreated,
-    UserDeactivated,
-    UserLanguageChanged,
-    UserReactivated,
-    UserRolesChanged,
-)
-from contracts.common import EventModel
-from services.auth import repository, revoking, session_repository
+from services.auth import announcements, repository, revoking, session_repository
 from services.auth.accounts import Accounts
 from services.auth.domain import (
     AccountError,
@@ -39,10 +31,8 @@ from services.auth.domain import (
 )
 from services.auth.legacy_import import LegacyUser
 from services.runtime.clock import Clock
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
-from services.runtime.outbox import emit
 
 log = structlog.get_logger(__name__)
 
@@ -53,27 +43,6 @@ class NotFoundError(AccountError):
 
 class ConflictError(AccountError):
     """It exists already."""
-
-
-async def _publish(
-    conn: Connection,
-    payload: EventModel,
-    *,
-    aggregate_id: uuid.UUID,
-    version: int,
-    org_id: uuid.UUID,
-    now: datetime,
-) -> None:
-    await emit(
-        conn,
-        payload,
-        source="auth",
-        aggregate_id=aggregate_id,
-        aggregate_version=version,
-        org_id=org_id,
-        correlation_id=current_correlation_id(),
-        occurred_at=now,
-    )
 
 
 def _require_vendor_admin(actor: Principal) -> None:
@@ -89,46 +58,13 @@ def _require_admin(actor: Principal) -> None:
 async def _create_organization(conn: Connection, org: Organization, *, now: datetime) -> None:
     if not await repository.insert_organization(conn, org=org):
         raise ConflictError(f"An organization named {org.name!r} exists already.")
-    await publish_organization_created(conn, org, now=now)
-
-
-async def publish_organization_created(
-    conn: Connection, org: Organization, *, now: datetime
-) -> None:
-    """Announce a stored organization (in the transaction that stored it)."""
-    await _publish(
-        conn,
-        OrganizationCreated(org_id=org.id, name=org.name, kind=org.kind),
-        aggregate_id=org.id,
-        version=1,
-        org_id=org.id,
-        now=now,
-    )
+    await announcements.organization_created(conn, org, now=now)
 
 
 async def _create_user(conn: Connection, user: User, *, now: datetime) -> None:
     if not await repository.insert_user(conn, user=user):
         raise ConflictError(f"A user with the e-mail {user.email} exists already.")
-    await publish_user_created(conn, user, now=now)
-
-
-async def publish_user_created(conn: Connection, user: User, *, now: datetime) -> None:
-    """Announce a stored user (in the transaction that stored them)."""
-    await _publish(
-        conn,
-        UserCreated(
-            user_id=user.id,
-            org_id=user.org_id,
-            email=user.email,
-            display_name=user.display_name,
-            language=user.language,
-            roles=tuple(sorted(user.roles)),
-        ),
-        aggregate_id=user.id,
-        version=user.version,
-        org_id=user.org_id,
-        now=now,
-    )
+    await announcements.user_created(conn, user, now=now)
 
 
 @dataclass(frozen=True)
@@ -287,27 +223,13 @@ class Administration:
         """Publish what changed; a deactivation ends the user's sessions, and a deactivation or
         new roles revoke the access tokens signed so far (the row is held FOR UPDATE)."""
         now = self._clock.now()
-        events: list[EventModel] = []
         deactivated = before.active and not after.active
         if deactivated:
             await session_repository.revoke_user_sessions(
                 conn, user_id=after.id, reason="deactivated", now=now
             )
-            events.append(UserDeactivated(user_id=after.id, org_id=after.org_id))
-        if not before.active and after.active:
-            events.append(UserReactivated(user_id=after.id, org_id=after.org_id))
-        if before.language != after.language:
-            events.append(
-                UserLanguageChanged(user_id=after.id, org_id=after.org_id, language=after.language)
-            )
-        if before.roles != after.roles:
-            events.append(
-                UserRolesChanged(
-                    user_id=after.id, org_id=after.org_id, roles=tuple(sorted(after.roles))
-                )
-            )
-        for event in events:
-            await _publish(
+        for event in announcements.user_changes(before, after):
+            await announcements.publish(
                 conn,
                 event,
                 aggregate_id=after.id,

@@ -16,7 +16,7 @@ from services.auth.domain import AccountError, ForbiddenError, Organization, Use
 from services.auth.legacy_import import LegacyFileError, parse_legacy_users
 from services.runtime.bodies import IMPORT_BODY
 from services.runtime.identity import CurrentPrincipal, VendorAdmin
-from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, after_cursor
 from services.runtime.problems import DomainErrors, ProblemError, problems, refusals
 
 T = TypeVar("T")
@@ -36,16 +36,7 @@ class UserOut(BaseModel):
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(
-        user_id=user.id,
-        org_id=user.org_id,
-        email=user.email,
-        display_name=user.display_name,
-        language=user.language,
-        roles=sorted(user.roles),
-        active=user.active,
-        has_password=user.has_password,
-    )
+    return UserOut.model_validate({**vars(user), "user_id": user.id, "roles": sorted(user.roles)})
 
 
 class OrganizationOut(BaseModel):
@@ -134,11 +125,11 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:
     ) -> CursorPage[OrganizationOut]:
         """Organizations, by name (customer admins: their own). The next page is asked with
         `cursor` = the previous page's `next_cursor`."""
-        after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
+        after = after_cursor(cursor, str, uuid.UUID)
         orgs, total = await ctx.administration.list_organizations(
             principal,
             limit=limit,
-            after=after,  # type: ignore[arg-type]  # decoded as (str, UUID)
+            after=after,
             with_total=with_total,
         )
         return CursorPage[OrganizationOut].of(
@@ -172,12 +163,12 @@ def build_admin_router(ctx: AuthContext) -> APIRouter:
         """Users by e-mail: of one organization, or all (vendor admins); customer admins see
         their own organization's only. The next page is asked with `cursor` = the previous
         page's `next_cursor`."""
-        after = decode_cursor(cursor, str)[0] if cursor else None
+        after = after_cursor(cursor, str)
         users, total = await ctx.administration.list_users(
             principal,
             org_id=org_id,
             limit=limit,
-            after=after,  # type: ignore[arg-type]  # decoded as str
+            after=after[0] if after else None,
             with_total=with_total,
         )
         return CursorPage[UserOut].of(

@@ -7,8 +7,7 @@ import uuid
 import asyncpg
 import structlog
 
-from services.auth import repository
-from services.auth.admin import publish_organization_created, publish_user_created
+from services.auth import announcements, repository
 from services.auth.context import AuthContext
 from services.auth.domain import Organization, User
 
@@ -57,8 +56,8 @@ async def seed_demo(pool: asyncpg.Pool, ctx: AuthContext) -> None:
     async with pool.acquire() as conn, conn.transaction():
         for org in (VENDOR, DEMO_ORG):
             if await repository.insert_organization(conn, org=org):
-                await publish_organization_created(conn, org, now=ctx.clock.now())
+                await announcements.organization_created(conn, org, now=ctx.clock.now())
         for user in DEMO_USERS:
             if await repository.insert_user(conn, user=user, password_hash=password_hash):
-                await publish_user_created(conn, user, now=ctx.clock.now())
+                await announcements.user_created(conn, user, now=ctx.clock.now())
     log.info("demo organization and users present", with_password=secret is not None)

@@ -9,25 +9,17 @@ from typing import Any
 import asyncpg
 
 from services.auth.domain import Organization, User, normalize_email
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 
 
 def _user(row: asyncpg.Record) -> User:
-    return User(
-        id=row["id"],
-        org_id=row["org_id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        language=row["language"],
-        roles=frozenset(row["roles"]),
-        active=row["active"],
-        has_password=row["password_hash"] is not None,
-        version=row["version"],
+    return from_row(
+        User, row, roles=frozenset(row["roles"]), has_password=row["password_hash"] is not None
     )
 
 
 def _organization(row: asyncpg.Record) -> Organization:
-    return Organization(id=row["id"], name=row["name"], kind=row["kind"])
+    return from_row(Organization, row)
 
 
 # --- organizations -----------------------------------------------------------------------------

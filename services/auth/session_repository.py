@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,7 @@ class Session:
 
 
 def _session(row: asyncpg.Record) -> Session:
-    return Session(
-        row["id"],
-        row["user_id"],
-        row["persistent"],
-        row["created_at"],
-        row["expires_at"],
-        row["revoked_at"],
-    )
+    return from_row(Session, row)
 
 
 async def create_session(
@@ -120,24 +114,29 @@ async def revoke_session(
     conn: Connection, *, session_id: uuid.UUID, reason: str, now: datetime
 ) -> bool:
     """End the session (and so its refresh tokens); False if it had ended already."""
-    status = await conn.execute(
-        "UPDATE sessions SET revoked_at = $3, revoke_reason = $2"
-        " WHERE id = $1 AND revoked_at IS NULL",
-        session_id,
-        reason,
-        now,
-    )
-    return status.split()[-1] != "0"
+    return bool(await _revoke(conn, "id", session_id, reason=reason, now=now))
 
 
 async def revoke_user_sessions(
     conn: Connection, *, user_id: uuid.UUID, reason: str, now: datetime
 ) -> int:
     """End every open session of the user (and so all their refresh tokens); return how many."""
+    return await _revoke(conn, "user_id", user_id, reason=reason, now=now)
+
+
+async def _revoke(
+    conn: Connection,
+    column: Literal["id", "user_id"],
+    value: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime,
+) -> int:
+    """End the open sessions whose `column` is `value`; return how many."""
     status = await conn.execute(
-        "UPDATE sessions SET revoked_at = $3, revoke_reason = $2"
-        " WHERE user_id = $1 AND revoked_at IS NULL",
-        user_id,
+        f"UPDATE sessions SET revoked_at = $3, revoke_reason = $2"
+        f" WHERE {column} = $1 AND revoked_at IS NULL",
+        value,
         reason,
         now,
     )

@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.billing import handlers
-from services.billing.api import router
+from services.billing.api import DOMAIN_ERRORS, router
 from services.billing.consumers import build_consumer
 from services.billing.policy import PolicyParameters
 from services.billing.settings import BillingSettings
@@ -42,6 +42,7 @@ def create_app(settings: BillingSettings | None = None) -> FastAPI:
         routers=[router],
         consumers=[build_consumer(params)],
         background=[band_filler],
+        domain_errors=DOMAIN_ERRORS,
     )
     app.state.policy = params
     return app

@@ -7,7 +7,7 @@ from functools import partial
 from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import TicketCreated, TicketResolved
 from contracts.topics import ERP_EVENTS, TICKETS_EVENTS, TRAINING_EVENTS
-from services.billing import handlers
+from services.billing import handlers, inputs
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import EventConsumer
 from services.runtime.revocation import follow_revocations
@@ -19,6 +19,6 @@ def build_consumer(params: PolicyParameters) -> EventConsumer:
     consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS, ERP_EVENTS, TRAINING_EVENTS])
     consumer.handles_batch(TicketCreated)(partial(handlers.classify_new_tickets, params=params))
     consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
-    consumer.handles(OrganizationStandingChanged)(handlers.on_standing_changed)
-    consumer.handles(OnboardingRecorded)(partial(handlers.on_onboarding_recorded, params=params))
+    consumer.handles(OrganizationStandingChanged)(inputs.on_standing_changed)
+    consumer.handles(OnboardingRecorded)(partial(inputs.on_onboarding_recorded, params=params))
     return follow_revocations(consumer)

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from contracts.common import Decision, DecisionStage, RuleHit
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 
 
 @dataclass(frozen=True)
@@ -83,21 +83,12 @@ async def insert_decision(
     return bool(await insert_decisions(conn, decisions=[(decision, source_event_id)]))
 
 
+def _reasons(r: asyncpg.Record) -> tuple[RuleHit, ...]:
+    return tuple(RuleHit(**x) for x in json.loads(r["reasons"]))
+
+
 def _decision(r: asyncpg.Record) -> StoredDecision:
-    return StoredDecision(
-        ticket_id=r["ticket_id"],
-        stage=r["stage"],
-        org_id=r["org_id"],
-        decision=r["decision"],
-        reasons=tuple(RuleHit(**x) for x in json.loads(r["reasons"])),
-        policy_version=r["policy_version"],
-        deferred_until=r["deferred_until"],
-        decided_at=r["decided_at"],
-        version=r["version"],
-        inputs=json.loads(r["inputs"]),
-        overridden_by=r["overridden_by"],
-        justification=r["justification"],
-    )
+    return from_row(StoredDecision, r, reasons=_reasons(r), inputs=json.loads(r["inputs"]))
 
 
 async def decided(conn: Connection, *, ticket_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
@@ -155,18 +146,7 @@ async def paid_in_month(
         start,
         end,
     )
-    return [
-        StatementRow(
-            r["ticket_id"],
-            r["number"],
-            r["subject"],
-            r["resolved_at"],
-            r["minutes"],
-            tuple(RuleHit(**x) for x in json.loads(r["reasons"])),
-            r["policy_version"],
-        )
-        for r in rows
-    ]
+    return [from_row(StatementRow, r, reasons=_reasons(r)) for r in rows]
 
 
 async def mark_statement_issued(

@@ -1,28 +1,24 @@
-"""Use cases of the billing service: decisions from ticket events, policy inputs, overrides,
-statements."""
+"""Use cases of the billing service's decisions: made from ticket events, and overridden by a
+consultant (the policy inputs: inputs.py; the monthly statements: statements.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import asyncpg
 import structlog
 
-from contracts.billing import StatementIssued, StatementLine, TicketClassified
+from contracts.billing import TicketClassified
 from contracts.common import Decision
-from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
 from contracts.tickets import TicketCreated, TicketResolved
 from services.billing import decision_repository, inputs_repository, repeat_repository, repository
 from services.billing.policy import (
-    Onboarding,
     PolicyDecision,
     PolicyInputs,
     PolicyParameters,
-    Standing,
     TicketFacts,
     WorkFacts,
     final_decision,
@@ -219,50 +215,6 @@ async def classify_resolved_ticket(
     await _decide(ctx, ticket, outcome, stage="final", inputs=inputs, now=ctx.clock.now())
 
 
-async def on_standing_changed(ctx: HandlerContext, event: OrganizationStandingChanged) -> None:
-    """The ERP's account standing of an organization (R-ARREARS), true from `as_of`."""
-    await inputs_repository.record_standing(
-        ctx.conn,
-        org_id=event.org_id,
-        standing=Standing(event.has_unpaid_obligations, event.as_of),
-        source="erp",
-        recorded_at=ctx.clock.now(),
-        source_event_id=ctx.envelope.event_id,
-    )
-    log.debug("standing recorded", org_id=str(event.org_id), as_of=event.as_of.isoformat())
-
-
-def onboarding_as_of(
-    completed_on: date, as_of: datetime | None, params: PolicyParameters
-) -> datetime:
-    """When an onboarding record became true: the moment the training system names, else the
-    start of the day it was completed (local time)."""
-    if as_of is not None:
-        return as_of
-    return datetime.combine(completed_on, time(0), tzinfo=ZoneInfo(params.timezone))
-
-
-async def on_onboarding_recorded(
-    ctx: HandlerContext, event: OnboardingRecorded, params: PolicyParameters
-) -> None:
-    """The training system's record of a person onboarded for a program."""
-    await inputs_repository.record_onboarding(
-        ctx.conn,
-        org_id=event.org_id,
-        record=Onboarding(
-            event.user_id,
-            event.program,
-            event.kind,
-            event.completed_on,
-            event.organization_setup_done,
-        ),
-        as_of=onboarding_as_of(event.completed_on, event.as_of, params),
-        source="training",
-        recorded_at=ctx.clock.now(),
-        source_event_id=ctx.envelope.event_id,
-    )
-
-
 class NotAllowedError(PermissionError):
     """The caller's role may not do this."""
 
@@ -315,84 +267,6 @@ async def override(
         )
     log.info("decision overridden", ticket_id=str(ticket_id), decision=decision)
     return stored
-
-
-@dataclasses.dataclass(frozen=True)
-class Statement:
-    org_id: uuid.UUID
-    month: date
-    lines: list[decision_repository.StatementRow]
-
-    @property
-    def total_minutes(self) -> int:
-        return sum(line.minutes for line in self.lines)
-
-
-def month_bounds(month: date, zone: str) -> tuple[datetime, datetime]:
-    """The month as local (Ljubljana) midnight to midnight."""
-    tz = ZoneInfo(zone)
-    start = datetime(month.year, month.month, 1, tzinfo=tz)
-    nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return start, datetime(nxt.year, nxt.month, 1, tzinfo=tz)
-
-
-async def statement(
-    conn: Connection, *, org_id: uuid.UUID, month: date, params: PolicyParameters
-) -> Statement:
-    """The organization's paid tickets resolved in the month, with minutes and reasons."""
-    start, end = month_bounds(month, params.timezone)
-    lines = await decision_repository.paid_in_month(conn, org_id=org_id, start=start, end=end)
-    return Statement(org_id, month, lines)
-
-
-async def issue_statement(
-    pool: asyncpg.Pool,
-    *,
-    principal: Principal,
-    org_id: uuid.UUID,
-    month: date,
-    params: PolicyParameters,
-    now: datetime,
-) -> tuple[Statement, bool]:
-    """Publish the month's statement for the ERP once; (statement, whether it was issued now)."""
-    if "vendor_admin" not in principal.roles:
-        raise NotAllowedError("Only vendor administrators issue statements.")
-    async with pool.acquire() as conn, conn.transaction():
-        found = await statement(conn, org_id=org_id, month=month, params=params)
-        if not await decision_repository.mark_statement_issued(
-            conn, org_id=org_id, month=month, issued_by=principal.user_id, issued_at=now
-        ):
-            return found, False
-        await emit(
-            conn,
-            StatementIssued(
-                org_id=org_id,
-                month=month,
-                lines=tuple(
-                    StatementLine(
-                        ticket_id=line.ticket_id,
-                        number=line.number,
-                        subject=line.subject,
-                        resolved_at=line.resolved_at,
-                        minutes=line.minutes,
-                        codes=tuple(r.code for r in line.reasons),
-                    )
-                    for line in found.lines
-                ),
-                total_minutes=found.total_minutes,
-                policy_versions=tuple(sorted({line.policy_version for line in found.lines})),
-            ),
-            source=SOURCE,
-            aggregate_id=org_id,
-            aggregate_version=month.year * 100 + month.month,
-            org_id=org_id,
-            correlation_id=current_correlation_id(),
-            occurred_at=now,
-        )
-    log.info(
-        "statement issued", org_id=str(org_id), month=month.isoformat(), lines=len(found.lines)
-    )
-    return found, True
 
 
 async def fill_repeat_bands(pool: asyncpg.Pool, *, batch: int) -> int:

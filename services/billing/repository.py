@@ -14,7 +14,7 @@ from services.billing.policy import (
     TicketFacts,
     WorkFacts,
 )
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 
 
 class NotFoundError(LookupError):
@@ -37,20 +37,7 @@ class BillingTicket:
 
 
 def _ticket(row: asyncpg.Record) -> BillingTicket:
-    return BillingTicket(
-        row["ticket_id"],
-        row["org_id"],
-        row["number"],
-        row["subject"],
-        row["body"],
-        TicketFacts(
-            channel=row["channel"],
-            submitted_at=row["submitted_at"],
-            requester_id=row["requester_id"],
-            topic=row["topic"],
-            program=row["program"],
-        ),
-    )
+    return from_row(BillingTicket, row, facts=from_row(TicketFacts, row))
 
 
 async def remember_tickets(conn: Connection, *, tickets: Sequence[BillingTicket]) -> None:
@@ -164,12 +151,4 @@ async def work_on(conn: Connection, *, ticket_id: uuid.UUID) -> WorkFacts | None
     )
     if row is None or row["resolved_at"] is None:
         return None
-    return WorkFacts(
-        resolved_at=row["resolved_at"],
-        minutes=row["minutes"],
-        remote_session=row["remote_session"],
-        data_correction=row["data_correction"],
-        training=row["training"],
-        doc_reference=row["doc_reference"],
-        other_remote_service=row["other_remote_service"],
-    )
+    return from_row(WorkFacts, row)

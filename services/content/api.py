@@ -3,42 +3,93 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import asyncpg
-from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query, Response
 
-from services.content import entitlement_repository, file_repository, repository, serving
-from services.content.serving import DOWNLOAD_RESPONSES
+from services.content import entitlement_repository, file_repository, repository
+from services.content.repository import Item, Listing, StoredFile, Viewer
+from services.content.serving import Download, download_route
 from services.content.views import (
     PREFIX,
     RecordingOut,
     ReleaseOut,
-    Store,
+    reader_of,
     recording_out,
     release_out,
     viewer_of,
 )
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
-from services.runtime.paging import CursorPage, CursorParam, NoOffset, decode_cursor
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, after_cursor
 
 router = APIRouter(prefix=PREFIX, tags=["content"])
 
-Program = Annotated[str | None, Query(min_length=1, max_length=100)]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Drafts = Annotated[bool, Query(description="Vendor admins: include drafts.")]
+Out = TypeVar("Out", ReleaseOut, RecordingOut)
 
 
-def _day_and_id(cursor: str | None) -> tuple[date, uuid.UUID] | None:
-    """The sort key of a list of releases or recordings from its cursor."""
-    if cursor is None:
-        return None
-    day, item_id = decode_cursor(cursor, date, uuid.UUID)
-    assert isinstance(day, date) and isinstance(item_id, uuid.UUID)
-    return day, item_id
+@dataclass(frozen=True)
+class ItemsAsked:
+    """What a list of releases or recordings is asked for: by whom, which program, which page."""
+
+    viewer: Viewer
+    program: str | None
+    after: tuple[date, uuid.UUID] | None
+    limit: int
+
+
+def _items_asked(
+    principal: CurrentPrincipal,
+    clock: CurrentClock,
+    *,
+    program: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    cursor: CursorParam = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    drafts: Annotated[bool, Query(description="Vendor admins: include drafts.")] = False,
+) -> ItemsAsked:
+    after = after_cursor(cursor, date, uuid.UUID)
+    return ItemsAsked(viewer_of(principal, clock, drafts=drafts), program, after, limit)
+
+
+Asked = Annotated[ItemsAsked, Depends(_items_asked)]
+
+
+async def _visible_page(
+    pool: asyncpg.Pool,
+    listing: Listing[Item],
+    asked: ItemsAsked,
+    out: Callable[[Item, list[StoredFile]], Out],
+) -> CursorPage[Out]:
+    """The page of releases or recordings the viewer sees after the cursor, with their files."""
+    async with pool.acquire() as conn:
+        items = await repository.visible_items(
+            conn,
+            listing,
+            asked.viewer,
+            program=asked.program,
+            after=asked.after,
+            limit=asked.limit,
+        )
+        files = await file_repository.files_of(conn, owner_ids=[r.id for r in items[: asked.limit]])
+    return CursorPage[Out].of(
+        items,
+        limit=asked.limit,
+        item=lambda item: out(item, files),
+        key=lambda item: (getattr(item, listing.day_column), item.id),
+    )
+
+
+async def _visible_one(
+    pool: asyncpg.Pool, listing: Listing[Item], item_id: uuid.UUID, viewer: Viewer
+) -> tuple[Item, list[StoredFile]]:
+    """A release or recording the viewer sees (`NotFoundError` otherwise), with its files."""
+    async with pool.acquire() as conn:
+        item = await repository.visible_item(conn, listing, item_id, viewer)
+        return item, await file_repository.files_of(conn, owner_ids=[item.id])
 
 
 @router.get("/programs", response_model=list[str])
@@ -51,46 +102,16 @@ async def licensed_programs(
         return await entitlement_repository.licensed_programs(conn, principal.org_id, viewer.day)
 
 
-async def _visible_page(
-    pool: asyncpg.Pool,
-    listing: repository.Listing[repository.Item],
-    viewer: repository.Viewer,
-    *,
-    program: str | None,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[repository.Item], list[repository.StoredFile]]:
-    """Up to `limit + 1` releases or recordings the viewer sees after the cursor, and the files
-    of the first `limit` of them."""
-    async with pool.acquire() as conn:
-        items = await repository.visible_items(
-            conn, listing, viewer, program=program, after=_day_and_id(cursor), limit=limit
-        )
-        files = await file_repository.files_of(conn, owner_ids=[r.id for r in items[:limit]])
-    return items, files
-
-
 @router.get("/releases", response_model=CursorPage[ReleaseOut], dependencies=[NoOffset])
 async def list_releases(
-    principal: CurrentPrincipal,
-    pool: Pool,
-    clock: CurrentClock,
-    *,
-    program: Program = None,
-    cursor: CursorParam = None,
-    limit: Limit = 20,
-    drafts: Drafts = False,
+    principal: CurrentPrincipal, pool: Pool, asked: Asked
 ) -> CursorPage[ReleaseOut]:
     """Releases of the programs the caller's organization is licensed for, newest first."""
-    viewer = viewer_of(principal, clock, drafts=drafts)
-    releases, files = await _visible_page(
-        pool, repository.RELEASES, viewer, program=program, cursor=cursor, limit=limit
-    )
-    return CursorPage[ReleaseOut].of(
-        releases,
-        limit=limit,
-        item=lambda r: release_out(r, files, principal.language),
-        key=lambda r: (r.released_on, r.id),
+    return await _visible_page(
+        pool,
+        repository.RELEASES,
+        asked,
+        lambda release, files: release_out(release, files, principal.language),
     )
 
 
@@ -98,84 +119,28 @@ async def list_releases(
 async def get_release(
     release_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
 ) -> ReleaseOut:
-    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
-    async with pool.acquire() as conn:
-        try:
-            release = await repository.visible_item(conn, repository.RELEASES, release_id, viewer)
-        except repository.NotFoundError:
-            raise HTTPException(404, "No such release.") from None
-        files = await file_repository.files_of(conn, owner_ids=[release.id])
+    viewer = reader_of(principal, clock)
+    release, files = await _visible_one(pool, repository.RELEASES, release_id, viewer)
     return release_out(release, files, principal.language)
 
 
 @router.get("/recordings", response_model=CursorPage[RecordingOut], dependencies=[NoOffset])
-async def list_recordings(
-    principal: CurrentPrincipal,
-    pool: Pool,
-    clock: CurrentClock,
-    *,
-    program: Program = None,
-    cursor: CursorParam = None,
-    limit: Limit = 20,
-    drafts: Drafts = False,
-) -> CursorPage[RecordingOut]:
+async def list_recordings(pool: Pool, asked: Asked) -> CursorPage[RecordingOut]:
     """Recordings of the trainings the caller's organization ordered, newest first."""
-    viewer = viewer_of(principal, clock, drafts=drafts)
-    recordings, files = await _visible_page(
-        pool, repository.RECORDINGS, viewer, program=program, cursor=cursor, limit=limit
-    )
-    return CursorPage[RecordingOut].of(
-        recordings,
-        limit=limit,
-        item=lambda r: recording_out(r, files),
-        key=lambda r: (r.held_on, r.id),
-    )
+    return await _visible_page(pool, repository.RECORDINGS, asked, recording_out)
 
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
 async def get_recording(
     recording_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock
 ) -> RecordingOut:
-    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
-    async with pool.acquire() as conn:
-        try:
-            recording = await repository.visible_item(
-                conn, repository.RECORDINGS, recording_id, viewer
-            )
-        except repository.NotFoundError:
-            raise HTTPException(404, "No such recording.") from None
-        files = await file_repository.files_of(conn, owner_ids=[recording.id])
-    return recording_out(recording, files)
+    viewer = reader_of(principal, clock)
+    return recording_out(*await _visible_one(pool, repository.RECORDINGS, recording_id, viewer))
 
 
-@router.get(
-    "/files/{file_id}",
-    response_class=StreamingResponse,
-    responses=DOWNLOAD_RESPONSES,
-    operation_id="download_file",
-)
-@router.head(
-    "/files/{file_id}",
-    response_class=StreamingResponse,
-    responses=DOWNLOAD_RESPONSES,
-    operation_id="download_file_headers",
-)
-async def download(
-    file_id: uuid.UUID,
-    request: Request,
-    principal: CurrentPrincipal,
-    *,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-) -> Response:
+@download_route(router, "/files/{file_id}", operation_id="download_file")
+async def download(file_id: uuid.UUID, download: Download) -> Response:
     """A file of a release or recording the caller may see; every GET is recorded. One byte
     range (`Range`, honoured with `If-Range` when the ETag still matches) answers 206."""
-    viewer = viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
-    async with pool.acquire() as conn:
-        try:
-            file = await file_repository.visible_file(conn, file_id, viewer)
-        except repository.NotFoundError:
-            raise HTTPException(404, "No such file.") from None
-        served = await serving.prepare(request, conn, file, principal=principal, clock=clock)
-    return await serving.respond(request, served, store)
+    viewer = reader_of(download.principal, download.clock)
+    return await download.of(lambda conn: file_repository.visible_file(conn, file_id, viewer))

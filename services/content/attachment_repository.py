@@ -196,7 +196,7 @@ async def visible_attachment(
         org_scope,
     )
     if row is None:
-        raise NotFoundError(attachment_id)
+        raise NotFoundError("attachment")
     return StoredFile(**row)
 
 

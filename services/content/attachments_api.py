@@ -7,18 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from services.content import attachment_handlers, receiving, serving
+from services.content import attachment_handlers, receiving
 from services.content import attachment_repository as repo
 from services.content.attachment_repository import TicketOwner
-from services.content.receiving import UPLOAD_BODY, IncomingFile
-from services.content.repository import NotFoundError, StoredFile
-from services.content.serving import DOWNLOAD_RESPONSES
-from services.content.views import PREFIX, Store
-from services.runtime.app import CurrentClock, Pool
+from services.content.receiving import IncomingFile, upload_route
+from services.content.repository import NotFoundError
+from services.content.serving import Download, download_route
+from services.content.views import PREFIX
 from services.runtime.identity import CurrentPrincipal, Principal, VendorAdmin
 
 router = APIRouter(prefix=PREFIX, tags=["attachments"])
@@ -49,33 +47,35 @@ def _may_see(principal: Principal, ticket: repo.KnownTicket) -> bool:
     return principal.org_scope is None or principal.org_scope == ticket.org_id
 
 
-def _out(file: StoredFile, ticket_id: uuid.UUID | None) -> AttachmentOut:
-    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
+async def _receive(
+    incoming: receiving.Incoming, owner: TicketOwner, principal: Principal
+) -> AttachmentOut:
+    """Receive the attachment; once its file is complete it announces itself
+    (`AttachmentUploaded`) in the same transaction."""
+    file = await receiving.receive(
+        incoming,
+        "attachment",
+        owner,
+        principal=principal,
+        on_stored=attachment_handlers.announcer(owner, principal.user_id),
+    )
     return AttachmentOut(
-        id=file.id,
-        ticket_id=ticket_id,
-        name=file.name,
-        media_type=file.media_type,
-        size=file.size,
-        sha256=file.sha256,
+        **vars(file),
+        ticket_id=owner.ticket_id,
         url=f"{PREFIX}/attachments/{file.id}",
         state="pending",
         uploaded_at=file.stored_at,
     )
 
 
-@router.post(
+@upload_route(
+    router,
     "/tickets/{ticket_id}/attachments",
-    status_code=201,
     response_model=AttachmentOut,
-    openapi_extra=UPLOAD_BODY,
     responses=ATTACHMENT_UPLOAD_ERRORS,
 )
 async def upload_attachment(
-    ticket_id: uuid.UUID,
-    incoming: IncomingFile,
-    *,
-    principal: CurrentPrincipal,
+    ticket_id: uuid.UUID, incoming: IncomingFile, *, principal: CurrentPrincipal
 ) -> AttachmentOut:
     """Attach a file to a ticket the caller may see: the body is the file (`?name=napaka.png`).
     It is pending until a message of the caller names it (`attachment_ids`), and is deleted if
@@ -84,73 +84,27 @@ async def upload_attachment(
         incoming.pool, ticket_id, wait_s=incoming.settings.ticket_wait_s
     )
     if ticket is None or ticket.archived or not _may_see(principal, ticket):
-        raise HTTPException(404, "No such ticket.")
-    owner = TicketOwner(ticket.ticket_id, ticket.org_id)
-    stored = await receiving.receive(
-        incoming,
-        "attachment",
-        owner,
-        principal=principal,
-        on_stored=attachment_handlers.announcer(owner, principal.user_id),
-    )
-    return _out(stored, ticket.ticket_id)
+        raise NotFoundError("ticket")
+    return await _receive(incoming, TicketOwner(ticket.ticket_id, ticket.org_id), principal)
 
 
-@router.post(
-    "/attachments/imports",
-    status_code=201,
-    response_model=AttachmentOut,
-    openapi_extra=UPLOAD_BODY,
-    responses=ATTACHMENT_UPLOAD_ERRORS,
+@upload_route(
+    router, "/attachments/imports", response_model=AttachmentOut, responses=ATTACHMENT_UPLOAD_ERRORS
 )
-async def upload_for_import(
-    incoming: IncomingFile,
-    *,
-    principal: VendorAdmin,
-) -> AttachmentOut:
+async def upload_for_import(incoming: IncomingFile, *, principal: VendorAdmin) -> AttachmentOut:
     """A file of the old portal's export, uploaded before the import whose messages name it by
     name and SHA-256 (services/tickets/README.md, "Importing the old portal's tickets")."""
-    owner = TicketOwner(None, None)
-    stored = await receiving.receive(
-        incoming,
-        "attachment",
-        owner,
-        principal=principal,
-        on_stored=attachment_handlers.announcer(owner, principal.user_id),
-    )
-    return _out(stored, None)
+    return await _receive(incoming, TicketOwner(None, None), principal)
 
 
-@router.get(
-    "/attachments/{attachment_id}",
-    response_class=StreamingResponse,
-    responses=DOWNLOAD_RESPONSES,
-    operation_id="download_attachment",
-)
-@router.head(
-    "/attachments/{attachment_id}",
-    response_class=StreamingResponse,
-    responses=DOWNLOAD_RESPONSES,
-    operation_id="download_attachment_headers",
-)
-async def download_attachment(
-    attachment_id: uuid.UUID,
-    request: Request,
-    principal: CurrentPrincipal,
-    *,
-    pool: Pool,
-    clock: CurrentClock,
-    store: Store,
-) -> Response:
+@download_route(router, "/attachments/{attachment_id}", operation_id="download_attachment")
+async def download_attachment(attachment_id: uuid.UUID, download: Download) -> Response:
     """An attachment the caller may see: their own upload; once on a message, vendor staff,
     and the users of the ticket's organization unless the message is an internal note. Every
     GET is recorded; ranges as for files."""
-    async with pool.acquire() as conn:
-        try:
-            file = await repo.visible_attachment(
-                conn, attachment_id, user_id=principal.user_id, org_scope=principal.org_scope
-            )
-        except NotFoundError:
-            raise HTTPException(404, "No such attachment.") from None
-        served = await serving.prepare(request, conn, file, principal=principal, clock=clock)
-    return await serving.respond(request, served, store)
+    caller = download.principal
+    return await download.of(
+        lambda conn: repo.visible_attachment(
+            conn, attachment_id, user_id=caller.user_id, org_scope=caller.org_scope
+        )
+    )

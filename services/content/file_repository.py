@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 import asyncpg
 
@@ -16,14 +15,16 @@ from services.content.repository import (
     VISIBLE_RECORDINGS,
     VISIBLE_RELEASES,
     ConflictError,
+    Kind,
     NotFoundError,
     StoredFile,
     Viewer,
+    lock_draft,
     viewer_args,
 )
 from services.runtime.db import Connection
 
-Owner = tuple[Literal["release", "recording"], uuid.UUID]
+Owner = tuple[Kind, uuid.UUID]
 
 
 async def begin_file(
@@ -37,15 +38,9 @@ async def begin_file(
 ) -> StoredFile:
     """Record a file about to stream in (`receiving`), on a draft only."""
     kind, owner_id = owner
-    table = "releases" if kind == "release" else "recordings"
     file_id = uuid.uuid4()
     async with conn.transaction():
-        published = await conn.fetchval(
-            f"SELECT published_at IS NOT NULL FROM {table} WHERE id = $1 FOR SHARE", owner_id
-        )
-        if published is None:
-            raise NotFoundError(owner_id)
-        if published:
+        if await lock_draft(conn, kind, owner_id, mode="SHARE"):
             raise ConflictError(f"The {kind} is published; its files cannot change.")
         try:
             row = await conn.fetchrow(
@@ -81,7 +76,7 @@ async def finish_file(
         at,
     )
     if row is None:  # swept as stale meanwhile
-        raise NotFoundError(file_id)
+        raise NotFoundError("file")
     return StoredFile(**row)
 
 
@@ -123,7 +118,7 @@ async def visible_file(conn: Connection, file_id: uuid.UUID, viewer: Viewer) -> 
         file_id,
     )
     if row is None:
-        raise NotFoundError(file_id)
+        raise NotFoundError("file")
     return StoredFile(**row)
 
 
@@ -146,7 +141,7 @@ async def delete_draft_file(conn: Connection, file_id: uuid.UUID) -> StoredFile:
         )
         if exists:
             raise ConflictError("The file belongs to published content and stays.")
-        raise NotFoundError(file_id)
+        raise NotFoundError("file")
     return StoredFile(**row)
 
 

@@ -1,26 +1,22 @@
-"""An upload route's part that every kind of file shares: the name and type checked before a
-byte is read, the size limit said up front, the body streamed in (services/content/uploads.py),
-and every refusal turned into its status code."""
+"""An upload route's part that every kind of file shares: the route's shape (`upload_route`),
+the name and type checked before a byte is read, the size limit said up front, and the body
+streamed in (services/content/uploads.py). The refusals are answered as the service's
+`DOMAIN_ERRORS` say (services/content/views.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from obstore.store import ObjectStore
 from starlette.requests import ClientDisconnect
 
 from services.content import file_repository, repository, uploads
 from services.content.attachment_repository import TicketOwner
-from services.content.filetypes import (
-    BadNameError,
-    Kind,
-    UnsupportedTypeError,
-    checked_name,
-    type_for,
-)
+from services.content.filetypes import Kind, UnsupportedTypeError, checked_name, type_for
 from services.content.intake import TooLargeError
 from services.content.settings import ContentSettings
 from services.content.views import Settings, Store
@@ -48,6 +44,25 @@ UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"description": "Not on the kind's allow-list, or the bytes are not of that type."},
     422: {"description": "A name that is a path, or a SHA-256 that does not match."},
 }
+
+
+def upload_route(
+    router: APIRouter,
+    path: str,
+    *,
+    response_model: type[Any],
+    responses: dict[int | str, dict[str, Any]] = UPLOAD_ERRORS,
+    method: str = "POST",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """An upload route: its body is the file's bytes, streamed; 201 with what was stored."""
+    return router.api_route(
+        path,
+        methods=[method],
+        status_code=201,
+        response_model=response_model,
+        openapi_extra=UPLOAD_BODY,
+        responses=responses,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,27 +104,20 @@ async def receive(
     on_stored: uploads.OnStored | None = None,
 ) -> repository.StoredFile:
     """Receive the request's body as a file of `kind` for `owner`; nothing stays on a refusal."""
-    request, name, sha256 = incoming.request, incoming.name, incoming.sha256
-    settings = incoming.settings
-    try:
-        name = checked_name(name)
-    except BadNameError as error:
-        raise HTTPException(422, str(error)) from None
-    try:
-        file_type = type_for(kind, name)
-    except UnsupportedTypeError as error:
-        raise HTTPException(415, str(error)) from None
+    request, settings = incoming.request, incoming.settings
+    name = checked_name(incoming.name)
+    file_type = type_for(kind, name)
     declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not file_type.accepts_declared(declared):
-        raise HTTPException(
-            415, f"The upload says it is {declared}, but {name!r} is {file_type.media_type}."
+        raise UnsupportedTypeError(
+            f"The upload says it is {declared}, but {name!r} is {file_type.media_type}."
         )
     max_bytes = settings.max_bytes(kind)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_bytes:
-        raise HTTPException(413, f"A {kind} file is at most {max_bytes:,} bytes.")
+        raise TooLargeError(f"A {kind} file is at most {max_bytes:,} bytes.")
     upload = uploads.Upload(
-        owner, name, file_type, max_bytes, sha256, principal.user_id, on_stored=on_stored
+        owner, name, file_type, max_bytes, incoming.sha256, principal.user_id, on_stored=on_stored
     )
     try:
         return await uploads.receive(
@@ -120,15 +128,5 @@ async def receive(
             clock=incoming.clock,
             part_bytes=settings.upload_part_bytes,
         )
-    except repository.NotFoundError:
-        raise HTTPException(404, f"No such {kind}.") from None
-    except repository.ConflictError as error:
-        raise HTTPException(409, str(error)) from None
-    except TooLargeError as error:
-        raise HTTPException(413, str(error)) from None
-    except UnsupportedTypeError as error:
-        raise HTTPException(415, str(error)) from None
-    except uploads.ChecksumMismatchError as error:
-        raise HTTPException(422, str(error)) from None
     except ClientDisconnect:  # nobody reads the answer; the upload has been discarded
         raise HTTPException(400, "The upload broke off before its end.") from None

@@ -21,7 +21,10 @@ from services.runtime.db import Connection
 
 
 class NotFoundError(LookupError):
-    """No such item, or not visible to the caller."""
+    """No such item, or not visible to the caller: "No such release." and the like."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"No such {what}.")
 
 
 class ConflictError(ValueError):
@@ -80,6 +83,8 @@ class Recording:
     published_at: datetime | None
 
 
+Kind = Literal["release", "recording"]
+
 FILE_COLUMNS = """f.id, f.release_id, f.recording_id, f.name, f.media_type, f.storage_key,
                    f.status, f.size, f.sha256, f.created_at, f.stored_at"""
 _RELEASE_COLUMNS = """r.id, r.program, r.version, r.released_on, r.notes_sl, r.notes_en,
@@ -116,17 +121,19 @@ def viewer_args(viewer: Viewer) -> tuple[uuid.UUID | None, date, bool]:
 
 @dataclass(frozen=True)
 class Listing(Generic[Item]):
-    """What differs between the lists of releases and of recordings: which rows the viewer
-    sees, their columns, and the day they are ordered by (newest first, then id)."""
+    """What differs between releases and recordings: their kind (and table, `<kind>s`), which
+    rows the viewer sees, their columns, and the day they are listed by (newest first, then
+    id)."""
 
+    kind: Kind
     visible: str
     columns: str
     day_column: str
     row: Callable[..., Item]
 
 
-RELEASES = Listing(VISIBLE_RELEASES, _RELEASE_COLUMNS, "released_on", Release)
-RECORDINGS = Listing(VISIBLE_RECORDINGS, _RECORDING_COLUMNS, "held_on", Recording)
+RELEASES = Listing("release", VISIBLE_RELEASES, _RELEASE_COLUMNS, "released_on", Release)
+RECORDINGS = Listing("recording", VISIBLE_RECORDINGS, _RECORDING_COLUMNS, "held_on", Recording)
 
 
 async def visible_item(
@@ -138,7 +145,7 @@ async def visible_item(
         item_id,
     )
     if row is None:
-        raise NotFoundError(item_id)
+        raise NotFoundError(listing.kind)
     return listing.row(**row)
 
 
@@ -167,7 +174,55 @@ async def visible_items(
     return [listing.row(**row) for row in rows]
 
 
-# -- who may see what -------------------------------------------------------------------------
+async def lock_draft(
+    conn: Connection, kind: Kind, owner_id: uuid.UUID, *, mode: Literal["UPDATE", "SHARE"]
+) -> bool:
+    """Lock a release or recording (FOR UPDATE to publish it, FOR SHARE to add a file to it)
+    and say whether it is published; `NotFoundError` when there is none."""
+    published = await conn.fetchval(
+        f"SELECT published_at IS NOT NULL FROM {kind}s WHERE id = $1 FOR {mode}", owner_id
+    )
+    if published is None:
+        raise NotFoundError(kind)
+    return bool(published)
+
+
+async def publish(
+    conn: Connection, listing: Listing[Item], item_id: uuid.UUID, *, by: uuid.UUID, at: datetime
+) -> tuple[Item, int]:
+    """Publish a draft that has its files (a recording: its video); return it and its number
+    of files."""
+    stored = await _check_publishable(conn, listing.kind, item_id)
+    row = await conn.fetchrow(
+        f"""UPDATE {listing.kind}s r SET published_at = $2, published_by = $3 WHERE id = $1
+            RETURNING {listing.columns}""",
+        item_id,
+        at,
+        by,
+    )
+    assert row is not None
+    return listing.row(**row), stored
+
+
+async def _check_publishable(conn: Connection, kind: Kind, owner_id: uuid.UUID) -> int:
+    """Lock a draft for publishing (uploads to it wait, or it waits for them to begin) and
+    return its number of stored files; raise unless it can be published."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("publishing runs inside the caller's transaction")
+    if await lock_draft(conn, kind, owner_id, mode="UPDATE"):
+        raise ConflictError(f"The {kind} is published already.")
+    counts = await conn.fetchrow(
+        f"""SELECT count(*) FILTER (WHERE status = 'stored') AS stored,
+                   count(*) FILTER (WHERE status = 'receiving') AS receiving
+              FROM files WHERE {kind}_id = $1""",
+        owner_id,
+    )
+    assert counts is not None
+    if counts["receiving"]:
+        raise ConflictError("A file is still being uploaded; publish when it is complete.")
+    if not counts["stored"]:
+        raise ConflictError(f"A {kind} is published with its files; upload one first.")
+    return int(counts["stored"])
 
 
 # -- releases ---------------------------------------------------------------------------------
@@ -205,50 +260,6 @@ async def create_release(
     return Release(**row)
 
 
-async def publish_release(
-    conn: Connection, release_id: uuid.UUID, *, by: uuid.UUID, at: datetime
-) -> tuple[Release, int]:
-    """Publish a draft that has its files; return it and its number of files."""
-    stored = await _check_publishable(conn, "release", release_id)
-    row = await conn.fetchrow(
-        f"""UPDATE releases r SET published_at = $2, published_by = $3 WHERE id = $1
-            RETURNING {_RELEASE_COLUMNS}""",
-        release_id,
-        at,
-        by,
-    )
-    assert row is not None
-    return Release(**row), stored
-
-
-async def _check_publishable(
-    conn: Connection, kind: Literal["release", "recording"], owner_id: uuid.UUID
-) -> int:
-    """Lock a draft for publishing (uploads to it wait, or it waits for them to begin) and
-    return its number of stored files; raise unless it can be published."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("publishing runs inside the caller's transaction")
-    published = await conn.fetchval(
-        f"SELECT published_at IS NOT NULL FROM {kind}s WHERE id = $1 FOR UPDATE", owner_id
-    )
-    if published is None:
-        raise NotFoundError(owner_id)
-    if published:
-        raise ConflictError(f"The {kind} is published already.")
-    counts = await conn.fetchrow(
-        f"""SELECT count(*) FILTER (WHERE status = 'stored') AS stored,
-                   count(*) FILTER (WHERE status = 'receiving') AS receiving
-              FROM files WHERE {kind}_id = $1""",
-        owner_id,
-    )
-    assert counts is not None
-    if counts["receiving"]:
-        raise ConflictError("A file is still being uploaded; publish when it is complete.")
-    if not counts["stored"]:
-        raise ConflictError(f"A {kind} is published with its files; upload one first.")
-    return int(counts["stored"])
-
-
 # -- recordings -------------------------------------------------------------------------------
 
 
@@ -281,25 +292,3 @@ async def create_recording(
     )
     assert row is not None
     return Recording(**row)
-
-
-async def publish_recording(
-    conn: Connection, recording_id: uuid.UUID, *, by: uuid.UUID, at: datetime
-) -> Recording:
-    """Publish a draft that has its video."""
-    await _check_publishable(conn, "recording", recording_id)
-    row = await conn.fetchrow(
-        f"""UPDATE recordings r SET published_at = $2, published_by = $3 WHERE id = $1
-            RETURNING {_RECORDING_COLUMNS}""",
-        recording_id,
-        at,
-        by,
-    )
-    assert row is not None
-    return Recording(**row)
-
-
-# -- files ------------------------------------------------------------------------------------
-
-
-# -- downloads --------------------------------------------------------------------------------

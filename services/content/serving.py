@@ -4,21 +4,27 @@ allow-list's type and `nosniff`, and a download record for every GET."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request, Response
+import asyncpg
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from obstore.store import ObjectStore
 
 from services.content import file_repository, repository, storage
 from services.content.filetypes import shown_inline
 from services.content.ranges import ByteRange, RangeNotSatisfiableError, requested_range
+from services.content.views import Store
+from services.runtime.app import CurrentClock, Pool
 from services.runtime.clock import Clock
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
-from services.runtime.identity import Principal
+from services.runtime.identity import CurrentPrincipal, Principal
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The whole file.", "content": {"application/octet-stream": {}}},
@@ -26,6 +32,58 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such file, or not for the caller."},
     416: {"description": "The range starts past the end of the file."},
 }
+
+
+def download_route(
+    router: APIRouter, path: str, *, operation_id: str
+) -> Callable[[Endpoint], Endpoint]:
+    """A download route: GET answers with the bytes, HEAD (`<operation_id>_headers`) with the
+    headers only."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for method, suffix in (("HEAD", "_headers"), ("GET", "")):
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                response_class=StreamingResponse,
+                responses=DOWNLOAD_RESPONSES,
+                operation_id=operation_id + suffix,
+            )
+        return endpoint
+
+    return register
+
+
+@dataclass(frozen=True)
+class Downloader:
+    """What a download route answers with, whatever the file: its request, caller and the
+    service's parts."""
+
+    request: Request
+    principal: Principal
+    pool: asyncpg.Pool
+    clock: Clock
+    store: ObjectStore
+
+    async def of(self, find: Callable[[Connection], Awaitable[repository.StoredFile]]) -> Response:
+        """Answer with the file `find` gives (it raises `NotFoundError` unless the caller may
+        see it); a GET is recorded."""
+        async with self.pool.acquire() as conn:
+            file = await find(conn)
+            served = await prepare(
+                self.request, conn, file, principal=self.principal, clock=self.clock
+            )
+        return await respond(self.request, served, self.store)
+
+
+def _downloader(
+    request: Request, principal: CurrentPrincipal, pool: Pool, clock: CurrentClock, store: Store
+) -> Downloader:
+    return Downloader(request, principal, pool, clock, store)
+
+
+Download = Annotated[Downloader, Depends(_downloader)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""What the content API answers with, and the dependencies its routes share."""
+"""What the content API answers with, how its refusals are answered, and the dependencies its
+routes share."""
 
 from __future__ import annotations
 
@@ -12,12 +13,27 @@ from pydantic import BaseModel, Field
 
 from contracts.common import Language
 from services.content import repository
+from services.content.filetypes import BadNameError, UnsupportedTypeError
+from services.content.intake import TooLargeError
 from services.content.settings import ContentSettings
+from services.content.uploads import ChecksumMismatchError
 from services.runtime.clock import Clock
 from services.runtime.identity import Principal
 from services.runtime.local_time import local
+from services.runtime.problems import DomainErrors
 
 PREFIX = "/api/content"
+
+DOMAIN_ERRORS: DomainErrors = {
+    repository.NotFoundError: 404,
+    repository.ConflictError: 409,
+    TooLargeError: 413,
+    UnsupportedTypeError: 415,
+    BadNameError: 422,
+    ChecksumMismatchError: 422,
+}
+"""The content rules' refusals and the problems they are answered with (services/runtime/
+problems.py); the routes and the upload let them out."""
 
 
 class FileOut(BaseModel):
@@ -57,31 +73,21 @@ class RecordingOut(BaseModel):
 
 
 def file_out(file: repository.StoredFile) -> FileOut:
-    assert file.size is not None and file.sha256 is not None and file.stored_at is not None
-    return FileOut(
-        id=file.id,
-        name=file.name,
-        media_type=file.media_type,
-        size=file.size,
-        sha256=file.sha256,
-        url=f"{PREFIX}/files/{file.id}",
-        stored_at=file.stored_at,
-    )
+    """A stored file (its size, checksum and time are known once it is stored)."""
+    return FileOut(**vars(file), url=f"{PREFIX}/files/{file.id}")
+
+
+def _status(item: repository.Release | repository.Recording) -> str:
+    return "published" if item.published_at else "draft"
 
 
 def release_out(
     release: repository.Release, files: list[repository.StoredFile], language: Language
 ) -> ReleaseOut:
     return ReleaseOut(
-        id=release.id,
-        program=release.program,
-        version=release.version,
-        released_on=release.released_on,
+        **vars(release),
         notes=release.notes_sl if language == "sl" else release.notes_en,
-        notes_sl=release.notes_sl,
-        notes_en=release.notes_en,
-        status="published" if release.published_at else "draft",
-        published_at=release.published_at,
+        status=_status(release),
         files=[file_out(f) for f in files if f.release_id == release.id],
     )
 
@@ -91,16 +97,7 @@ def recording_out(
 ) -> RecordingOut:
     video = next((f for f in files if f.recording_id == recording.id), None)
     return RecordingOut(
-        id=recording.id,
-        training_id=recording.training_id,
-        title=recording.title,
-        program=recording.program,
-        held_on=recording.held_on,
-        duration_s=recording.duration_s,
-        description=recording.description,
-        status="published" if recording.published_at else "draft",
-        published_at=recording.published_at,
-        video=file_out(video) if video else None,
+        **vars(recording), status=_status(recording), video=file_out(video) if video else None
     )
 
 
@@ -115,6 +112,11 @@ def viewer_of(principal: Principal, clock: Clock, *, drafts: bool = False) -> re
     if drafts and "vendor_admin" not in principal.roles:
         raise HTTPException(403, "Only a vendor administrator sees drafts.")
     return repository.Viewer(org_id=principal.org_scope, day=today(clock), drafts=drafts)
+
+
+def reader_of(principal: Principal, clock: Clock) -> repository.Viewer:
+    """Who reads one release, recording or file: a vendor admin drafts as well."""
+    return viewer_of(principal, clock, drafts="vendor_admin" in principal.roles)
 
 
 async def _store(request: Request) -> ObjectStore:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from services.notify import repository
 from services.runtime.app import CurrentClock, Pool
 from services.runtime.identity import CurrentPrincipal
-from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, decode_cursor
+from services.runtime.paging import CursorPage, CursorParam, NoOffset, WithTotal, after_cursor
 
 
 class EmailOut(BaseModel):
@@ -49,7 +49,7 @@ async def list_emails(
 ) -> CursorPage[EmailOut]:
     """E-mails sent to the caller (consultants: to anyone), newest first. The next page is
     asked with `cursor` = the previous page's `next_cursor`."""
-    after = decode_cursor(cursor, datetime, uuid.UUID) if cursor else None
+    after = after_cursor(cursor, datetime, uuid.UUID)
     async with pool.acquire() as conn:
         emails, total = await repository.emails_for(
             conn,
@@ -57,7 +57,7 @@ async def list_emails(
             org_id=principal.org_scope,
             ticket_id=ticket_id,
             limit=limit,
-            after=after,  # type: ignore[arg-type]  # decoded as (datetime, UUID)
+            after=after,
             with_total=with_total,
         )
     return CursorPage[EmailOut].of(
@@ -66,19 +66,8 @@ async def list_emails(
 
 
 def _email_out(e: repository.Email) -> EmailOut:
-    return EmailOut(
-        id=e.id,
-        kind=e.event_type,
-        recipient=e.recipient,
-        subject=e.subject,
-        body=HIDDEN_BODY if e.sensitive else e.body,
-        ticket_id=e.ticket_id,
-        status=e.status,
-        attempts=e.attempts,
-        created_at=e.created_at,
-        sent_at=e.sent_at,
-        failed_at=e.failed_at,
-    )
+    body = HIDDEN_BODY if e.sensitive else e.body
+    return EmailOut.model_validate({**vars(e), "kind": e.event_type, "body": body})
 
 
 class PreferencesIn(BaseModel):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 from services.runtime.tracing import traceparent_for
 
 
@@ -48,22 +48,7 @@ class Email:
 
 
 def _email(r: asyncpg.Record) -> Email:
-    return Email(
-        r["id"],
-        r["recipient"],
-        r["subject"],
-        r["body"],
-        r["html_body"],
-        r["ticket_id"],
-        r["event_type"],
-        r["status"],
-        r["attempts"],
-        r["created_at"],
-        r["sent_at"],
-        r["failed_at"],
-        r["sensitive"],
-        r.get("traceparent"),
-    )
+    return from_row(Email, r, html=r["html_body"], traceparent=r.get("traceparent"))
 
 
 async def record_intents(conn: Connection, *, intents: Sequence[EmailIntent]) -> int:

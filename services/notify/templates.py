@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, se
 from jinja2.runtime import Context
 
 from contracts.accounts import PasswordResetCompleted, PasswordResetRequested
-from contracts.common import Language, RuleHit
+from contracts.common import Language, Person, RuleHit
 from contracts.content import ReleaseAvailable
 from contracts.tickets import (
     TicketAccepted,
@@ -162,18 +162,33 @@ def _link(portal_url: str, ticket_id: uuid.UUID) -> str:
     return f"{portal_url.rstrip('/')}/tickets/{ticket_id}"
 
 
+def _about_ticket(
+    name: str,
+    event: TicketAccepted | TicketMessagePosted | TicketResolved | TicketReopened | TicketClosed,
+    reader: Person,
+    *,
+    portal_url: str,
+    language: Language | None,
+) -> RenderedEmail:
+    """An e-mail about the event's ticket, with its link, in `language` (else the reader's)."""
+    lang = language or reader.language
+    return render(name, lang, event=event, link=_link(portal_url, event.ticket_id))
+
+
+def _decision(
+    name: str, event: TicketDecisionRecorded, *, portal_url: str, language: Language | None
+) -> RenderedEmail:
+    """An e-mail about a policy decision, with its reasons in the requester's language."""
+    lang = language or event.requester.language
+    reasons = _reasons(event.reasons, lang)
+    return render(name, lang, event=event, reasons=reasons, link=_link(portal_url, event.ticket_id))
+
+
 def ticket_received(
     event: TicketDecisionRecorded, *, portal_url: str, language: Language | None = None
 ) -> RenderedEmail:
     """Confirmation that a ticket was received, with the provisional policy decision and why."""
-    lang = language or event.requester.language
-    return render(
-        "ticket_received",
-        lang,
-        event=event,
-        reasons=_reasons(event.reasons, lang),
-        link=_link(portal_url, event.ticket_id),
-    )
+    return _decision("ticket_received", event, portal_url=portal_url, language=language)
 
 
 def policy_decision(
@@ -182,14 +197,7 @@ def policy_decision(
     """The final decision when help is paid or refused, with the reasons."""
     if event.decision == "free":
         raise ValueError("free help is not announced by a separate e-mail")
-    lang = language or event.requester.language
-    return render(
-        "policy_decision",
-        lang,
-        event=event,
-        reasons=_reasons(event.reasons, lang),
-        link=_link(portal_url, event.ticket_id),
-    )
+    return _decision("policy_decision", event, portal_url=portal_url, language=language)
 
 
 def password_link(
@@ -211,8 +219,9 @@ def ticket_accepted(
     event: TicketAccepted, *, portal_url: str, language: Language | None = None
 ) -> RenderedEmail:
     """The ticket left the waiting list: a consultant took it into work."""
-    lang = language or event.requester.language
-    return render("ticket_accepted", lang, event=event, link=_link(portal_url, event.ticket_id))
+    return _about_ticket(
+        "ticket_accepted", event, event.requester, portal_url=portal_url, language=language
+    )
 
 
 def consultant_message(
@@ -221,8 +230,9 @@ def consultant_message(
     """A consultant wrote to the customer about the ticket (never an internal note)."""
     if event.internal or event.author_role != "consultant":
         raise ValueError("only a consultant's message to the customer is e-mailed")
-    lang = language or event.requester.language
-    return render("consultant_message", lang, event=event, link=_link(portal_url, event.ticket_id))
+    return _about_ticket(
+        "consultant_message", event, event.requester, portal_url=portal_url, language=language
+    )
 
 
 def ticket_resolved(
@@ -231,8 +241,9 @@ def ticket_resolved(
     """The ticket is resolved: the resolution, the time spent, and how to reopen it."""
     if event.requester is None or event.number is None or event.subject is None:
         raise ValueError("a TicketResolved without requester, number and subject is not e-mailed")
-    lang = language or event.requester.language
-    return render("ticket_resolved", lang, event=event, link=_link(portal_url, event.ticket_id))
+    return _about_ticket(
+        "ticket_resolved", event, event.requester, portal_url=portal_url, language=language
+    )
 
 
 def ticket_reopened(
@@ -241,16 +252,18 @@ def ticket_reopened(
     """To the consultant: the customer reopened a ticket they resolved, and why."""
     if event.consultant is None:
         raise ValueError("a reopened ticket without a consultant has nobody to tell")
-    lang = language or event.consultant.language
-    return render("ticket_reopened", lang, event=event, link=_link(portal_url, event.ticket_id))
+    return _about_ticket(
+        "ticket_reopened", event, event.consultant, portal_url=portal_url, language=language
+    )
 
 
 def ticket_closed(
     event: TicketClosed, *, portal_url: str, language: Language | None = None
 ) -> RenderedEmail:
     """The ticket is closed: confirmed by a person, or after the reopening window."""
-    lang = language or event.requester.language
-    return render("ticket_closed", lang, event=event, link=_link(portal_url, event.ticket_id))
+    return _about_ticket(
+        "ticket_closed", event, event.requester, portal_url=portal_url, language=language
+    )
 
 
 def release_available(

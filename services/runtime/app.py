@@ -1,4 +1,9 @@
-"""The one place that wires a service: pool, migrations, broker, consumers, outbox relay, HTTP."""
+"""The one place that wires a service: pool, migrations, broker, consumers, outbox relay, HTTP.
+
+Around 380 lines on purpose: `build_service_app` is the whole start-up and shutdown order of a
+service (docs/decisions.md, "One app factory for all services"), with the small builders of
+what it starts beside it; split up, a reader would follow that order across files.
+"""
 
 from __future__ import annotations
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +36,17 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
 )
+
+
+Row = TypeVar("Row", bound="DataclassInstance")
+
+
+def from_row(record: type[Row], row: asyncpg.Record | Mapping[str, Any], **converted: Any) -> Row:
+    """A `record` (a dataclass) from a row whose columns are named as its fields; `converted`
+    gives the fields a column does not hold as they are (JSON, an array as a set, several
+    columns as one value)."""
+    named = {f.name: row[f.name] for f in fields(record) if f.name not in converted}
+    return record(**named, **converted)
 
 
 async def create_pool(

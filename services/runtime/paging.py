@@ -92,6 +92,12 @@ def decode_cursor(cursor: str, *kinds: type[KeyPart]) -> tuple[KeyPart, ...]:
         ) from error
 
 
+def after_cursor(cursor: str | None, *kinds: type[KeyPart]) -> tuple[Any, ...] | None:
+    """Where a page starts: after the sort key its cursor holds (`decode_cursor`), or at the
+    beginning (None) without one."""
+    return None if cursor is None else decode_cursor(cursor, *kinds)
+
+
 def _part(kind: type[KeyPart], value: object) -> KeyPart:
     if kind is datetime:
         if not isinstance(value, str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -13,26 +13,24 @@ from contracts.common import (
     Topic,
 )
 from services.runtime.app import CurrentClock, Pool
-from services.runtime.bodies import IMPORT_BODY
-from services.runtime.identity import CurrentPrincipal, VendorAdmin, VendorStaff
+from services.runtime.identity import CurrentPrincipal, VendorStaff
 from services.runtime.paging import (
     CursorPage,
     CursorParam,
-    KeyPart,
     NoOffset,
     WithTotal,
-    decode_cursor,
+    after_cursor,
 )
 from services.runtime.problems import DomainErrors, problems
-from services.tickets import archive_repository, handlers, importing, repository
+from services.tickets import handlers, repository
 from services.tickets.api_models import (
-    ArchivedTicketOut,
-    ImportOut,
+    Limit,
     MessageIn,
     MessageOut,
     QueueEntryOut,
     ReopenIn,
     ResolveIn,
+    SearchText,
     TicketDetailOut,
     TicketIn,
     TicketOut,
@@ -42,12 +40,10 @@ from services.tickets.domain import (
     LifecycleRules,
     NotAllowedError,
     QueuePlace,
-    Resolution,
     Ticket,
     TicketError,
     TransitionError,
 )
-from services.tickets.legacy_import import LegacyTicketFile
 
 DOMAIN_ERRORS: DomainErrors = {
     repository.NotFoundError: (404, "No such ticket."),
@@ -57,14 +53,6 @@ DOMAIN_ERRORS: DomainErrors = {
 }
 """The ticket rules' refusals and the problems they are answered with (services/runtime/
 problems.py); the routes let them out."""
-
-
-Limit = Annotated[int, Query(ge=1, le=100)]
-SearchText = Annotated[str | None, Query(min_length=1, max_length=200)]
-
-
-def _after(cursor: str | None, *kinds: type[KeyPart]) -> tuple[Any, ...] | None:
-    return None if cursor is None else decode_cursor(cursor, *kinds)
 
 
 async def _rules(request: Request) -> LifecycleRules:
@@ -125,7 +113,7 @@ async def list_tickets(
     status, program, topic, and text `q` in the subject or description. The next page is asked
     with `cursor` = the previous page's `next_cursor`."""
     filters = repository.TicketFilter(status=status, program=program, topic=topic, text=q)
-    after = _after(cursor, datetime, uuid.UUID)
+    after = after_cursor(cursor, datetime, uuid.UUID)
     async with pool.acquire() as conn:
         tickets, total = await repository.list_tickets(
             conn,
@@ -159,7 +147,7 @@ async def waiting_list(
     with_total: WithTotal = False,
 ) -> CursorPage[QueueEntryOut]:
     """The waiting list across organizations, in the order consultants take tickets."""
-    after = _after(cursor, datetime, int)
+    after = after_cursor(cursor, datetime, int)
     async with pool.acquire() as conn:
         page, total = await repository.waiting_list(
             conn, limit=limit, after=after, with_total=with_total
@@ -191,60 +179,6 @@ async def take_next(
     """Accept the first ticket of the waiting list that may be taken now; 204 when none."""
     ticket = await handlers.accept_next(pool, principal=principal, now=clock.now())
     return TicketOut.of(ticket, rules) if ticket else Response(status_code=204)
-
-
-@router.get("/archive", response_model=CursorPage[ArchivedTicketOut], dependencies=[NoOffset])
-async def list_archive(
-    principal: CurrentPrincipal,
-    pool: Pool,
-    *,
-    q: SearchText = None,
-    limit: Limit = 20,
-    cursor: CursorParam = None,
-    with_total: WithTotal = False,
-) -> CursorPage[ArchivedTicketOut]:
-    """The old portal's resolved tickets of the caller's organization, newest first;
-    `q` searches subject, description, resolution, or an exact old number."""
-    after = _after(cursor, datetime, uuid.UUID)
-    async with pool.acquire() as conn:
-        entries, total = await archive_repository.list_archived(
-            conn,
-            org_id=principal.org_scope,
-            text=q,
-            limit=limit,
-            after=after,
-            with_total=with_total,
-        )
-    return CursorPage[ArchivedTicketOut].of(
-        entries,
-        limit=limit,
-        item=ArchivedTicketOut.of,
-        key=lambda a: (a.submitted_at, a.id),
-        total=total,
-    )
-
-
-@router.get("/archive/{archived_id}", response_model=ArchivedTicketOut)
-async def get_archived(
-    archived_id: uuid.UUID, principal: CurrentPrincipal, pool: Pool
-) -> ArchivedTicketOut:
-    """One archived ticket with its correspondence (read-only)."""
-    async with pool.acquire() as conn:
-        entry = await archive_repository.get_archived(
-            conn, archived_id=archived_id, org_id=principal.org_scope
-        )
-    return ArchivedTicketOut.of(entry)
-
-
-@router.post("/import", response_model=ImportOut, openapi_extra=IMPORT_BODY)
-async def import_legacy(
-    document: LegacyTicketFile, principal: VendorAdmin, pool: Pool, clock: CurrentClock
-) -> ImportOut:
-    """Import the old portal's tickets (vendor admins); all or nothing, safe to repeat."""
-    result = await importing.import_legacy_tickets(
-        pool, principal=principal, document=document, now=clock.now()
-    )
-    return ImportOut(**result.__dict__)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetailOut)
@@ -283,17 +217,12 @@ async def resolve(
     clock: CurrentClock,
 ) -> TicketOut:
     """A consultant resolves a ticket in work, with the resolution and the work it took."""
-    resolution = Resolution(
-        text=body.resolution,
-        time_spent_minutes=body.time_spent_minutes,
-        remote_session=body.remote_session,
-        data_correction=body.data_correction,
-        training=body.training,
-        doc_reference=body.doc_reference,
-        other_remote_service=body.other_remote_service,
-    )
     ticket = await handlers.resolve(
-        pool, principal=principal, ticket_id=ticket_id, resolution=resolution, now=clock.now()
+        pool,
+        principal=principal,
+        ticket_id=ticket_id,
+        resolution=body.recorded(),
+        now=clock.now(),
     )
     return TicketOut.of(ticket, rules)
 

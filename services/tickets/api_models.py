@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import (
@@ -29,11 +30,14 @@ from services.tickets.domain import (
     LifecycleRules,
     Message,
     QueuePlace,
+    Resolution,
     Ticket,
     Transition,
 )
 
 Text = Annotated[str, Field(min_length=1, max_length=20000)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+SearchText = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
 class TicketIn(BaseModel):
@@ -79,6 +83,10 @@ class ResolveIn(BaseModel):
     doc_reference: Annotated[str | None, Field(min_length=1, max_length=500)] = None
     other_remote_service: bool = False
 
+    def recorded(self) -> Resolution:
+        """The resolution as the ticket rules record it (the answer is its `text`)."""
+        return Resolution(text=self.resolution, **self.model_dump(exclude={"resolution"}))
+
 
 class ReopenIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -108,6 +116,9 @@ class DecisionOut(BaseModel):
     decided_at: datetime | None
 
 
+# Its own model, not ResolveIn's: the answer says `text` where the request says `resolution`.
+# The domain's Resolution, the wire's TicketResolved and billing's WorkFacts are the same facts
+# in other boundaries (docs/decisions.md, "Each shape once per boundary").
 class ResolutionOut(BaseModel):
     text: str
     time_spent_minutes: int
@@ -160,31 +171,16 @@ class TicketOut(BaseModel):
                 deferred_until=t.deferred_until,
                 decided_at=t.decided_at,
             )
-        resolution = ResolutionOut(**t.resolution.__dict__) if t.resolution else None
-        return cls(
-            id=t.id,
-            number=t.number,
-            org_id=t.org_id,
-            status=t.status,
-            channel=t.channel,
-            topic=t.topic,
-            subject=t.subject,
-            body=t.body,
-            program=t.program,
-            requester=t.requester,
-            submitted_at=t.submitted_at,
-            consultant=t.assignee,
-            accepted_at=t.accepted_at,
-            resolved_at=t.resolved_at,
-            resolution=resolution,
-            closed_at=t.closed_at,
-            refused_at=t.refused_at,
-            reopen_until=t.reopen_until(rules),
-            queue_position=place.position if place else None,
-            queue_position_exact=place.exact if place else None,
-            legacy_reference=t.legacy_reference,
-            version=t.version,
-            decision=decision,
+        return cls.model_validate(
+            {
+                **vars(t),
+                "consultant": t.assignee,
+                "resolution": ResolutionOut(**vars(t.resolution)) if t.resolution else None,
+                "reopen_until": t.reopen_until(rules),
+                "queue_position": place.position if place else None,
+                "queue_position_exact": place.exact if place else None,
+                "decision": decision,
+            }
         )
 
 
@@ -198,14 +194,7 @@ class TimelineEntryOut(BaseModel):
 
     @classmethod
     def of(cls, t: Transition) -> TimelineEntryOut:
-        return cls(
-            kind=t.kind,
-            from_status=t.from_status,
-            to_status=t.to_status,
-            at=t.at,
-            by=t.actor_name,
-            note=t.note,
-        )
+        return cls.model_validate({**vars(t), "by": t.actor_name})
 
 
 class MessageOut(BaseModel):
@@ -220,16 +209,7 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, m: Message, files: Sequence[Attachment] = ()) -> MessageOut:
-        return cls(
-            id=m.id,
-            author_id=m.author_id,
-            author_name=m.author_name,
-            author_role=m.author_role,
-            internal=m.internal,
-            body=m.body,
-            posted_at=m.posted_at,
-            attachments=[AttachmentOut.of(f) for f in files],
-        )
+        return cls(**vars(m), attachments=[AttachmentOut.of(f) for f in files])
 
 
 class TicketDetailOut(TicketOut):
@@ -253,37 +233,16 @@ class ArchivedMessageOut(BaseModel):
 
     @classmethod
     def of(cls, m: archive.ArchivedMessage) -> ArchivedMessageOut:
-        return cls(
-            author_name=m.author_name,
-            author_role=m.author_role,
-            body=m.body,
-            posted_at=m.posted_at,
-            attachments=[AttachmentOut.of(f) for f in m.attachments],
+        return cls.model_validate(
+            {**vars(m), "attachments": [AttachmentOut.of(f) for f in m.attachments]}
         )
 
 
-class ArchivedTicketOut(BaseModel):
-    id: uuid.UUID
-    legacy_reference: str
-    org_id: uuid.UUID
-    requester: Person
-    channel: str
-    topic: str
-    subject: str
-    body: str
-    program: str | None
-    submitted_at: datetime
-    accepted_at: datetime | None
-    resolved_at: datetime
-    resolution: str
-    consultant_name: str | None
-    messages: list[ArchivedMessageOut]
-
+class ArchivedTicketOut(archive.ArchivedTicketFields[ArchivedMessageOut]):
     @classmethod
     def of(cls, a: archive.ArchivedTicket) -> ArchivedTicketOut:
-        return cls(
-            **{k: v for k, v in a.__dict__.items() if k != "messages"},
-            messages=[ArchivedMessageOut.of(m) for m in a.messages],
+        return cls.model_validate(
+            {**dict(a), "messages": [ArchivedMessageOut.of(m) for m in a.messages]}
         )
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.runtime.app import build_service_app
 from services.runtime.clock import clock_for
 from services.runtime.periodic import PeriodicWorker
-from services.tickets import handlers
+from services.tickets import archive_api, handlers
 from services.tickets.api import DOMAIN_ERRORS, router
 from services.tickets.consumers import build_consumer
 from services.tickets.settings import TicketsSettings
@@ -38,7 +38,7 @@ def create_app(settings: TicketsSettings | None = None) -> FastAPI:
         clock=clock,
         title="Tickets service",
         migrations=Path(__file__).parent / "migrations",
-        routers=[router],
+        routers=[archive_api.router, router],
         consumers=[build_consumer()],
         background=[auto_closer],
         domain_errors=DOMAIN_ERRORS,

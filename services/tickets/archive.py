@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from contracts.common import Person
 from services.tickets.attachments import Attachment
@@ -34,9 +37,13 @@ class ArchivedMessage:
     attachments: tuple[ArchivedFile, ...] = ()
 
 
-@dataclass(frozen=True)
-class ArchivedTicket:
-    """A resolved ticket of the old portal: read-only."""
+MessageT = TypeVar("MessageT")
+
+
+class ArchivedTicketFields(BaseModel, Generic[MessageT]):
+    """An archived ticket's fields, declared once: the archive keeps them with its messages
+    (`ArchivedTicket`), the API shows them with each message's files as downloads
+    (`api_models.ArchivedTicketOut`)."""
 
     id: uuid.UUID
     legacy_reference: str
@@ -52,4 +59,10 @@ class ArchivedTicket:
     resolved_at: datetime
     resolution: str
     consultant_name: str | None
-    messages: tuple[ArchivedMessage, ...]
+    messages: list[MessageT]
+
+
+class ArchivedTicket(ArchivedTicketFields[ArchivedMessage]):
+    """A resolved ticket of the old portal: read-only."""
+
+    model_config = ConfigDict(frozen=True)

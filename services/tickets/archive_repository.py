@@ -16,34 +16,22 @@ from services.tickets.repository import NotFoundError, as_json, like_pattern
 
 
 def _archived(row: asyncpg.Record) -> ArchivedTicket:
-    return ArchivedTicket(
-        id=row["id"],
-        legacy_reference=row["legacy_reference"],
-        org_id=row["org_id"],
-        requester=Person.model_validate_json(row["requester"]),
-        channel=row["channel"],
-        topic=row["topic"],
-        subject=row["subject"],
-        body=row["body"],
-        program=row["program"],
-        submitted_at=row["submitted_at"],
-        accepted_at=row["accepted_at"],
-        resolved_at=row["resolved_at"],
-        resolution=row["resolution"],
-        consultant_name=row["consultant_name"],
-        messages=tuple(
-            ArchivedMessage(
-                m["author_name"],
-                m["author_role"],
-                m["body"],
-                datetime.fromisoformat(m["posted_at"]),
-                tuple(
-                    ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
-                    for f in m.get("attachments", ())
-                ),
-            )
-            for m in json.loads(row["messages"])
-        ),
+    messages = [
+        ArchivedMessage(
+            m["author_name"],
+            m["author_role"],
+            m["body"],
+            datetime.fromisoformat(m["posted_at"]),
+            tuple(
+                ArchivedFile(uuid.UUID(f["id"]), f["name"], f["media_type"], f["size"])
+                for f in m.get("attachments", ())
+            ),
+        )
+        for m in json.loads(row["messages"])
+    ]
+    requester = Person.model_validate_json(row["requester"])
+    return ArchivedTicket.model_validate(
+        {**dict(row), "requester": requester, "messages": messages}
     )
 
 

@@ -15,7 +15,7 @@ from contracts.content import AttachmentExpired, AttachmentUploaded
 from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS, CONTENT_EVENTS
 from services.runtime.consumer import EventConsumer
 from services.runtime.revocation import follow_revocations
-from services.tickets import attachment_handlers, directory_handlers, handlers
+from services.tickets import attachment_handlers, decision_handlers, directory_handlers
 
 
 def build_consumer() -> EventConsumer:
@@ -24,7 +24,7 @@ def build_consumer() -> EventConsumer:
     consumer = EventConsumer(
         name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
-    consumer.handles_batch(TicketClassified)(handlers.record_classifications)
+    consumer.handles_batch(TicketClassified)(decision_handlers.record_classifications)
     consumer.handles(OrganizationCreated)(directory_handlers.on_organization_created)
     consumer.handles(UserCreated)(directory_handlers.on_user_created)
     consumer.handles(UserDeactivated)(directory_handlers.on_user_deactivated)

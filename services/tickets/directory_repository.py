@@ -9,20 +9,12 @@ from typing import Any
 
 import asyncpg
 
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 from services.tickets.directory import DirectoryUser
 
 
 def _directory_user(row: asyncpg.Record) -> DirectoryUser:
-    return DirectoryUser(
-        row["id"],
-        row["org_id"],
-        row["email"],
-        row["display_name"],
-        row["language"],
-        frozenset(row["roles"]),
-        row["active"],
-    )
+    return from_row(DirectoryUser, row, roles=frozenset(row["roles"]))
 
 
 async def upsert_organization(conn: Connection, *, org_id: uuid.UUID, name: str, kind: str) -> None:

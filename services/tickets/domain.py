@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
 from contracts.billing import TicketClassified
 from contracts.common import (
@@ -100,7 +100,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a consultant records when resolving: the answer, time spent, what the work involved."""
+    """What a consultant records when resolving: the answer, time spent, what the work involved.
+    From `api_models.ResolveIn.recorded()`; announced as `TicketResolved` (`resolve`)."""
 
     text: str
     time_spent_minutes: int
@@ -138,10 +139,11 @@ class Message:
     posted_at: datetime
 
 
-@dataclass(frozen=True)
-class Ticket:
+@dataclass(frozen=True, kw_only=True)
+class NewTicket:
+    """What is known when a ticket is opened, before it has a number."""
+
     id: uuid.UUID
-    number: int
     org_id: uuid.UUID
     requester: Person
     channel: Channel
@@ -149,11 +151,18 @@ class Ticket:
     subject: str
     body: str
     program: str | None
-    status: TicketStatus
     submitted_at: datetime
     recorded_by: uuid.UUID | None
-    version: int
     legacy_reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ticket(NewTicket):
+    """A stored ticket: what it was opened with, its number, and where its life cycle stands."""
+
+    number: int
+    status: TicketStatus
+    version: int
     assignee: Person | None = None
     accepted_at: datetime | None = None
     resolution: Resolution | None = None
@@ -198,23 +207,6 @@ class QueuePlace:
 
 
 QUEUE_COUNT_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class NewTicket:
-    """What is known when a ticket is opened, before it has a number."""
-
-    id: uuid.UUID
-    org_id: uuid.UUID
-    requester: Person
-    channel: Channel
-    topic: Topic
-    subject: str
-    body: str
-    program: str | None
-    submitted_at: datetime
-    recorded_by: uuid.UUID | None
-    legacy_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -305,15 +297,32 @@ def opening_transition(ticket: Ticket, *, recorded_by_name: str | None = None) -
     return Transition("submitted", None, "waiting", ticket.submitted_at, by_id, by_name, note)
 
 
-def created_event(ticket: Ticket) -> TicketCreated:
-    """The event announcing a stored ticket."""
-    return TicketCreated(
+class Summary(TypedDict):
+    """What every ticket event says of its ticket (`contracts.tickets.TicketSummaryEvent`)."""
+
+    ticket_id: uuid.UUID
+    number: int
+    org_id: uuid.UUID
+    requester: Person
+    subject: str
+
+
+def summary(ticket: Ticket) -> Summary:
+    """The ticket's part of each of its events."""
+    return Summary(
         ticket_id=ticket.id,
         number=ticket.number,
         org_id=ticket.org_id,
         requester=ticket.requester,
-        channel=ticket.channel,
         subject=ticket.subject,
+    )
+
+
+def created_event(ticket: Ticket) -> TicketCreated:
+    """The event announcing a stored ticket."""
+    return TicketCreated(
+        **summary(ticket),
+        channel=ticket.channel,
         body=ticket.body,
         program=ticket.program,
         submitted_at=ticket.submitted_at,
@@ -323,7 +332,9 @@ def created_event(ticket: Ticket) -> TicketCreated:
     )
 
 
-_PAST: Final[dict[Action, str]] = {
+Step = Literal["accepted", "resolved", "reopened", "closed", "refused"]
+
+_PAST: Final[dict[Action, Step]] = {
     "accept": "accepted",
     "resolve": "resolved",
     "close": "closed",
@@ -344,6 +355,33 @@ def _move(ticket: Ticket, action: Action) -> TicketStatus:
     return target
 
 
+def _moved(
+    ticket: Ticket,
+    action: Action,
+    status: TicketStatus,
+    event: EventModel,
+    *,
+    by: Actor | None,
+    now: datetime,
+    note: str | None = None,
+    **changes: Any,
+) -> Change:
+    """The step taken (`status` from `_move`): the ticket in its new status, one version on,
+    with `changes`; its timeline entry, by `by` (None: the system), and its event."""
+    updated = replace(ticket, status=status, version=ticket.version + 1, **changes)
+    person = by.person if by else None
+    transition = Transition(
+        _PAST[action],
+        ticket.status,
+        status,
+        now,
+        person.user_id if person else None,
+        person.display_name if person else None,
+        note,
+    )
+    return Change(updated, transition, event)
+
+
 def _require_staff(actor: Actor, what: str) -> None:
     if not actor.is_staff:
         raise NotAllowedError(f"Only consultants {what}.")
@@ -359,22 +397,10 @@ def accept(ticket: Ticket, actor: Actor, *, now: datetime) -> Change:
     """A consultant takes the ticket from the waiting list into work."""
     _require_staff(actor, "accept tickets into work")
     status = _move(ticket, "accept")
-    updated = replace(
-        ticket, status=status, version=ticket.version + 1, assignee=actor.person, accepted_at=now
+    event = TicketAccepted(**summary(ticket), consultant=actor.person, accepted_at=now)
+    return _moved(
+        ticket, "accept", status, event, by=actor, now=now, assignee=actor.person, accepted_at=now
     )
-    event = TicketAccepted(
-        ticket_id=ticket.id,
-        number=ticket.number,
-        org_id=ticket.org_id,
-        requester=ticket.requester,
-        subject=ticket.subject,
-        consultant=actor.person,
-        accepted_at=now,
-    )
-    transition = Transition(
-        "accepted", ticket.status, status, now, actor.person.user_id, actor.person.display_name
-    )
-    return Change(updated, transition, event)
 
 
 def resolve(ticket: Ticket, actor: Actor, resolution: Resolution, *, now: datetime) -> Change:
@@ -385,14 +411,6 @@ def resolve(ticket: Ticket, actor: Actor, resolution: Resolution, *, now: dateti
     if resolution.time_spent_minutes < 0:
         raise TicketError("The time spent cannot be negative.")
     status = _move(ticket, "resolve")
-    updated = replace(
-        ticket,
-        status=status,
-        version=ticket.version + 1,
-        resolution=resolution,
-        resolved_at=now,
-        resolved_by=actor.person.user_id,
-    )
     event = TicketResolved(
         ticket_id=ticket.id,
         org_id=ticket.org_id,
@@ -410,16 +428,18 @@ def resolve(ticket: Ticket, actor: Actor, resolution: Resolution, *, now: dateti
         subject=ticket.subject,
         consultant=actor.person,
     )
-    transition = Transition(
-        "resolved",
-        ticket.status,
+    return _moved(
+        ticket,
+        "resolve",
         status,
-        now,
-        actor.person.user_id,
-        actor.person.display_name,
-        resolution.text,
+        event,
+        by=actor,
+        now=now,
+        note=resolution.text,
+        resolution=resolution,
+        resolved_at=now,
+        resolved_by=actor.person.user_id,
     )
-    return Change(updated, transition, event)
 
 
 def reopen(
@@ -439,36 +459,26 @@ def reopen(
             f"{rules.reopen_window.days} days after resolution ended on {until.isoformat()}. "
             "Please submit a new ticket."
         )
-    updated = replace(
-        ticket,
-        status=status,
-        version=ticket.version + 1,
-        resolution=None,
-        resolved_at=None,
-        resolved_by=None,
-        reopen_count=ticket.reopen_count + 1,
-    )
     event = TicketReopened(
-        ticket_id=ticket.id,
-        number=ticket.number,
-        org_id=ticket.org_id,
-        requester=ticket.requester,
-        subject=ticket.subject,
+        **summary(ticket),
         reopened_by=actor.person,
         reopened_at=now,
         reason=reason.strip(),
         consultant=ticket.assignee,
     )
-    transition = Transition(
-        "reopened",
-        ticket.status,
+    return _moved(
+        ticket,
+        "reopen",
         status,
-        now,
-        actor.person.user_id,
-        actor.person.display_name,
-        reason.strip(),
+        event,
+        by=actor,
+        now=now,
+        note=reason.strip(),
+        resolution=None,
+        resolved_at=None,
+        resolved_by=None,
+        reopen_count=ticket.reopen_count + 1,
     )
-    return Change(updated, transition, event)
 
 
 def close(ticket: Ticket, actor: Actor | None, *, now: datetime, rules: LifecycleRules) -> Change:
@@ -483,26 +493,11 @@ def close(ticket: Ticket, actor: Actor | None, *, now: datetime, rules: Lifecycl
                 f"Ticket #{ticket.number} may still be reopened; it closes itself after "
                 f"{rules.reopen_window.days} days."
             )
-    updated = replace(ticket, status=status, version=ticket.version + 1, closed_at=now)
     event = TicketClosed(
-        ticket_id=ticket.id,
-        number=ticket.number,
-        org_id=ticket.org_id,
-        requester=ticket.requester,
-        subject=ticket.subject,
-        closed_at=now,
-        closed_by=actor.person.user_id if actor else None,
+        **summary(ticket), closed_at=now, closed_by=actor.person.user_id if actor else None
     )
-    transition = Transition(
-        "closed",
-        ticket.status,
-        status,
-        now,
-        actor.person.user_id if actor else None,
-        actor.person.display_name if actor else None,
-        None if actor else "Closed after the reopening window ended.",
-    )
-    return Change(updated, transition, event)
+    note = None if actor else "Closed after the reopening window ended."
+    return _moved(ticket, "close", status, event, by=actor, now=now, note=note, closed_at=now)
 
 
 def record_decision(
@@ -532,11 +527,7 @@ def record_decision(
         (
             recorded,
             TicketDecisionRecorded(
-                ticket_id=ticket.id,
-                number=ticket.number,
-                org_id=ticket.org_id,
-                requester=ticket.requester,
-                subject=ticket.subject,
+                **summary(ticket),
                 stage=classified.stage,
                 decision=classified.decision,
                 reasons=classified.reasons,
@@ -548,25 +539,18 @@ def record_decision(
     ]
     if classified.decision == "refused" and (recorded.status, "refuse") in TRANSITIONS:
         status = _move(recorded, "refuse")
-        refused = replace(recorded, status=status, version=recorded.version + 1, refused_at=now)
         refusals = [r for r in classified.reasons if r.effect == "refused"]
         note = "; ".join(f"{r.code}: {r.explanation}" for r in refusals) or None
-        steps.append(
-            (
-                refused,
-                TicketRefused(
-                    ticket_id=ticket.id,
-                    number=ticket.number,
-                    org_id=ticket.org_id,
-                    requester=ticket.requester,
-                    subject=ticket.subject,
-                    refused_at=now,
-                    reasons=classified.reasons,
-                    policy_version=classified.policy_version,
-                ),
-                Transition("refused", recorded.status, status, now, None, None, note),
-            )
+        event = TicketRefused(
+            **summary(ticket),
+            refused_at=now,
+            reasons=classified.reasons,
+            policy_version=classified.policy_version,
         )
+        refused = _moved(
+            recorded, "refuse", status, event, by=None, now=now, note=note, refused_at=now
+        )
+        steps.append((refused.ticket, refused.event, refused.transition))
     return steps
 
 
@@ -602,11 +586,7 @@ def post_message(
     )
     updated = replace(ticket, version=ticket.version + 1)
     event = TicketMessagePosted(
-        ticket_id=ticket.id,
-        number=ticket.number,
-        org_id=ticket.org_id,
-        requester=ticket.requester,
-        subject=ticket.subject,
+        **summary(ticket),
         message_id=message.id,
         author=actor.person,
         author_role=actor.role,

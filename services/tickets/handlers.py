@@ -1,4 +1,6 @@
-"""Use cases of the tickets service: load -> decide -> save state, timeline and outbox together."""
+"""Use cases of the tickets service: load -> decide -> save state, timeline and outbox together.
+Billing's decisions are recorded by decision_handlers.py, the directory and the attachments by
+directory_handlers.py and attachment_handlers.py."""
 
 from __future__ import annotations
 
@@ -6,19 +8,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 import structlog
 
-from contracts.billing import TicketClassified
 from contracts.common import Channel, EventModel, Person, Topic
 from services.runtime.clock import Clock
-from services.runtime.consumer import Delivery
 from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
-from services.runtime.parking import NotYetKnownError
 from services.tickets import (
     attachment_repository,
     attachments,
@@ -160,28 +160,21 @@ async def _change(
     pool: asyncpg.Pool,
     principal: Principal,
     ticket_id: uuid.UUID,
-    now: datetime,
-    step: Callable[[Ticket, Actor, datetime], Change],
+    step: Callable[[Ticket, Actor], Change],
 ) -> Ticket:
     """Lock the ticket (404 outside the caller's organization), take the step, store it."""
     async with pool.acquire() as conn, conn.transaction():
         ticket = await repository.get_ticket(
             conn, ticket_id=ticket_id, org_id=principal.org_scope, for_update=True
         )
-        return await _store(conn, step(ticket, actor_of(principal), now))
+        return await _store(conn, step(ticket, actor_of(principal)))
 
 
 async def accept(
     pool: asyncpg.Pool, *, principal: Principal, ticket_id: uuid.UUID, now: datetime
 ) -> Ticket:
     """A consultant accepts a waiting ticket into work."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.accept(ticket, actor, now=now),
-    )
+    return await _change(pool, principal, ticket_id, partial(domain.accept, now=now))
 
 
 async def accept_next(pool: asyncpg.Pool, *, principal: Principal, now: datetime) -> Ticket | None:
@@ -205,13 +198,8 @@ async def resolve(
     now: datetime,
 ) -> Ticket:
     """A consultant resolves a ticket in work."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.resolve(ticket, actor, resolution, now=now),
-    )
+    step = partial(domain.resolve, resolution=resolution, now=now)
+    return await _change(pool, principal, ticket_id, step)
 
 
 async def reopen(
@@ -224,15 +212,8 @@ async def reopen(
     now: datetime,
 ) -> Ticket:
     """The customer reopens a resolved ticket within the window."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.reopen(
-            ticket, actor, reason=reason, now=now, rules=rules
-        ),
-    )
+    step = partial(domain.reopen, reason=reason, now=now, rules=rules)
+    return await _change(pool, principal, ticket_id, step)
 
 
 async def close(
@@ -244,13 +225,7 @@ async def close(
     now: datetime,
 ) -> Ticket:
     """The customer (or a consultant) confirms a resolved ticket is done."""
-    return await _change(
-        pool,
-        principal,
-        ticket_id,
-        now,
-        lambda ticket, actor, now: domain.close(ticket, actor, now=now, rules=rules),
-    )
+    return await _change(pool, principal, ticket_id, partial(domain.close, now=now, rules=rules))
 
 
 async def close_expired(
@@ -346,43 +321,3 @@ async def view_ticket(
     positions = await repository.queue_positions(conn, ticket_ids=[ticket.id])
     files = await attachment_repository.of_messages(conn, message_ids=[m.id for m in messages])
     return TicketView(ticket, timeline, messages, positions.get(ticket.id), files)
-
-
-async def record_classifications(
-    conn: Connection, deliveries: Sequence[Delivery[TicketClassified]]
-) -> None:
-    """Record billing's decisions on their tickets (a refusal ends the wait), ignoring older
-    ones; a run of them at once, one statement per step, each ticket's decisions in order."""
-    known = await repository.lock_tickets(conn, ticket_ids=[d.event.ticket_id for d in deliveries])
-    for delivery in deliveries:
-        ticket = known.get(delivery.event.ticket_id)
-        if ticket is None or ticket.org_id != delivery.event.org_id:
-            raise NotYetKnownError(f"classified ticket {delivery.event.ticket_id} not seen yet")
-    changed: dict[uuid.UUID, Ticket] = {}
-    timeline: list[tuple[uuid.UUID, Transition]] = []
-    for delivery in deliveries:
-        ctx, classified = delivery.ctx, delivery.event
-        ticket = changed.get(classified.ticket_id) or known[classified.ticket_id]
-        steps = domain.record_decision(
-            ticket, classified, decision_version=ctx.envelope.aggregate_version, now=ctx.clock.now()
-        )
-        if not steps:
-            log.info(
-                "stale decision ignored",
-                ticket_id=str(ticket.id),
-                decision_version=ctx.envelope.aggregate_version,
-            )
-            continue
-        for updated, event, transition in steps:
-            changed[updated.id] = updated
-            if transition is not None:
-                timeline.append((updated.id, transition))
-            await ctx.emit(
-                event,
-                aggregate_id=updated.id,
-                aggregate_version=updated.version,
-                org_id=updated.org_id,
-            )
-    await repository.save_tickets(conn, tickets=list(changed.values()))
-    await repository.add_transitions(conn, entries=timeline)
-    log.debug("decisions recorded", tickets=len(changed))

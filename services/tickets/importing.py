@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -88,14 +89,14 @@ async def import_legacy_tickets(
             raise ImportRejectedError(problems + missing)
         live = archived = 0
         for _, entry in new:
-            user = users[entry.requester_email.lower()]
             carried, files = files[: _count(entry)], files[_count(entry) :]
+            item = _Item(entry, users[entry.requester_email.lower()], carried)
             if entry.state == "open":
-                await _import_open(conn, entry, user, carried, by=principal.user_id, now=now)
-                live += 1
+                live, store = live + 1, _import_open
             else:
-                await _import_archived(conn, entry, user, carried, by=principal.user_id, now=now)
-                archived += 1
+                archived, store = archived + 1, _import_archived
+            ticket_id, imported = await store(conn, item, now=now)
+            await _announce(conn, item, ticket_id, imported, by=principal.user_id, now=now)
     result = ImportResult(live, archived, len(document.tickets) - live - archived, len(references))
     log.info("legacy tickets imported", **result.__dict__)
     return result
@@ -114,31 +115,41 @@ def _per_message(entry: LegacyTicket, files: Sequence[Attachment]) -> list[list[
     return split
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One of the old portal's tickets to import, with its requester and the files its
+    correspondence names (in reference order)."""
+
+    entry: LegacyTicket
+    user: directory.DirectoryUser
+    files: Sequence[Attachment]
+
+    def asked(self) -> dict[str, Any]:
+        """What a live and an archived ticket alike keep of it: who asked what, and when."""
+        entry = self.entry
+        return {
+            "org_id": self.user.org_id,
+            "requester": self.user.person(),
+            "channel": entry.channel,
+            "topic": entry.topic,
+            "subject": entry.subject,
+            "body": entry.body,
+            "program": entry.program,
+            "submitted_at": entry.submitted_at,
+        }
+
+
 async def _import_open(
-    conn: Connection,
-    entry: LegacyTicket,
-    user: directory.DirectoryUser,
-    files: Sequence[Attachment],
-    *,
-    by: uuid.UUID,
-    now: datetime,
-) -> None:
+    conn: Connection, item: _Item, *, now: datetime
+) -> tuple[uuid.UUID, list[ImportedAttachment]]:
+    """A live ticket with its messages and their files; its id and the files attached."""
+    entry, user = item.entry, item.user
     new = NewTicket(
-        id=uuid.uuid4(),
-        org_id=user.org_id,
-        requester=user.person(),
-        channel=entry.channel,
-        topic=entry.topic,
-        subject=entry.subject,
-        body=entry.body,
-        program=entry.program,
-        submitted_at=entry.submitted_at,
-        recorded_by=None,
-        legacy_reference=entry.reference,
+        id=uuid.uuid4(), **item.asked(), recorded_by=None, legacy_reference=entry.reference
     )
     ticket = await handlers.store_new_ticket(conn, new, recorded_by_name=None, now=now)
     imported: list[ImportedAttachment] = []
-    for m, message_files in zip(entry.messages, _per_message(entry, files), strict=True):
+    for m, message_files in zip(entry.messages, _per_message(entry, item.files), strict=True):
         message = Message(
             uuid.uuid4(),
             ticket.id,
@@ -160,36 +171,24 @@ async def _import_open(
             imported += [
                 ImportedAttachment(attachment_id=f.id, message_id=message.id) for f in message_files
             ]
-    await _announce(conn, entry, ticket.id, user.org_id, imported, archived=False, by=by, now=now)
+    return ticket.id, imported
 
 
 async def _import_archived(
-    conn: Connection,
-    entry: LegacyTicket,
-    user: directory.DirectoryUser,
-    files: Sequence[Attachment],
-    *,
-    by: uuid.UUID,
-    now: datetime,
-) -> None:
+    conn: Connection, item: _Item, *, now: datetime
+) -> tuple[uuid.UUID, list[ImportedAttachment]]:
+    """An archive entry with its correspondence and files; its id and the files attached."""
+    entry, files = item.entry, item.files
     assert entry.resolved_at is not None and entry.resolution is not None
-    per_message = _per_message(entry, files)
     archived = archive.ArchivedTicket(
         id=uuid.uuid4(),
         legacy_reference=entry.reference,
-        org_id=user.org_id,
-        requester=user.person(),
-        channel=entry.channel,
-        topic=entry.topic,
-        subject=entry.subject,
-        body=entry.body,
-        program=entry.program,
-        submitted_at=entry.submitted_at,
+        **item.asked(),
         accepted_at=entry.accepted_at,
         resolved_at=entry.resolved_at,
         resolution=entry.resolution,
         consultant_name=entry.consultant_name,
-        messages=tuple(
+        messages=[
             archive.ArchivedMessage(
                 m.author_name,
                 m.author_role,
@@ -197,39 +196,37 @@ async def _import_archived(
                 m.posted_at,
                 tuple(archive.ArchivedFile.of(f) for f in message_files),
             )
-            for m, message_files in zip(entry.messages, per_message, strict=True)
-        ),
+            for m, message_files in zip(entry.messages, _per_message(entry, files), strict=True)
+        ],
     )
     await archive_repository.insert_archived(conn, ticket=archived)
     if files:
         await attachment_repository.attach_to_archive_entry(
             conn, attachment_ids=[f.id for f in files], archived_id=archived.id
         )
-    imported = [ImportedAttachment(attachment_id=f.id) for f in files]
-    await _announce(conn, entry, archived.id, user.org_id, imported, archived=True, by=by, now=now)
+    return archived.id, [ImportedAttachment(attachment_id=f.id) for f in files]
 
 
 async def _announce(
     conn: Connection,
-    entry: LegacyTicket,
+    item: _Item,
     ticket_id: uuid.UUID,
-    org_id: uuid.UUID,
     imported: list[ImportedAttachment],
     *,
-    archived: bool,
     by: uuid.UUID,
     now: datetime,
 ) -> None:
     """`TicketAttachmentsImported`, so the content service shows the files with the ticket."""
     if not imported:
         return
+    org_id = item.user.org_id
     await emit(
         conn,
         TicketAttachmentsImported(
             ticket_id=ticket_id,
             org_id=org_id,
-            legacy_reference=entry.reference,
-            archived=archived,
+            legacy_reference=item.entry.reference,
+            archived=item.entry.state != "open",
             imported_by=by,
             attachments=tuple(imported),
         ),

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from contracts.common import Person, RuleHit, TicketStatus, Topic
-from services.runtime.db import Connection
+from services.runtime.db import Connection, from_row
 from services.tickets.domain import (
     QUEUE_COUNT_LIMIT,
     Message,
@@ -57,41 +57,18 @@ TICKET_COLUMNS = """
 
 
 def _ticket(row: asyncpg.Record) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        number=row["number"],
-        org_id=row["org_id"],
+    return from_row(
+        Ticket,
+        row,
         requester=Person(
             user_id=row["requester_id"],
             email=row["requester_email"],
             display_name=row["requester_name"],
             language=row["requester_language"],
         ),
-        channel=row["channel"],
-        topic=row["topic"],
-        subject=row["subject"],
-        body=row["body"],
-        program=row["program"],
-        status=row["status"],
-        submitted_at=row["submitted_at"],
-        recorded_by=row["recorded_by"],
-        version=row["version"],
-        legacy_reference=row["legacy_reference"],
         assignee=_person(row["assignee"]),
-        accepted_at=row["accepted_at"],
         resolution=_resolution(row["resolution"]),
-        resolved_at=row["resolved_at"],
-        resolved_by=row["resolved_by"],
-        closed_at=row["closed_at"],
-        refused_at=row["refused_at"],
-        reopen_count=row["reopen_count"],
-        decision=row["decision"],
-        decision_stage=row["decision_stage"],
-        decision_version=row["decision_version"],
         decision_reasons=tuple(RuleHit(**r) for r in json.loads(row["decision_reasons"])),
-        policy_version=row["policy_version"],
-        deferred_until=row["deferred_until"],
-        decided_at=row["decided_at"],
     )
 
 

@@ -285,8 +285,6 @@ def test_new_envelope_stores_the_payload_as_json_ready_data() -> None:
 
     envelope = new_envelope(
         classified,
-        event_type=TicketClassified.EVENT_TYPE,
-        event_version=TicketClassified.EVENT_VERSION,
         source="billing",
         aggregate_id=str(ticket_id),
         aggregate_version=1,
@@ -350,8 +348,6 @@ def test_reset_link_is_hidden_from_reprs_and_revealed_only_in_json() -> None:
     assert json.loads(requested.model_dump_json())["reset_url"] == url
     envelope = new_envelope(
         requested,
-        event_type=requested.EVENT_TYPE,
-        event_version=requested.EVENT_VERSION,
         source="auth",
         aggregate_id=str(requested.user.user_id),
         aggregate_version=2,

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
+from contracts.common import EventModel
 from contracts.envelope import new_envelope
 from contracts.policy_inputs import OrganizationStandingChanged
-from contracts.topics import ERP_EVENTS
 from devstack.smtp import CapturedEmail
 from devstack.stack import Stack
 from tests.support import committed_offset, eventually, fetch, produce
@@ -204,6 +204,43 @@ async def new_customer(
     return person, bearer(await sign_in(gateway, person["email"], password))
 
 
+async def deliver(
+    stack: Stack,
+    topic: str,
+    *values: bytes,
+    key: str,
+    read_by: str,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    """Publish records as another producer would (a foreign system, or a redelivery of what a
+    service published), and wait until the consumer group `read_by` committed past the last."""
+    assert stack.endpoints is not None and values
+    for value in values:
+        partition, offset = await produce(
+            stack.endpoints.kafka_bootstrap, topic, value, key=key.encode(), headers=headers or []
+        )
+    await wait_committed_past(stack, read_by, topic, partition, offset)
+
+
+async def announce(
+    stack: Stack, event: EventModel, *, source: str, read_by: str, now: datetime
+) -> None:
+    """Publish an organization's event as a foreign system (`source`: the ERP, the training
+    system) would, and wait until the service `read_by` has taken it."""
+    org_id: uuid.UUID = event.org_id  # type: ignore[attr-defined]
+    envelope = new_envelope(
+        event,
+        source=source,
+        aggregate_id=org_id,
+        aggregate_version=1,
+        org_id=org_id,
+        correlation_id=new_correlation_id(),
+        occurred_at=now,
+    )
+    value = envelope.model_dump_json().encode()
+    await deliver(stack, event.TOPIC, value, key=str(org_id), read_by=read_by)
+
+
 async def report_standing(
     stack: Stack, org_id: str, *, arrears: bool, as_of: datetime, now: datetime
 ) -> None:
@@ -211,23 +248,14 @@ async def report_standing(
     standing = OrganizationStandingChanged(
         org_id=uuid.UUID(org_id), has_unpaid_obligations=arrears, as_of=as_of
     )
-    envelope = new_envelope(
-        standing,
-        event_type=standing.EVENT_TYPE,
-        event_version=standing.EVENT_VERSION,
-        source="erp",
-        aggregate_id=org_id,
-        aggregate_version=1,
-        org_id=uuid.UUID(org_id),
-        correlation_id=new_correlation_id(),
-        occurred_at=now,
-    )
-    assert stack.endpoints is not None
-    partition, offset = await produce(
-        stack.endpoints.kafka_bootstrap,
-        ERP_EVENTS,
-        envelope.model_dump_json().encode(),
-        key=org_id.encode(),
-        headers=[],
-    )
-    await wait_committed_past(stack, "billing", ERP_EVENTS, partition, offset)
+    await announce(stack, standing, source="erp", read_by="billing", now=now)
+
+
+async def ticket_detail(
+    gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str
+) -> dict[str, Any]:
+    """The ticket as its reader sees it (`GET /api/tickets/{id}`)."""
+    response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    detail: dict[str, Any] = response.json()
+    return detail

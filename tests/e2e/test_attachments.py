@@ -23,14 +23,15 @@ from tests.e2e.helpers import (
     create_organization,
     create_user,
     decided_ticket,
+    deliver,
     new_customer,
     outbox_envelope,
     set_password,
     sign_in,
     submit_ticket,
-    wait_committed_past,
+    ticket_detail,
 )
-from tests.support import SignedIn, eventually, fetch, produce, read_topic
+from tests.support import SignedIn, eventually, fetch, read_topic
 
 pytestmark = pytest.mark.stack
 
@@ -99,12 +100,6 @@ async def _bound(dsn: str, attachment_id: str) -> Any:
     return await eventually(probe, what=f"attachment {attachment_id} bound to its message")
 
 
-async def _detail(gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str) -> Any:
-    response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     gateway: httpx.AsyncClient,
     stack: Stack,
@@ -145,7 +140,7 @@ async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     assert (part.status_code, part.content) == (206, PNG[:8])
 
     for reader in (customer, consultant):
-        [message] = (await _detail(gateway, reader, ticket["id"]))["messages"]
+        [message] = (await ticket_detail(gateway, reader, ticket["id"]))["messages"]
         assert [a["url"] for a in message["attachments"]] == [url]
 
     records = await gateway.get(
@@ -187,13 +182,13 @@ async def test_an_internal_notes_file_is_for_vendor_staff_only(
     assert state["internal"] is True
     await _bound(admin_dsn_for("content"), reply["id"])
 
-    seen = await _detail(gateway, customer, ticket["id"])
+    seen = await ticket_detail(gateway, customer, ticket["id"])
     assert [m["body"] for m in seen["messages"]] == ["Glejte PDF."]
     assert [a["id"] for a in seen["messages"][0]["attachments"]] == [reply["id"]]
     assert (await gateway.get(log_file["url"], headers=customer)).status_code == 404
     assert (await gateway.get(reply["url"], headers=customer)).content == PDF
 
-    staff_view = await _detail(gateway, vendor_admin, ticket["id"])
+    staff_view = await ticket_detail(gateway, vendor_admin, ticket["id"])
     [internal] = [m for m in staff_view["messages"] if m["internal"]]
     assert [a["id"] for a in internal["attachments"]] == [log_file["id"]]
     download = await gateway.get(log_file["url"], headers=vendor_admin)
@@ -237,7 +232,7 @@ async def test_a_message_carries_only_its_authors_own_uploads_to_its_ticket(
         f"POST /api/content/tickets/{ticket['id']}/attachments)"
     ]
 
-    after = await _detail(gateway, customer, ticket["id"])
+    after = await ticket_detail(gateway, customer, ticket["id"])
     assert (after["messages"], after["version"]) == (before["messages"], before["version"])
     for upload in (elsewhere, theirs, mine):
         assert (await _state(admin_dsn_for("content"), upload["id"]))["state"] == "pending"
@@ -274,11 +269,8 @@ async def test_the_message_delivered_again_or_forged_binds_nothing_twice(
     bootstrap = stack.endpoints.kafka_bootstrap
 
     # The same event again (an at-least-once redelivery).
-    key = ticket["id"].encode()
-    partition, offset = await produce(
-        bootstrap, TICKETS_EVENTS, json.dumps(stored).encode(), key=key, headers=[]
-    )
-    await wait_committed_past(stack, "content", TICKETS_EVENTS, partition, offset)
+    value = json.dumps(stored).encode()
+    await deliver(stack, TICKETS_EVENTS, value, key=ticket["id"], read_by="content")
     assert await _state(admin_dsn_for("content"), uploaded["id"]) == first
 
     # A forged one: a new event claiming the file for another message. It is dead-lettered.
@@ -287,10 +279,8 @@ async def test_the_message_delivered_again_or_forged_binds_nothing_twice(
         "event_id": str(uuid.uuid4()),
         "payload": {**stored["payload"], "message_id": str(uuid.uuid4())},
     }
-    partition, offset = await produce(
-        bootstrap, TICKETS_EVENTS, json.dumps(forged).encode(), key=key, headers=[]
-    )
-    await wait_committed_past(stack, "content", TICKETS_EVENTS, partition, offset)
+    value = json.dumps(forged).encode()
+    await deliver(stack, TICKETS_EVENTS, value, key=ticket["id"], read_by="content")
     assert await _state(admin_dsn_for("content"), uploaded["id"]) == first
 
     async def dead_lettered() -> Any:
@@ -550,7 +540,7 @@ async def test_the_old_portals_files_come_with_the_imported_tickets(
     await set_password(gateway, stack, person["email"], "geslo iz starega portala")
     them = bearer(await sign_in(gateway, person["email"], "geslo iz starega portala"))
     [live] = (await gateway.get(f"/api/tickets?q={tag}", headers=them)).json()["items"]
-    [message] = (await _detail(gateway, them, live["id"]))["messages"]
+    [message] = (await ticket_detail(gateway, them, live["id"]))["messages"]
     [shown] = message["attachments"]
     assert (shown["id"], shown["name"], shown["media_type"]) == (
         shot.json()["id"],

@@ -14,22 +14,20 @@ from typing import Any
 import httpx
 import pytest
 
-from contracts.common import EventModel
 from contracts.content import ProgramLicenceChanged, TrainingOrderChanged
-from contracts.envelope import new_envelope
-from contracts.topics import CONTENT_EVENTS, ERP_EVENTS, TRAINING_EVENTS
+from contracts.topics import CONTENT_EVENTS
 from devstack.stack import Stack
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import local
 from tests.e2e.helpers import (
+    announce,
     create_user,
+    deliver,
     mails_to,
-    new_correlation_id,
     new_customer,
-    wait_committed_past,
 )
-from tests.support import SignedIn, eventually, fetch, produce
+from tests.support import SignedIn, eventually, fetch
 
 pytestmark = pytest.mark.stack
 
@@ -43,35 +41,12 @@ def _today(clock: ControlledClock) -> date:
     return local(clock.now()).date()
 
 
-async def _announce(stack: Stack, topic: str, event: EventModel, org_id: str) -> None:
-    """Publish an event as the ERP or the training system would; wait until content took it."""
-    envelope = new_envelope(
-        event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
-        source="erp" if topic == ERP_EVENTS else "training",
-        aggregate_id=org_id,
-        aggregate_version=1,
-        org_id=uuid.UUID(org_id),
-        correlation_id=new_correlation_id(),
-        occurred_at=stack.clock.now(),
-    )
-    assert stack.endpoints is not None
-    partition, offset = await produce(
-        stack.endpoints.kafka_bootstrap,
-        topic,
-        envelope.model_dump_json().encode(),
-        key=org_id.encode(),
-        headers=[],
-    )
-    await wait_committed_past(stack, "content", topic, partition, offset)
-
-
 async def _license(stack: Stack, org_id: str, program: str, *, licensed: bool, on: date) -> None:
+    """The ERP's licence change, taken by the content service."""
     event = ProgramLicenceChanged(
         org_id=uuid.UUID(org_id), program=program, licensed=licensed, valid_from=on
     )
-    await _announce(stack, ERP_EVENTS, event, org_id)
+    await announce(stack, event, source="erp", read_by="content", now=stack.clock.now())
 
 
 async def _draft_release(
@@ -472,7 +447,7 @@ async def test_a_recording_plays_by_range_for_an_organization_that_ordered_its_t
     event = TrainingOrderChanged(
         org_id=uuid.UUID(person["org_id"]), training_id=training, ordered=True, as_of=clock.now()
     )
-    await _announce(stack, TRAINING_EVENTS, event, person["org_id"])
+    await announce(stack, event, source="training", read_by="content", now=stack.clock.now())
 
     listed = (await gateway.get("/api/content/recordings", headers=customer)).json()["items"]
     [shown] = [r for r in listed if r["id"] == recording["id"]]
@@ -607,15 +582,8 @@ async def test_each_user_of_a_licensed_organization_is_emailed_once_unless_they_
         release["id"],
     )
     assert len(envelope) == 1  # one organization was licensed for the program
-    assert stack.endpoints is not None
-    partition, offset = await produce(
-        stack.endpoints.kafka_bootstrap,
-        CONTENT_EVENTS,
-        envelope[0]["e"].encode(),
-        key=release["id"].encode(),
-        headers=[],
-    )
-    await wait_committed_past(stack, "notify", CONTENT_EVENTS, partition, offset)
+    value = envelope[0]["e"].encode()
+    await deliver(stack, CONTENT_EVENTS, value, key=release["id"], read_by="notify")
     assert len(about_release(english["email"])) == len(about_release(slovene["email"])) == 1
     assert about_release(opted_out["email"]) == []
     mine = await gateway.get("/api/notify/emails", headers=unlicensed)

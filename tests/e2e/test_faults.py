@@ -33,6 +33,17 @@ from tests.support import eventually, fetch, produce, read_topic
 pytestmark = pytest.mark.stack
 
 
+@pytest.fixture
+def infra(stack: Stack) -> EmbeddedInfrastructure:
+    """The stack's own PostgreSQL and broker, which a test may stop or freeze (skipped on other
+    infrastructure)."""
+    if not isinstance(stack.infrastructure, EmbeddedInfrastructure):
+        pytest.skip(
+            "stopping or freezing PostgreSQL or the broker needs the embedded infrastructure"
+        )
+    return stack.infrastructure
+
+
 async def test_the_same_event_delivered_twice_has_one_effect(
     stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
 ) -> None:
@@ -237,11 +248,12 @@ async def test_consumer_killed_mid_message_has_exactly_one_effect_after_restart(
 
 
 async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_nothing(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str], admin_dsn_for
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    customer: dict[str, str],
+    admin_dsn_for,
+    infra: EmbeddedInfrastructure,
 ) -> None:
-    infra = stack.infrastructure
-    if not isinstance(infra, EmbeddedInfrastructure):
-        pytest.skip("freezing the broker needs the embedded infrastructure")
     infra.pause_broker()
     try:
         created = [
@@ -272,11 +284,11 @@ async def test_broker_frozen_while_tickets_are_created_loses_and_duplicates_noth
 
 
 async def test_a_frozen_broker_keeps_every_service_ready_and_shows_in_health_and_metrics(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    customer: dict[str, str],
+    infra: EmbeddedInfrastructure,
 ) -> None:
-    infra = stack.infrastructure
-    if not isinstance(infra, EmbeddedInfrastructure):
-        pytest.skip("freezing the broker needs the embedded infrastructure")
     tickets = stack.urls["tickets"]
     infra.pause_broker()
     try:
@@ -346,11 +358,11 @@ async def test_sigterm_stops_a_service_cleanly_and_its_work_resumes_after_restar
 
 
 async def test_services_answer_503_while_postgres_is_down_and_recover_without_restart(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    customer: dict[str, str],
+    infra: EmbeddedInfrastructure,
 ) -> None:
-    infra = stack.infrastructure
-    if not isinstance(infra, EmbeddedInfrastructure):
-        pytest.skip("stopping PostgreSQL needs the embedded infrastructure")
     await asyncio.to_thread(infra.stop_postgres)
     try:
         down = await gateway.post(
@@ -379,11 +391,11 @@ async def test_services_answer_503_while_postgres_is_down_and_recover_without_re
 
 
 async def test_an_email_the_server_accepted_while_postgres_went_down_is_sent_once(
-    stack: Stack, gateway: httpx.AsyncClient, customer: dict[str, str]
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    customer: dict[str, str],
+    infra: EmbeddedInfrastructure,
 ) -> None:
-    infra = stack.infrastructure
-    if not isinstance(infra, EmbeddedInfrastructure):
-        pytest.skip("stopping PostgreSQL needs the embedded infrastructure")
     assert stack.smtp is not None
     marker = f"Izpad baze med pošiljanjem {uuid.uuid4()}"
     stopped = threading.Event()

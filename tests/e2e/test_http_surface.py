@@ -15,6 +15,18 @@ def _cors_headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
 
 
+async def _preflight(gateway: httpx.AsyncClient, origin: str) -> httpx.Response:
+    """A browser's question before it POSTs a ticket with credentials from `origin`."""
+    return await gateway.options(
+        "/api/tickets",
+        headers={
+            "origin": origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
+
+
 async def test_a_slash_redirect_sends_the_client_to_the_gateway_not_to_a_service(
     gateway: httpx.AsyncClient, stack: Stack, customer: dict[str, str]
 ) -> None:
@@ -31,14 +43,7 @@ async def test_a_slash_redirect_sends_the_client_to_the_gateway_not_to_a_service
 async def test_the_portals_page_may_call_the_api_with_credentials(
     gateway: httpx.AsyncClient, customer: dict[str, str]
 ) -> None:
-    preflight = await gateway.options(
-        "/api/tickets",
-        headers={
-            "origin": PORTAL_ORIGIN,
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type",
-        },
-    )
+    preflight = await _preflight(gateway, PORTAL_ORIGIN)
     created = await gateway.post(
         "/api/tickets",
         json={"subject": "Klic s portala", "body": "Iz brskalnika."},
@@ -62,14 +67,7 @@ async def test_the_portals_page_may_call_the_api_with_credentials(
 async def test_a_page_of_another_origin_gets_no_cross_origin_permission(
     gateway: httpx.AsyncClient, customer: dict[str, str]
 ) -> None:
-    preflight = await gateway.options(
-        "/api/tickets",
-        headers={
-            "origin": STRANGER,
-            "access-control-request-method": "POST",
-            "access-control-request-headers": "authorization, content-type",
-        },
-    )
+    preflight = await _preflight(gateway, STRANGER)
     listed = await gateway.get("/api/tickets", headers={**customer, "origin": STRANGER})
     forgot = await gateway.post(
         "/api/auth/password/forgot",

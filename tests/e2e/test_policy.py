@@ -14,20 +14,19 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from contracts.envelope import new_envelope
-from contracts.policy_inputs import OrganizationStandingChanged
-from contracts.topics import BILLING_EVENTS, ERP_EVENTS, TICKETS_EVENTS
+from contracts.topics import BILLING_EVENTS, TICKETS_EVENTS
 from devstack.stack import Stack
 from services.billing.policy import RULES
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     decided_ticket,
+    deliver,
     new_customer,
     outbox_envelope,
+    report_standing,
     submit_ticket,
-    wait_committed_past,
 )
-from tests.support import eventually, produce, read_topic
+from tests.support import eventually, read_topic
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # statements are per local calendar month
 
@@ -131,17 +130,11 @@ async def test_redelivered_ticket_events_make_no_second_decision_or_statement_li
     await decided_ticket(gateway, customer, tid)
     await _resolve(gateway, consultant, tid, time_spent_minutes=40)
     await _decisions(gateway, customer, tid, 2)
-    assert stack.endpoints is not None
     for event_type in ("TicketCreated", "TicketResolved"):
         envelope = await outbox_envelope(admin_dsn_for("tickets"), event_type, tid)
-        partition, offset = await produce(
-            stack.endpoints.kafka_bootstrap,
-            TICKETS_EVENTS,
-            json.dumps(envelope).encode(),
-            key=tid.encode(),
-            headers=[("event_type", event_type.encode())],
-        )
-    await wait_committed_past(stack, "billing", TICKETS_EVENTS, partition, offset)
+        value = json.dumps(envelope).encode()
+        headers = [("event_type", event_type.encode())]
+        await deliver(stack, TICKETS_EVENTS, value, key=tid, read_by="billing", headers=headers)
 
     decisions = (
         await gateway.get(f"/api/billing/tickets/{tid}/decisions", headers=customer)
@@ -233,29 +226,7 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
     stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str], clock: ControlledClock
 ) -> None:
     person, customer = await new_customer(gateway, stack, vendor_admin)
-    standing = OrganizationStandingChanged(
-        org_id=person["org_id"], has_unpaid_obligations=True, as_of=clock.now()
-    )
-    envelope = new_envelope(
-        standing,
-        event_type=standing.EVENT_TYPE,
-        event_version=standing.EVENT_VERSION,
-        source="erp",
-        aggregate_id=person["org_id"],
-        aggregate_version=1,
-        org_id=uuid.UUID(person["org_id"]),
-        correlation_id=f"test-{uuid.uuid4()}",
-        occurred_at=clock.now(),
-    )
-    assert stack.endpoints is not None
-    partition, offset = await produce(
-        stack.endpoints.kafka_bootstrap,
-        ERP_EVENTS,
-        envelope.model_dump_json().encode(),
-        key=person["org_id"].encode(),
-        headers=[],
-    )
-    await wait_committed_past(stack, "billing", ERP_EVENTS, partition, offset)
+    await report_standing(stack, person["org_id"], arrears=True, as_of=clock.now(), now=clock.now())
 
     ticket = await submit_ticket(gateway, customer, subject="Pomoč pri zaključku")
     [decision] = await _decisions(gateway, customer, ticket["id"], 1)

@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     set_password,
     sign_in,
     submit_ticket,
+    ticket_detail,
 )
 from tests.support import SignedIn, eventually, fetch, produce, read_topic
 
@@ -36,12 +37,6 @@ ANSWER = {
     "time_spent_minutes": 12,
     "data_correction": True,
 }
-
-
-async def _detail(gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str) -> Any:
-    response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 async def _post(
@@ -90,7 +85,7 @@ async def test_full_life_cycle_with_a_customer_and_a_consultant(
     await decided_ticket(gateway, customer, tid)
     queue = (await gateway.get("/api/tickets/queue?limit=100", headers=consultant)).json()
     in_queue = {e["ticket"]["id"]: e["position"] for e in queue["items"]}
-    assert in_queue[tid] == (await _detail(gateway, customer, tid))["queue_position"]
+    assert in_queue[tid] == (await ticket_detail(gateway, customer, tid))["queue_position"]
 
     accepted = await _post(gateway, consultant, f"/api/tickets/{tid}/accept")
     assert accepted["status"] == "in_progress"
@@ -131,7 +126,7 @@ async def test_full_life_cycle_with_a_customer_and_a_consultant(
     closed = await _post(gateway, customer, f"/api/tickets/{tid}/close")
     assert closed["status"] == "closed"
 
-    seen = await _detail(gateway, customer, tid)
+    seen = await ticket_detail(gateway, customer, tid)
     assert [(t["kind"], t["to_status"]) for t in seen["timeline"]] == [
         ("submitted", "waiting"),
         ("accepted", "in_progress"),
@@ -148,7 +143,7 @@ async def test_full_life_cycle_with_a_customer_and_a_consultant(
         "Je v številki presledek?",
         "Da, bom preverila.",
     ]
-    staff_view = await _detail(gateway, consultant, tid)
+    staff_view = await ticket_detail(gateway, consultant, tid)
     assert [m["internal"] for m in staff_view["messages"]] == [False, True, False]
     late = await gateway.post(
         f"/api/tickets/{tid}/messages", json={"body": "Še to."}, headers=customer
@@ -179,7 +174,7 @@ async def test_illegal_steps_are_refused_with_a_clear_error_and_change_nothing(
     ticket = await submit_ticket(gateway, customer, subject="Nedovoljeni koraki")
     tid = ticket["id"]
     await decided_ticket(gateway, customer, tid)  # billing's decision changes the version too
-    before = await _detail(gateway, customer, tid)
+    before = await ticket_detail(gateway, customer, tid)
 
     by_customer = await gateway.post(f"/api/tickets/{tid}/accept", headers=customer)
     resolve_waiting = await gateway.post(
@@ -203,7 +198,7 @@ async def test_illegal_steps_are_refused_with_a_clear_error_and_change_nothing(
     assert reopen_waiting.status_code == 409
     assert negative.status_code == 422
     assert internal_by_customer.status_code == 403
-    after = await _detail(gateway, customer, tid)
+    after = await ticket_detail(gateway, customer, tid)
     assert (after["version"], after["status"], after["timeline"], after["messages"]) == (
         before["version"],
         "waiting",
@@ -238,7 +233,7 @@ async def test_another_organizations_ticket_is_404_for_every_read_and_step(
     listed = await gateway.get(f"/api/tickets?q={tag}&with_total=true", headers=outsider)
     assert listed.json()["items"] == [] and listed.json()["total"] == 0
     assert (await gateway.get("/api/tickets/queue", headers=outsider)).status_code == 403
-    assert (await _detail(gateway, customer, tid))["messages"] == []
+    assert (await ticket_detail(gateway, customer, tid))["messages"] == []
 
 
 async def test_list_filters_by_status_program_topic_and_text(
@@ -277,8 +272,8 @@ async def test_waiting_list_order_positions_and_taking_the_next_ticket(
     second = await submit_ticket(gateway, customer, subject="Drugi v vrsti")
     for ticket in (first, second):
         await decided_ticket(gateway, customer, ticket["id"])
-    p1 = (await _detail(gateway, customer, first["id"]))["queue_position"]
-    p2 = (await _detail(gateway, customer, second["id"]))["queue_position"]
+    p1 = (await ticket_detail(gateway, customer, first["id"]))["queue_position"]
+    p2 = (await ticket_detail(gateway, customer, second["id"]))["queue_position"]
     assert 1 <= p1 < p2
 
     queue = (await gateway.get("/api/tickets/queue?limit=100", headers=consultant)).json()
@@ -396,7 +391,7 @@ async def test_a_refusal_from_the_policy_takes_the_ticket_off_the_waiting_list(
     )
 
     async def refused() -> Any:
-        seen = await _detail(gateway, customer, ticket["id"])
+        seen = await ticket_detail(gateway, customer, ticket["id"])
         return seen if seen["status"] == "refused" else None
 
     seen = await eventually(refused, what="the ticket refused")
@@ -422,12 +417,12 @@ async def test_a_resolved_ticket_closes_itself_after_the_reopening_window(
 
     clock.advance(timedelta(days=13, hours=23))  # still inside the 14-day window
     customer = await signed_in.headers(CUSTOMER.email)
-    assert (await _detail(gateway, customer, tid))["status"] == "resolved"
+    assert (await ticket_detail(gateway, customer, tid))["status"] == "resolved"
     clock.advance(reopen_until - clock.now() + timedelta(minutes=1))  # just past it
     customer = await signed_in.headers(CUSTOMER.email)
 
     async def closed() -> Any:
-        seen = await _detail(gateway, customer, tid)
+        seen = await ticket_detail(gateway, customer, tid)
         return seen if seen["status"] == "closed" else None
 
     seen = await eventually(closed, what="the ticket closed after the window")
@@ -588,7 +583,7 @@ async def test_the_old_portals_tickets_import_once_and_a_second_run_changes_noth
     assert (oldest["status"], oldest["org_id"]) == ("waiting", org)
     assert oldest["submitted_at"].startswith("2026-09-14T09:30:00")
     assert oldest["queue_position"] >= 1
-    detail = await _detail(gateway, them, oldest["id"])
+    detail = await ticket_detail(gateway, them, oldest["id"])
     assert [m["author_name"] for m in detail["messages"]] == ["Stara Stranka", "Svetovalka Maja"]
     assert detail["timeline"][0]["kind"] == "imported"
 
@@ -623,5 +618,5 @@ async def test_two_consultants_accepting_at_once_one_gets_the_ticket_the_other_a
     )
 
     assert sorted(a.status_code for a in answers) == [200, 409]
-    seen = await _detail(gateway, customer, ticket["id"])
+    seen = await ticket_detail(gateway, customer, ticket["id"])
     assert [t["kind"] for t in seen["timeline"]].count("accepted") == 1

@@ -29,8 +29,9 @@ from services.runtime.consumer import (
     HandlerContext,
     group_of,
 )
-from services.runtime.db import RUNTIME_MIGRATIONS, Connection, migrate
+from services.runtime.db import Connection
 from services.runtime.parking import NotYetKnownError
+from tests.support import consumer_record, migrated
 
 MOMENT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -45,8 +46,6 @@ def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRe
     org_id = event.org_id  # type: ignore[attr-defined]
     envelope = new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="test",
         aggregate_id=str(org_id),
         aggregate_version=1,
@@ -54,16 +53,12 @@ def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRe
         correlation_id=f"batch-test-{offset}",
         occurred_at=MOMENT,
     )
-    value = envelope.model_dump_json().encode()
-    return ConsumerRecord(
-        "accounts.events", partition, offset, 0, 0, str(org_id).encode(), value, None, 36,
-        len(value), [],
-    )  # fmt: skip
+    return consumer_record(envelope, "accounts.events", offset, partition)
 
 
 @pytest.fixture
 async def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS})
+    await migrated(scratch_pool)
     await scratch_pool.execute(
         """CREATE TABLE seen (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                               org_id uuid NOT NULL, name text NOT NULL)"""
@@ -79,21 +74,32 @@ class _DeadLetters:
         self.published.append(headers)
 
 
-def _runner(
-    pool: asyncpg.Pool, handler: Any, dead: _DeadLetters, *, concurrency: int = 4
+def _running(
+    consumer: EventConsumer,
+    pool: asyncpg.Pool,
+    dead: _DeadLetters,
+    *,
+    max_attempts: int,
+    concurrency: int,
 ) -> ConsumerRunner:
-    consumer = EventConsumer(name="batch-test", topics=["accounts.events"])
-    consumer.handles(OrganizationCreated)(handler)
     return ConsumerRunner(
         consumer,
         pool,
         dead,
         source="test",
         clock=SystemClock(),
-        max_attempts=3,
+        max_attempts=max_attempts,
         retry_base_delay_s=0.01,
         concurrency=concurrency,
     )
+
+
+def _runner(
+    pool: asyncpg.Pool, handler: Any, dead: _DeadLetters, *, concurrency: int = 4
+) -> ConsumerRunner:
+    consumer = EventConsumer(name="batch-test", topics=["accounts.events"])
+    consumer.handles(OrganizationCreated)(handler)
+    return _running(consumer, pool, dead, max_attempts=3, concurrency=concurrency)
 
 
 async def _store(ctx: HandlerContext, event: OrganizationCreated) -> None:
@@ -274,16 +280,7 @@ def _batch_runner(pool: asyncpg.Pool, dead: _DeadLetters) -> ConsumerRunner:
             "INSERT INTO seen (org_id, name) VALUES ($1, 'deactivated')", event.org_id
         )
 
-    return ConsumerRunner(
-        consumer,
-        pool,
-        dead,
-        source="test",
-        clock=SystemClock(),
-        max_attempts=2,
-        retry_base_delay_s=0.01,
-        concurrency=1,
-    )
+    return _running(consumer, pool, dead, max_attempts=2, concurrency=1)
 
 
 async def test_a_batch_handler_gets_each_run_in_order_and_its_events_reach_the_outbox_in_order(

@@ -28,9 +28,8 @@ from services.content.intake import TooLargeError
 from services.content.ranges import ByteRange
 from services.content.settings import ContentSettings
 from services.runtime.clock import SystemClock
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from tests.support import migrated
 
-CONTENT_MIGRATIONS = Path(__file__).parents[2] / "services" / "content" / "migrations"
 BUCKET = "ticketing-content-test"
 ADMIN = uuid.UUID("00000000-0000-4000-8000-0000000000ad")
 CLOCK = SystemClock()
@@ -85,8 +84,7 @@ def store(settings: ContentSettings) -> ObjectStore:
 
 @pytest.fixture
 async def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "content": CONTENT_MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool, "content")
 
 
 async def _draft(pool: asyncpg.Pool) -> uuid.UUID:
@@ -233,7 +231,9 @@ async def test_a_release_is_not_published_while_a_file_is_arriving(
         )
         with pytest.raises(repository.ConflictError, match="still being uploaded"):
             async with conn.transaction():
-                await repository.publish_release(conn, release_id, by=ADMIN, at=CLOCK.now())
+                await repository.publish(
+                    conn, repository.RELEASES, release_id, by=ADMIN, at=CLOCK.now()
+                )
 
 
 async def test_the_store_answers_the_readiness_check(store: ObjectStore) -> None:

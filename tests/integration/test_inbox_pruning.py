@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncpg
 
 from services.runtime import inbox
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from tests.support import migrated
 
 
 async def test_rows_past_the_retention_are_deleted_in_batches(
     scratch_pool: asyncpg.Pool, monkeypatch
 ) -> None:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS})
+    await migrated(scratch_pool)
     await scratch_pool.execute(
         """INSERT INTO inbox (consumer, event_id, event_type, processed_at)
            SELECT 'billing', gen_random_uuid(), 'TicketCreated',

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import asyncpg
 
 from services.notify import repository
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
-
-NOTIFY_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "migrations"
+from tests.support import migrated
 
 
 async def test_events_of_one_change_share_a_version_and_each_applies(
     scratch_pool: asyncpg.Pool,
 ) -> None:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "notify": NOTIFY_MIGRATIONS})
+    await migrated(scratch_pool, "notify")
     user = uuid.uuid4()
     async with scratch_pool.acquire() as conn:
         await repository.remember_recipient(

@@ -17,18 +17,16 @@ from contracts.envelope import new_envelope
 from contracts.tickets import TicketResolved
 from devstack.infra import Endpoints
 from services.runtime import tracing
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.runtime.kafka import ensure_topics
 from services.runtime.outbox import OutboxRelay, OutsideTransactionError, enqueue
-from tests.support import read_topic
+from tests.support import migrated, read_topic
 
 MOMENT = datetime(2026, 11, 24, 10, 15, tzinfo=UTC)  # occurred_at of the envelopes built here
 
 
 @pytest.fixture
 async def outbox_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool)
 
 
 @pytest.fixture
@@ -52,8 +50,6 @@ def _resolved(ticket_id: uuid.UUID, version: int):  # type: ignore[no-untyped-de
     )
     return new_envelope(
         payload,
-        event_type=payload.EVENT_TYPE,
-        event_version=payload.EVENT_VERSION,
         source="test",
         aggregate_id=str(ticket_id),
         aggregate_version=version,

@@ -6,23 +6,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.tickets import repository
 from services.tickets.domain import QUEUE_COUNT_LIMIT, QueuePlace
+from tests.support import migrated
 
-MIGRATIONS = Path(__file__).parents[2] / "services" / "tickets" / "migrations"
 T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "tickets": MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool, "tickets")
 
 
 async def _waiting(pool: asyncpg.Pool, count: int, *, first: int) -> list[uuid.UUID]:

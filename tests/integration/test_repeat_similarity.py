@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,9 +13,8 @@ import pytest
 from services.billing import repeat_repository, repository
 from services.billing.policy import EarlierTicket, PolicyParameters, TicketFacts, WorkFacts
 from services.billing.similarity import similarity, trigrams
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from tests.support import migrated
 
-BILLING_MIGRATIONS = Path(__file__).parents[2] / "services" / "billing" / "migrations"
 THRESHOLD = PolicyParameters().repeat_similarity
 ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
 ANA, MAJA = uuid.uuid4(), uuid.uuid4()
@@ -26,8 +24,7 @@ _numbers = iter(range(1, 1000))
 
 @pytest.fixture
 async def billing_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "billing": BILLING_MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool, "billing")
 
 
 async def _ticket(

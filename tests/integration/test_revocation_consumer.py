@@ -18,25 +18,17 @@ from contracts.common import EventModel
 from contracts.envelope import new_envelope
 from contracts.topics import ACCOUNTS_EVENTS
 from services.runtime.consumer import ConsumerRunner, EventConsumer, HandlerContext
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
 from services.runtime.revocation import (
     RevocationList,
     RevocationRefresher,
     follow_revocations,
     forget_expired,
 )
+from tests.support import ManualClock, consumer_record, migrated
 
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 TTL = timedelta(minutes=10)
 ORG = uuid.uuid4()
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.moment = NOW
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 class _NoDeadLetters:
@@ -47,8 +39,6 @@ class _NoDeadLetters:
 def _record(event: EventModel, offset: int, *, user_id: uuid.UUID) -> ConsumerRecord:
     envelope = new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="auth",
         aggregate_id=str(user_id),
         aggregate_version=2,
@@ -56,10 +46,7 @@ def _record(event: EventModel, offset: int, *, user_id: uuid.UUID) -> ConsumerRe
         correlation_id=f"revocation-test-{offset}",
         occurred_at=NOW,
     )
-    value = envelope.model_dump_json().encode()
-    return ConsumerRecord(
-        ACCOUNTS_EVENTS, 0, offset, 0, 0, str(user_id).encode(), value, None, 36, len(value), []
-    )
+    return consumer_record(envelope, ACCOUNTS_EVENTS, offset)
 
 
 def _revoked(user_id: uuid.UUID, at: datetime) -> UserTokensRevoked:
@@ -70,11 +57,10 @@ def _revoked(user_id: uuid.UUID, at: datetime) -> UserTokensRevoked:
 
 @pytest.fixture
 async def pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool)
 
 
-def _runner(pool: asyncpg.Pool, clock: _Clock, calls: list[str]) -> ConsumerRunner:
+def _runner(pool: asyncpg.Pool, clock: ManualClock, calls: list[str]) -> ConsumerRunner:
     consumer = follow_revocations(EventConsumer(name="revocation-test", topics=[]))
     assert ACCOUNTS_EVENTS in consumer.topics
     for event_type, handler in list(consumer.handlers.items()):
@@ -90,7 +76,7 @@ def _runner(pool: asyncpg.Pool, clock: _Clock, calls: list[str]) -> ConsumerRunn
 
 
 async def test_a_redelivered_revocation_is_applied_once(pool: asyncpg.Pool) -> None:
-    clock, calls = _Clock(), []
+    clock, calls = ManualClock(NOW), []
     runner = _runner(pool, clock, calls)
     ana, session = uuid.uuid4(), uuid.uuid4()
     records = [
@@ -120,7 +106,7 @@ async def test_a_redelivered_revocation_is_applied_once(pool: asyncpg.Pool) -> N
 
 
 async def test_the_latest_revocation_wins_whatever_the_order(pool: asyncpg.Pool) -> None:
-    clock, calls = _Clock(), []
+    clock, calls = ManualClock(NOW), []
     runner = _runner(pool, clock, calls)
     ana = uuid.uuid4()
     later, earlier = NOW + timedelta(seconds=40), NOW
@@ -135,7 +121,7 @@ async def test_the_latest_revocation_wins_whatever_the_order(pool: asyncpg.Pool)
 async def test_a_revocation_whose_tokens_have_all_expired_leaves_nothing(
     pool: asyncpg.Pool,
 ) -> None:
-    clock, calls = _Clock(), []
+    clock, calls = ManualClock(NOW), []
     runner = _runner(pool, clock, calls)
     ana = uuid.uuid4()
 
@@ -147,7 +133,7 @@ async def test_a_revocation_whose_tokens_have_all_expired_leaves_nothing(
 
 
 async def test_every_replica_reads_what_any_replicas_consumer_applied(pool: asyncpg.Pool) -> None:
-    clock, calls = _Clock(), []
+    clock, calls = ManualClock(NOW), []
     runner = _runner(pool, clock, calls)  # the replica the partition of Ana's key went to
     lists = [RevocationList(stale_after_s=30), RevocationList(stale_after_s=30)]
     refreshers = [RevocationRefresher(pool, each, clock=clock) for each in lists]
@@ -164,7 +150,7 @@ async def test_every_replica_reads_what_any_replicas_consumer_applied(pool: asyn
 
 
 async def test_rows_are_forgotten_once_their_tokens_have_expired(pool: asyncpg.Pool) -> None:
-    clock, calls = _Clock(), []
+    clock, calls = ManualClock(NOW), []
     runner = _runner(pool, clock, calls)
     ana, bojan = uuid.uuid4(), uuid.uuid4()
     await runner.handle_batch(

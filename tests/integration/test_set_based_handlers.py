@@ -9,7 +9,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -22,50 +21,35 @@ from contracts.tickets import TicketCreated, TicketDecisionRecorded, TicketRefus
 from services.billing import handlers as billing
 from services.billing.policy import PolicyParameters
 from services.runtime.consumer import Delivery, HandlerContext
-from services.runtime.db import RUNTIME_MIGRATIONS, Connection, migrate
-from services.tickets import handlers as tickets
+from services.runtime.db import Connection
+from services.tickets import decision_handlers
 from services.tickets import repository as tickets_repository
-from services.tickets.domain import NewTicket
+from tests.factories import new_ticket
+from tests.support import ManualClock, migrated
 
-SERVICES = Path(__file__).parents[2] / "services"
 ORG = uuid.uuid4()
 ANA = Person(user_id=uuid.uuid4(), email="ana@demo.example", display_name="Ana", language="sl")
 MONDAY_10 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # 10:00 in Ljubljana, a working day
 SATURDAY = datetime(2026, 10, 10, 8, 0, tzinfo=UTC)
 
 
-class _Fixed:
-    def now(self) -> datetime:
-        return MONDAY_10 + timedelta(minutes=1)
-
-
-CLOCK = _Fixed()
+CLOCK = ManualClock(MONDAY_10 + timedelta(minutes=1))
 E = TypeVar("E", bound=EventModel)
 
 
 @pytest.fixture
 async def billing_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(
-        scratch_pool,
-        {"runtime": RUNTIME_MIGRATIONS, "billing": SERVICES / "billing" / "migrations"},
-    )
-    return scratch_pool
+    return await migrated(scratch_pool, "billing")
 
 
 @pytest.fixture
 async def tickets_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(
-        scratch_pool,
-        {"runtime": RUNTIME_MIGRATIONS, "tickets": SERVICES / "tickets" / "migrations"},
-    )
-    return scratch_pool
+    return await migrated(scratch_pool, "tickets")
 
 
 def _envelope(event: EventModel, aggregate_id: uuid.UUID, version: int = 1) -> EventEnvelope:
     return new_envelope(
         event,
-        event_type=event.EVENT_TYPE,
-        event_version=event.EVENT_VERSION,
         source="test",
         aggregate_id=str(aggregate_id),
         aggregate_version=version,
@@ -181,17 +165,13 @@ async def test_two_decisions_about_one_ticket_in_a_run_are_recorded_in_order(
     async with tickets_pool.acquire() as conn:
         ticket = await tickets_repository.insert_ticket(
             conn,
-            new=NewTicket(
-                uuid.uuid4(),
-                ORG,
-                ANA,
-                "portal",
-                "program_usage",
-                "Plače",
-                "Kako?",
-                "Plače",
-                MONDAY_10,
-                None,
+            new=new_ticket(
+                id=uuid.uuid4(),
+                org_id=ORG,
+                requester=ANA,
+                subject="Plače",
+                body="Kako?",
+                submitted_at=MONDAY_10,
             ),
         )
     stale = _classified(ticket.id, "provisional", "free")
@@ -205,7 +185,7 @@ async def test_two_decisions_about_one_ticket_in_a_run_are_recorded_in_order(
         deliveries = _deliveries(
             conn, [(e, _envelope(e, ticket.id, version)) for e, version in events], outgoing
         )
-        await tickets.record_classifications(conn, deliveries)
+        await decision_handlers.record_classifications(conn, deliveries)
 
     async with tickets_pool.acquire() as conn:
         stored = await tickets_repository.get_ticket(conn, ticket_id=ticket.id, org_id=ORG)

@@ -7,7 +7,6 @@ import smtplib
 import uuid
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,9 +17,8 @@ from devstack.infra import free_port
 from services.notify import repository
 from services.notify.sender import SmtpSender, is_permanent
 from services.notify.settings import NotifySettings
-from services.runtime.db import RUNTIME_MIGRATIONS, migrate
+from tests.support import migrated
 
-NOTIFY_MIGRATIONS = Path(__file__).parents[2] / "services" / "notify" / "migrations"
 REFUSED = "ni-je@zavrnjeno.example"
 
 
@@ -47,8 +45,7 @@ class _Server:
 
 @pytest.fixture
 async def notify_pool(scratch_pool: asyncpg.Pool) -> asyncpg.Pool:
-    await migrate(scratch_pool, {"runtime": RUNTIME_MIGRATIONS, "notify": NOTIFY_MIGRATIONS})
-    return scratch_pool
+    return await migrated(scratch_pool, "notify")
 
 
 async def _intent(pool: asyncpg.Pool, recipient: str) -> None:

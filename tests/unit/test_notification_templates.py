@@ -32,6 +32,8 @@ from services.billing.policy import (
     Standing,
     TicketFacts,
     WorkFacts,
+)
+from services.billing.policy.rules import (
     rule_arrears,
     rule_complex,
     rule_remote,

@@ -24,6 +24,8 @@ from services.billing.policy import (
     combine,
     final_decision,
     provisional_decision,
+)
+from services.billing.policy.rules import (
     rule_arrears,
     rule_channel,
     rule_complex,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -37,23 +37,13 @@ from services.tickets.domain import (
     reopen,
     resolve,
 )
+from tests import factories
+from tests.factories import ANA, MARKO, ORG, T0
 
-ORG = uuid.UUID("e9b30804-fdf7-5f02-a95b-e2437b56ea1b")
 OTHER_ORG = uuid.UUID("0b7d3c52-3f0e-4a38-9d6a-4f5e3b2a1c90")
 VENDOR = uuid.UUID("9a1f0c4e-2b7d-4e55-8c3a-6d0e1f2b3c4d")
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 RULES = LifecycleRules(reopen_window=timedelta(days=14))
 
-ANA = Person(
-    user_id=uuid.UUID("40806fb9-17b4-50da-9e43-a039810eda37"),
-    email="ana.novak@demo.example",
-    display_name="Ana Novak",
-)
-MARKO = Person(
-    user_id=uuid.UUID("ed24a3d6-55d6-5a28-b209-942f79883e05"),
-    email="svetovalec@podpora.example",
-    display_name="Marko Svetovalec",
-)
 STRANGER = Person(user_id=uuid.uuid4(), email="tuja@druga.example", display_name="Tuja Oseba")
 CUSTOMER = Actor(ANA, ORG, is_staff=False)
 CONSULTANT = Actor(MARKO, VENDOR, is_staff=True)
@@ -62,21 +52,7 @@ ANSWER = Resolution("Popravili smo šifrant zaposlenih.", 12, data_correction=Tr
 
 
 def waiting_ticket() -> Ticket:
-    return Ticket(
-        id=uuid.UUID("3f61efdc-0591-4da3-91a2-e32794baf6c9"),
-        number=1042,
-        org_id=ORG,
-        requester=ANA,
-        channel="portal",
-        topic="program_usage",
-        subject="Obračun plač se ne zaključi",
-        body="Program javi napako.",
-        program="Plače",
-        status="waiting",
-        submitted_at=T0,
-        recorded_by=None,
-        version=2,
-    )
+    return factories.waiting_ticket(version=2)
 
 
 def in_work() -> Ticket:

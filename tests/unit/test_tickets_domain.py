@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts.billing import TicketClassified
-from contracts.common import Channel, Decision, DecisionStage, Person, RuleHit
+from contracts.common import Channel, Decision, DecisionStage, RuleHit
 from contracts.tickets import TicketDecisionRecorded
 from services.tickets.domain import (
     NewTicket,
@@ -19,16 +19,9 @@ from services.tickets.domain import (
     open_ticket,
     record_decision,
 )
+from tests.factories import ANA, MARKO, ORG, T0, waiting_ticket
 
-ORG_ID = uuid.UUID("e9b30804-fdf7-5f02-a95b-e2437b56ea1b")
-CONSULTANT_ID = uuid.UUID("ed24a3d6-55d6-5a28-b209-942f79883e05")
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-REQUESTER = Person(
-    user_id=uuid.UUID("40806fb9-17b4-50da-9e43-a039810eda37"),
-    email="ana.novak@demo.example",
-    display_name="Ana Novak",
-    language="sl",
-)
+CONSULTANT_ID = MARKO.user_id
 PAID_BY_PHONE = (RuleHit(code="P-CHANNEL", effect="paid", explanation="Submitted by phone."),)
 FREE_ON_PORTAL = (RuleHit(code="F-SHORT-USAGE", effect="free", explanation="Portal."),)
 
@@ -42,8 +35,8 @@ def open_as(
     program: str | None = None,
 ) -> NewTicket:
     return open_ticket(
-        requester=REQUESTER,
-        org_id=ORG_ID,
+        requester=ANA,
+        org_id=ORG,
         subject=subject,
         body=body,
         program=program,
@@ -51,23 +44,13 @@ def open_as(
         channel=channel,
         recorded_by=CONSULTANT_ID if staff else None,
         recorder_is_staff=staff,
-        now=NOW,
+        now=T0,
     )
 
 
 def make_ticket(*, version: int = 1, decision_version: int = 0) -> Ticket:
-    return Ticket(
-        id=uuid.UUID("3f61efdc-0591-4da3-91a2-e32794baf6c9"),
-        number=1042,
-        org_id=ORG_ID,
-        requester=REQUESTER,
+    return waiting_ticket(
         channel="phone",
-        topic="program_usage",
-        subject="Obračun plač se ne zaključi",
-        body="Program javi napako.",
-        program="Plače",
-        status="waiting",
-        submitted_at=NOW,
         recorded_by=CONSULTANT_ID,
         version=version,
         decision="free" if decision_version else None,
@@ -114,9 +97,9 @@ def test_customer_opens_a_portal_ticket() -> None:
     new = open_as(channel="portal", staff=False)
 
     assert new.channel == "portal"
-    assert new.requester == REQUESTER
-    assert new.org_id == ORG_ID
-    assert new.submitted_at == NOW
+    assert new.requester == ANA
+    assert new.org_id == ORG
+    assert new.submitted_at == T0
     assert new.recorded_by is None
 
 
@@ -127,7 +110,7 @@ def test_consultant_records_a_phone_or_email_ticket_on_a_customers_behalf(
     new = open_as(channel=channel, staff=True)
 
     assert new.channel == channel
-    assert new.requester == REQUESTER
+    assert new.requester == ANA
     assert new.recorded_by == CONSULTANT_ID
 
 
@@ -155,10 +138,10 @@ def test_created_event_describes_the_stored_ticket() -> None:
 
     assert event.ticket_id == ticket.id
     assert event.number == ticket.number
-    assert event.requester == REQUESTER
+    assert event.requester == ANA
     assert event.channel == "phone"
     assert event.recorded_by == CONSULTANT_ID
-    assert event.submitted_at == NOW
+    assert event.submitted_at == T0
 
 
 def test_newer_decision_is_recorded_on_the_ticket() -> None:
@@ -166,7 +149,7 @@ def test_newer_decision_is_recorded_on_the_ticket() -> None:
     deferred = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
     classified = classified_for(ticket, deferred_until=deferred)
 
-    steps = record_decision(ticket, classified, decision_version=2, now=NOW)
+    steps = record_decision(ticket, classified, decision_version=2, now=T0)
 
     assert len(steps) == 1
     updated, _, transition = steps[0]
@@ -189,12 +172,12 @@ def test_newer_decision_announces_it_to_the_requester() -> None:
     ticket = make_ticket(version=3, decision_version=1)
     classified = classified_for(ticket)
 
-    [(_, event, _)] = record_decision(ticket, classified, decision_version=2, now=NOW)
+    [(_, event, _)] = record_decision(ticket, classified, decision_version=2, now=T0)
 
     assert isinstance(event, TicketDecisionRecorded)
     assert event.ticket_id == ticket.id
     assert event.number == 1042
-    assert event.requester == REQUESTER
+    assert event.requester == ANA
     assert event.subject == ticket.subject
     assert event.reasons == classified.reasons
     assert event.decision == "paid"
@@ -209,7 +192,7 @@ def test_first_decision_is_recorded_on_a_ticket_without_one() -> None:
         ticket,
         classified_for(ticket, decision="free", stage="provisional"),
         decision_version=1,
-        now=NOW,
+        now=T0,
     )
 
     assert updated.decision == "free"
@@ -222,7 +205,7 @@ def test_decision_that_is_not_newer_is_ignored(decision_version: int) -> None:
     ticket = make_ticket(version=5, decision_version=2)
 
     assert (
-        record_decision(ticket, classified_for(ticket), decision_version=decision_version, now=NOW)
+        record_decision(ticket, classified_for(ticket), decision_version=decision_version, now=T0)
         == []
     )
 
@@ -238,4 +221,4 @@ def test_a_decision_about_another_ticket_is_refused() -> None:
     other = classified_for(make_ticket()).model_copy(update={"ticket_id": uuid.uuid4()})
 
     with pytest.raises(TicketError, match="given for"):
-        record_decision(ticket, other, decision_version=1, now=NOW)
+        record_decision(ticket, other, decision_version=1, now=T0)

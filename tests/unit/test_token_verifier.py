@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from services.auth.tokens import AccessTokens
 from services.runtime.identity import ALGORITHM, Principal, TokenRevokedError, TokenVerifier
 from services.runtime.revocation import RevocationList, Revocations
+from tests.support import ManualClock
 
 NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 SESSION = uuid.uuid4()
@@ -29,14 +30,6 @@ ANA = Principal(
     language="sl",
     session_id=SESSION,
 )
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.moment = NOW
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 class _Keys:
@@ -53,7 +46,7 @@ class _Keys:
 
 
 def _verifier(
-    keys: _Keys, clock: _Clock, revocations: RevocationList | None = None
+    keys: _Keys, clock: ManualClock, revocations: RevocationList | None = None
 ) -> TokenVerifier:
     return TokenVerifier(
         keys=keys,
@@ -82,7 +75,7 @@ class _KeyStore:
 
 
 async def test_a_remembered_token_is_refused_once_it_expires() -> None:
-    keys, clock = _Keys(), _Clock()
+    keys, clock = _Keys(), ManualClock(NOW)
     verifier = _verifier(keys, clock)
     token = keys.token(ttl=timedelta(minutes=10))
 
@@ -94,7 +87,7 @@ async def test_a_remembered_token_is_refused_once_it_expires() -> None:
 
 
 async def test_a_remembered_token_is_refused_once_its_key_is_withdrawn() -> None:
-    keys, clock = _Keys(), _Clock()
+    keys, clock = _Keys(), ManualClock(NOW)
     verifier = _verifier(keys, clock)
     token = keys.token()
     await verifier.verify(token)
@@ -105,7 +98,7 @@ async def test_a_remembered_token_is_refused_once_its_key_is_withdrawn() -> None
 
 
 async def test_a_token_changed_by_one_character_is_checked_afresh() -> None:
-    keys, clock = _Keys(), _Clock()
+    keys, clock = _Keys(), ManualClock(NOW)
     verifier = _verifier(keys, clock)
     token = keys.token()
     await verifier.verify(token)
@@ -119,7 +112,7 @@ async def test_a_token_changed_by_one_character_is_checked_afresh() -> None:
 
 
 async def test_a_remembered_token_is_refused_once_its_session_has_ended() -> None:
-    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    keys, clock, revocations = _Keys(), ManualClock(NOW), RevocationList()
     verifier = _verifier(keys, clock, revocations)
     token = keys.token()
     await verifier.verify(token)
@@ -133,7 +126,7 @@ async def test_a_remembered_token_is_refused_once_its_session_has_ended() -> Non
 
 
 async def test_auths_tokens_from_before_a_revocation_are_refused_and_from_after_it_taken() -> None:
-    keys, clock, revocations = _Keys(), _Clock(), RevocationList()
+    keys, clock, revocations = _Keys(), ManualClock(NOW), RevocationList()
     clock.moment = NOW + timedelta(seconds=1)
     verifier = _verifier(keys, clock, revocations)
     store: Any = _KeyStore(keys)

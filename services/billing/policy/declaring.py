@@ -22,7 +22,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any, Generic, Literal, ParamSpec
+from typing import Any, Generic, Literal, NotRequired, ParamSpec, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from contracts.common import Language, RuleHit
@@ -127,6 +127,16 @@ class Declaration:
         )
 
 
+class Words(TypedDict):
+    """What a declaration says besides its code and effect (`Declaration`'s fields)."""
+
+    stages: tuple[Stage, ...]
+    description: Texts
+    reasons: Mapping[str, Texts]
+    parameters: NotRequired[tuple[str, ...]]
+    leads_at: NotRequired[tuple[Stage, ...]]
+
+
 @dataclass(frozen=True)
 class Case:
     """Everything a rule may read; at submission there is no `work` yet."""
@@ -178,21 +188,11 @@ class Catalog:
         self.declared: list[Declaration] = []
         self.judged: list[Rule[Any]] = []
 
-    def declare(
-        self,
-        code: str,
-        effect: Effect,
-        *,
-        stages: tuple[Stage, ...],
-        description: Texts,
-        reasons: Mapping[str, Texts],
-        parameters: tuple[str, ...] = (),
-        leads_at: tuple[Stage, ...] = (),
-    ) -> Declaration:
+    def declare(self, code: str, effect: Effect, **words: Unpack[Words]) -> Declaration:
         """Declare a rule no function judges (a decision applies it itself)."""
         if any(d.code == code for d in self.declared):
             raise ValueError(f"{code} is declared twice")
-        declaration = Declaration(code, effect, stages, description, reasons, parameters, leads_at)
+        declaration = Declaration(code, effect, **words)
         self.declared.append(declaration)
         return declaration
 
@@ -201,24 +201,13 @@ class Catalog:
         code: str,
         effect: Effect,
         *,
-        stages: tuple[Stage, ...],
-        description: Texts,
-        reasons: Mapping[str, Texts],
-        parameters: tuple[str, ...] = (),
-        leads_at: tuple[Stage, ...] = (),
         judged_at: tuple[Stage, ...] | None = None,
+        **words: Unpack[Words],
     ) -> Callable[[Callable[P, RuleHit | None]], Rule[P]]:
         """Declare a rule judged by the decorated function at `judged_at` (its `stages` unless
         a decision handles a stage itself)."""
-        declaration = self.declare(
-            code,
-            effect,
-            stages=stages,
-            description=description,
-            reasons=reasons,
-            parameters=parameters,
-            leads_at=leads_at,
-        )
+        declaration = self.declare(code, effect, **words)
+        stages = declaration.stages
 
         def judged_by(judge: Callable[P, RuleHit | None]) -> Rule[P]:
             reads = tuple(inspect.signature(judge).parameters)

@@ -131,7 +131,8 @@ class InputsHistory:
 
 @dataclass(frozen=True)
 class WorkFacts:
-    """What the consultant recorded at resolution."""
+    """What the consultant recorded at resolution: billing's own shape of the tickets service's
+    `TicketResolved` (the policy reads `minutes`, not the wire's `time_spent_minutes`)."""
 
     resolved_at: datetime
     minutes: int
