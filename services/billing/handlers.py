@@ -21,6 +21,7 @@ from services.billing.policy import (
     PolicyParameters,
     TicketFacts,
     WorkFacts,
+    as_record,
     final_decision,
     provisional_decision,
 )
@@ -82,7 +83,7 @@ def _stored(
         deferred_until=outcome.deferred_until,
         decided_at=now,
         version=version,
-        inputs=dataclasses.asdict(inputs),
+        inputs=as_record(inputs),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -9,11 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.billing.policy import (
+    Arrangement,
+    EarlierTicket,
     Onboarding,
     PolicyDecision,
     PolicyInputs,
     PolicyParameters,
+    Standing,
     TicketFacts,
+    as_record,
     provisional_decision,
 )
 from services.billing.working_time import WorkingCalendar, slovenian_public_holidays
@@ -226,3 +231,19 @@ def test_calendar_uses_the_policy_working_hours() -> None:
     assert calendar.start == time(8, 0)
     assert calendar.end == time(16, 0)
     assert calendar.zone == LJUBLJANA
+
+
+def test_the_inputs_a_decision_records_are_what_asdict_gives_without_its_copies() -> None:
+    moment = local(2026, 11, 2, 9)
+    inputs = PolicyInputs(
+        standing=Standing(has_unpaid_obligations=True, as_of=moment),
+        onboarding=(
+            Onboarding(uuid.uuid4(), "Plače", "onboarding", date(2025, 1, 10), True),
+            Onboarding(uuid.uuid4(), "Kadri", "seminar", date(2026, 3, 4), False),
+        ),
+        arrangements=(Arrangement(moment, local(2026, 12, 2, 9), "Ana Novak"),),
+        earlier=EarlierTicket(uuid.uuid4(), 41, "Tiskanje plačilnih list", 0.62, True),
+    )
+
+    assert as_record(inputs) == dataclasses.asdict(inputs)
+    assert as_record(PolicyInputs()) == dataclasses.asdict(PolicyInputs())

@@ -27,6 +27,7 @@ from services.billing.policy.facts import (
     Standing,
     TicketFacts,
     WorkFacts,
+    as_record,
 )
 from services.billing.policy.rules import NO_FREE_RULE, POLICY
 
@@ -46,6 +47,7 @@ __all__ = [
     "Texts",
     "TicketFacts",
     "WorkFacts",
+    "as_record",
     "combine",
     "describe_rules",
     "final_decision",

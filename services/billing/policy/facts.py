@@ -5,9 +5,9 @@ resolution. Plain data, no rules."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Any, Literal
 
 from contracts.common import Channel, Topic
 from services.billing.working_time import WorkingCalendar
@@ -102,6 +102,23 @@ class PolicyInputs:
     arrangements: tuple[Arrangement, ...] = ()
     earlier: EarlierTicket | None = None
     """The most similar earlier ticket, if any reaches the threshold."""
+
+
+def as_record(inputs: PolicyInputs) -> dict[str, Any]:
+    """The inputs as `dataclasses.asdict` gives them (nested dicts, tuples kept), without its
+    deep copy of every value: these hold only immutable values (times, ids, strings), and the
+    copy was 13 % of billing's CPU in a catch-up profile."""
+    record = _plain(inputs)
+    assert isinstance(record, dict)
+    return record
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value
 
 
 @dataclass(frozen=True)
