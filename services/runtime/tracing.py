@@ -3,26 +3,25 @@
 
 Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
 the service exports its spans by OTLP over HTTP (the standard `OTEL_*` variables tune the
-exporter and the batch processor). Sampling (`RootSampler`): a trace is kept or dropped as a
-whole, decided where it starts (an HTTP request, usually): every new trace (or the ratio
-`OTEL_TRACES_SAMPLER_ARG`), but at most `TRACES_PER_SECOND` (10) new ones a second per process,
-so that a burst of load costs a bounded CPU; queries and calls outside any trace (the relay's
-sweeps, the periodic workers) start none. `OTEL_TRACES_SAMPLER` replaces this with one of the
-SDK's samplers.
+exporter and the batch processor). Which traces are kept: services/runtime/sampling.py (every
+new one, but at most `TRACES_PER_SECOND` a second per process, each whole across the services);
+`OTEL_TRACES_SAMPLER` replaces that with one of the SDK's samplers.
 
 asyncpg and httpx are traced by their OpenTelemetry instrumentations, HTTP requests by
-`ServerSpanMiddleware`. The Kafka path is ours, because the relay publishes later and from another
-task than the one that stored the event: the W3C `traceparent` of the span that wrote an outbox
-row is stored in the row and sent as the record's header on every attempt; a consumer continues
-the trace from that header, one span per record, and what its handlers store (outbox rows,
-e-mails) carries that span's `traceparent` on.
+`ServerSpanMiddleware`. Only kept traces cost spans beyond the sampling decision: a request whose
+trace is not kept runs outside any span, so what it stores carries no `traceparent`, and the
+relay, the consumers and the SMTP sender open spans only for work that carries one (an event
+from another system without one is not traced). The Kafka path is ours, because the relay
+publishes later and from another task than the one that stored the event: the W3C
+`traceparent` of the span that wrote an outbox row is stored in the row and sent as the record's
+header on every attempt; a consumer continues the trace from that header, one span per record,
+and what its handlers store (outbox rows, e-mails) carries that span's `traceparent` on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -77,7 +76,9 @@ def configure_tracing(service: str, *, exporter: Any = None) -> Any:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter()
-    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else _default_sampler()
+    from services.runtime.sampling import default_sampler
+
+    sampler = None if os.environ.get("OTEL_TRACES_SAMPLER") else default_sampler()
     provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
@@ -88,9 +89,6 @@ def configure_tracing(service: str, *, exporter: Any = None) -> Any:
     _state.tracer = provider.get_tracer("ticketing")
     _state.enabled = True
     return provider
-
-
-DEFAULT_TRACES_PER_SECOND = 10.0
 
 
 def _asyncpg_in_kept_traces(base: Any) -> Any:
@@ -117,82 +115,6 @@ def _asyncpg_in_kept_traces(base: Any) -> Any:
             return await super()._do_prepared_execute(func, instance, args, kwargs)
 
     return AsyncPGInKeptTraces
-
-
-def _default_sampler() -> Any:
-    """Children follow their parent's decision (so a ticket's trace is whole or absent); a new
-    trace is kept with the ratio of `OTEL_TRACES_SAMPLER_ARG` (all by default) while the
-    process's budget of `TRACES_PER_SECOND` new traces allows, except one a client call (a
-    query, an HTTP call) would start: those come from background loops, not from work."""
-    from opentelemetry.sdk.trace.sampling import ParentBased
-
-    ratio = _number("OTEL_TRACES_SAMPLER_ARG", 1.0, upper=1.0)
-    per_second = _number("TRACES_PER_SECOND", DEFAULT_TRACES_PER_SECOND)
-    return ParentBased(root=_root_sampler(ratio, per_second))
-
-
-def _number(name: str, default: float, *, upper: float = float("inf")) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return min(upper, max(0.0, float(raw))) if raw else default
-    except ValueError:
-        return default
-
-
-def _root_sampler(ratio: float, per_second: float) -> Any:
-    from opentelemetry.sdk.trace.sampling import (
-        Decision,
-        Sampler,
-        SamplingResult,
-        TraceIdRatioBased,
-    )
-
-    class RootSampler(Sampler):
-        """The ratio, within a token bucket of `per_second` new traces a second (a burst of up
-        to one second's worth). A kept trace costs ~1 ms of CPU per span-heavy request in each
-        service it crosses, so at 600 requests a second one in ten kept cost the tickets
-        service a fifth of its CPU; the budget bounds that whatever the load, and keeps every
-        trace while the load is light (docs/decisions.md, "Readiness, metrics and traces")."""
-
-        def __init__(self) -> None:
-            self._ratio = TraceIdRatioBased(ratio)
-            self._tokens = self._capacity = max(1.0, per_second)
-            self._refilled = time.monotonic()
-
-        def _spend(self) -> bool:
-            # Called on the event loop's thread; a race with another thread could at worst
-            # keep one trace too many, so no lock.
-            now = time.monotonic()
-            elapsed, self._refilled = now - self._refilled, now
-            self._tokens = min(self._capacity, self._tokens + elapsed * per_second)
-            if self._tokens < 1.0:
-                return False
-            self._tokens -= 1.0
-            return True
-
-        def should_sample(  # noqa: PLR0917 - the SDK's signature
-            self,
-            parent_context: Any,
-            trace_id: int,
-            name: str,
-            kind: SpanKind | None = None,
-            attributes: Any = None,
-            links: Any = None,
-            trace_state: Any = None,
-        ) -> SamplingResult:
-            if kind == SpanKind.CLIENT:
-                return SamplingResult(Decision.DROP)
-            result = self._ratio.should_sample(
-                parent_context, trace_id, name, kind, attributes, links, trace_state
-            )
-            if result.decision == Decision.RECORD_AND_SAMPLE and not self._spend():
-                return SamplingResult(Decision.DROP)
-            return result
-
-        def get_description(self) -> str:
-            return f"RootSampler{{{ratio}, at most {per_second}/s, no root client spans}}"
-
-    return RootSampler()
 
 
 def flush_traces(provider: Any) -> None:
@@ -223,6 +145,11 @@ class ServerSpanMiddleware:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method},
         )
+        if not span.is_recording():
+            # Not kept: the request runs outside any trace, so what it stores carries no
+            # `traceparent` and nothing downstream spends a span on it (module docstring).
+            await self.app(scope, receive, send)
+            return
         response = ResponseStatus(send)
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=True):
@@ -248,9 +175,9 @@ def current_traceparent() -> str | None:
 
 
 def _format(context: trace.SpanContext) -> str | None:
-    """W3C `traceparent` (version 00) of a span context; what the propagator's `inject` writes,
-    without its carrier."""
-    if not context.is_valid:
+    """W3C `traceparent` (version 00) of a kept span's context, as the propagator's `inject`
+    writes it; None for no span or one not kept."""
+    if not context.is_valid or not context.trace_flags.sampled:
         return None
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
@@ -311,6 +238,8 @@ def consuming(
     spans: dict[uuid.UUID, Span] = {}
     handled: dict[uuid.UUID, str] = {}
     for event_id, event_type, topic, traceparent in records:
+        if traceparent is None:
+            continue  # not part of a kept trace: no span (module docstring)
         span = _state.tracer.start_span(
             f"{consumer} handle {event_type}",
             context=_parent(traceparent),
@@ -344,8 +273,9 @@ def consuming(
 def span(
     name: str, traceparent: str | None, *, kind: SpanKind, **attributes: str
 ) -> Iterator[None]:
-    """A span continuing `traceparent`'s trace (the relay's publish, the SMTP send)."""
-    if not _state.enabled:
+    """A span continuing `traceparent`'s trace (the relay's publish, the SMTP send); none for
+    work outside a kept trace."""
+    if not _state.enabled or traceparent is None:
         yield
         return
     with _state.tracer.start_as_current_span(
