@@ -21,7 +21,7 @@ Each service declares an `EventConsumer` (its group id, topics, and one handler 
   number of attempts for handler failures. The partition keeps flowing;
 - treats an unreachable database as "retry later" (never as poison): it backs off and re-reads.
 
-Longer than the other modules (~750 lines) on purpose: the order of the steps above (apply,
+Longer than the other modules (~780 lines) on purpose: the order of the steps above (apply,
 record in the inbox, commit, then the offset; retry, park or dead-letter) is the delivery
 guarantee, and it reads as one piece. What is apart already: parking (parking.py), the
 revocation handlers (revocation.py), the metrics (metrics.py), the traces (tracing.py).
