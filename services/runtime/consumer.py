@@ -75,6 +75,9 @@ from services.runtime.tracing import traceparent_of
 
 log = structlog.get_logger(__name__)
 
+BEHIND_PARKED = "behind a parked record of the same key"
+"""Why a record waits although it depends on nothing missing: its key keeps its order."""
+
 E = TypeVar("E", bound=EventModel)
 
 
@@ -460,7 +463,7 @@ class ConsumerRunner:
         for item in group:
             self._bind_envelope(item.record, item.envelope)
             if item.envelope.key in waiting:
-                await self._park(item, "behind a parked record of the same key")
+                await self._park(item, BEHIND_PARKED)
                 tally.parked += 1
                 tally.note(item.envelope.event_type, "parked")
                 continue
@@ -481,15 +484,19 @@ class ConsumerRunner:
 
     async def _park(self, item: _Work, reason: str) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            await parking.park(
-                conn,
-                consumer=self.consumer.name,
-                key=item.envelope.key,
-                event_id=item.envelope.event_id,
-                record=item.record,
-                reason=reason,
-            )
+            await self._park_on(conn, item, reason)
         log.warning("record parked until what it depends on arrives", reason=reason)
+
+    async def _park_on(self, conn: Connection, item: _Work, reason: str) -> None:
+        """Park `item` in the caller's transaction (parking.py)."""
+        await parking.park(
+            conn,
+            consumer=self.consumer.name,
+            key=item.envelope.key,
+            event_id=item.envelope.event_id,
+            record=item.record,
+            reason=reason,
+        )
 
     async def _apply_together(
         self, group: list[_Work]
@@ -502,14 +509,7 @@ class ConsumerRunner:
             )
             behind = [item for item in group if item.envelope.key in waiting]
             for item in behind:
-                await parking.park(
-                    conn,
-                    consumer=self.consumer.name,
-                    key=item.envelope.key,
-                    event_id=item.envelope.event_id,
-                    record=item.record,
-                    reason="behind a parked record of the same key",
-                )
+                await self._park_on(conn, item, BEHIND_PARKED)
             group = [item for item in group if item.envelope.key not in waiting]
             first_time = {
                 row["event_id"]
