@@ -33,9 +33,14 @@ DEFAULT_TRACES_PER_SECOND = 10.0
 
 def default_sampler(*, monotonic: Callable[[], float] = time.monotonic) -> Sampler:
     """The services' sampler, configured from the environment (see the module docstring)."""
+    return ParentBased(root=root_sampler(monotonic=monotonic))
+
+
+def root_sampler(*, monotonic: Callable[[], float] = time.monotonic) -> RootSampler:
+    """The sampler of new traces, configured from the environment."""
     ratio = _number("OTEL_TRACES_SAMPLER_ARG", 1.0, upper=1.0)
     per_second = _number("TRACES_PER_SECOND", DEFAULT_TRACES_PER_SECOND)
-    return ParentBased(root=RootSampler(ratio, per_second, monotonic=monotonic))
+    return RootSampler(ratio, per_second, monotonic=monotonic)
 
 
 def _number(name: str, default: float, *, upper: float = float("inf")) -> float:
@@ -59,16 +64,24 @@ class RootSampler(Sampler):
         self._tokens = self._capacity = max(1.0, per_second)
         self._refilled = monotonic()
 
+    def spent(self) -> bool:
+        """Whether the budget keeps no new trace now, whatever the ratio: the server span's
+        middleware then runs the request without asking for a span at all."""
+        self._refill()
+        return self._tokens < 1.0
+
     def _spend(self) -> bool:
+        if self.spent():
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _refill(self) -> None:
         # Called on the event loop's thread; a race with another thread could at worst keep one
         # trace too many, so no lock.
         now = self._monotonic()
         elapsed, self._refilled = now - self._refilled, now
         self._tokens = min(self._capacity, self._tokens + elapsed * self._per_second)
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
 
     def should_sample(  # noqa: PLR0917 - the SDK's signature
         self,
@@ -95,4 +108,4 @@ class RootSampler(Sampler):
         )
 
 
-__all__ = ["DEFAULT_TRACES_PER_SECOND", "RootSampler", "default_sampler"]
+__all__ = ["DEFAULT_TRACES_PER_SECOND", "RootSampler", "default_sampler", "root_sampler"]

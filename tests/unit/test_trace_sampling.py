@@ -4,13 +4,16 @@ outside a kept trace passes no `traceparent` on."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from opentelemetry.trace import SpanKind
+from starlette.types import Message, Receive, Scope, Send
 
 from services.runtime import sampling, tracing
 
@@ -123,3 +126,58 @@ def test_work_outside_a_kept_trace_stores_no_traceparent(monkeypatch: pytest.Mon
         assert tracing.current_traceparent() == (
             f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
         )
+
+
+def test_asking_whether_the_budget_is_spent_spends_nothing(clock: Clock) -> None:
+    root = sampling.RootSampler(1.0, 2.0, monotonic=clock)
+    tracer = TracerProvider(sampler=ParentBased(root=root)).get_tracer("test")
+
+    assert not root.spent() and not root.spent()
+    assert _kept(tracer, 5) == 2
+    assert root.spent()
+    clock.now += 0.5  # one token back
+    assert not root.spent() and not root.spent()
+    assert _kept(tracer, 5) == 1
+
+
+def test_a_request_the_budget_would_drop_runs_outside_any_span(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    root = sampling.RootSampler(1.0, 1.0, monotonic=clock)
+    provider = TracerProvider(sampler=ParentBased(root=root))
+    monkeypatch.setattr(tracing._state, "enabled", True)
+    tracer = provider.get_tracer("test")
+    started: list[str] = []
+
+    class CountingTracer:
+        def start_span(self, name: str, **kwargs: Any) -> trace.Span:
+            started.append(name)
+            return tracer.start_span(name, **kwargs)
+
+    monkeypatch.setattr(tracing._state, "tracer", CountingTracer())
+    monkeypatch.setattr(tracing._state, "new_traces", root)
+    seen: list[trace.Span] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(trace.get_current_span())
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def request() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/api/tickets", "headers": []}
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(_: Message) -> None:
+            return None
+
+        await tracing.ServerSpanMiddleware(app, route_of=lambda _: "/api/tickets")(
+            scope, receive, send
+        )
+
+    asyncio.run(request())  # the budget's one token: kept
+    asyncio.run(request())  # spent: no span at all
+    assert seen[0].get_span_context().trace_flags.sampled  # (ended by now)
+    assert seen[1] is trace.INVALID_SPAN
+    assert started == ["POST"]  # the dropped request cost no span, not even a non-recording one
