@@ -18,6 +18,12 @@ from devstack.stack import Stack
 from tests.support import committed_offset, eventually, fetch, produce
 
 
+def json_of(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON body of a response that must have answered `status` (else its text is shown)."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
 async def submit_ticket(
     gateway: httpx.AsyncClient,
     headers: dict[str, str],
@@ -28,9 +34,7 @@ async def submit_ticket(
     body = {"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?", **fields}
     extra = {"x-request-id": correlation_id} if correlation_id else {}
     response = await gateway.post("/api/tickets", json=body, headers={**headers, **extra})
-    assert response.status_code == 201, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
+    return json_of(response, 201)
 
 
 async def decided_ticket(
@@ -40,8 +44,7 @@ async def decided_ticket(
 
     async def probe() -> dict[str, Any] | None:
         response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        ticket: dict[str, Any] = response.json()
+        ticket: dict[str, Any] = json_of(response)
         return ticket if ticket["decision"] else None
 
     return await eventually(probe, timeout=timeout, what=f"a decision on ticket {ticket_id}")
@@ -138,9 +141,7 @@ async def create_user(
     if org_id:
         body["org_id"] = org_id
     response = await gateway.post("/api/auth/users", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    user: dict[str, Any] = response.json()
-    return user
+    return json_of(response, 201)
 
 
 async def create_organization(gateway: httpx.AsyncClient, admin: dict[str, str]) -> str:
@@ -156,9 +157,7 @@ async def sign_in(
     response = await gateway.post(
         "/api/auth/login", json={"email": email, "password": password, **extra}
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return json_of(response)
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
@@ -256,6 +255,4 @@ async def ticket_detail(
 ) -> dict[str, Any]:
     """The ticket as its reader sees it (`GET /api/tickets/{id}`)."""
     response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    detail: dict[str, Any] = response.json()
-    return detail
+    return json_of(response)

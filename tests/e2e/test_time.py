@@ -15,7 +15,7 @@ from services.auth.demo import CUSTOMER
 from services.billing.policy import PolicyParameters
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import format_moment
-from tests.e2e.helpers import decided_ticket, new_customer, report_standing, submit_ticket
+from tests.e2e.helpers import decided_ticket, json_of, new_customer, report_standing, submit_ticket
 from tests.support import eventually, fetch
 
 pytestmark = [pytest.mark.stack, pytest.mark.calendar]
@@ -27,9 +27,7 @@ async def _decisions(
     gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str
 ) -> list[dict[str, Any]]:
     response = await gateway.get(f"/api/billing/tickets/{ticket_id}/decisions", headers=headers)
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
-    return found
+    return json_of(response)
 
 
 async def _record_call(
