@@ -290,8 +290,20 @@ class Bench:
 
 
 def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
-    subject, body, program, topic = ticket_text(rng)
-    ticket_id = uuid.uuid4()
+    return _ticket_created(uuid.uuid4(), number, ticket_text(rng), utcnow(), correlation="bench")
+
+
+def _ticket_created(
+    ticket_id: uuid.UUID,
+    number: int,
+    text: tuple[str, str, str | None, str],
+    submitted_at: datetime,
+    *,
+    correlation: str,
+) -> EventEnvelope:
+    """Ana's portal ticket (`text`: subject, body, program, topic) announced as the tickets
+    service announces it, with a correlation id of its own starting with `correlation`."""
+    subject, body, program, topic = text
     payload = TicketCreated(
         ticket_id=ticket_id,
         number=number,
@@ -301,7 +313,7 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
         subject=subject,
         body=body,
         program=program,
-        submitted_at=utcnow(),
+        submitted_at=submitted_at,
         topic=topic,
     )
     return new_envelope(
@@ -310,7 +322,7 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
         aggregate_id=str(ticket_id),
         aggregate_version=1,
         org_id=DEMO_ORG.id,
-        correlation_id=f"bench-{uuid.uuid4()}",
+        correlation_id=f"{correlation}-{uuid.uuid4()}",
         occurred_at=utcnow(),
     )
 
@@ -568,26 +580,8 @@ async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
         )
         outbox = []
         for t, s, b, p, tp, at in rows:
-            payload = TicketCreated(
-                ticket_id=t,
-                number=numbers[t],
-                org_id=DEMO_ORG.id,
-                requester=ANA,
-                channel="portal",
-                subject=s,
-                body=b,
-                program=p,
-                submitted_at=at,
-                topic=tp,
-            )
-            envelope = new_envelope(
-                payload,
-                source="tickets",
-                aggregate_id=str(t),
-                aggregate_version=1,
-                org_id=DEMO_ORG.id,
-                correlation_id=f"bench-backlog-{uuid.uuid4()}",
-                occurred_at=utcnow(),
+            envelope = _ticket_created(
+                t, numbers[t], (s, b, p, tp), at, correlation="bench-backlog"
             )
             outbox.append(
                 (
