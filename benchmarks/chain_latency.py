@@ -11,14 +11,13 @@ median, p90 and max. It prints figures; it asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
 
 import httpx
 
-from benchmarks.running import demo_headers, gateway_to_measure, p90
+from benchmarks.running import arguments, demo_headers, gateway_to_measure, p90
 from services.auth.demo import CUSTOMER
 
 
@@ -45,10 +44,7 @@ async def measure(gateway: str, count: int) -> list[float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tickets", type=int, default=20)
-    parser.add_argument("--gateway", help="measure a running system instead of starting one")
-    args = parser.parse_args()
+    args = arguments(__doc__, tickets=20)
     async with gateway_to_measure(args.gateway, report_start_up=True) as gateway:
         samples = await measure(gateway, args.tickets)
     ms = sorted(s * 1000 for s in samples)

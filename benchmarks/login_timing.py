@@ -14,7 +14,6 @@ capped answer, which is what a prober sees. It prints figures; it asserts nothin
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
@@ -22,7 +21,7 @@ import uuid
 
 import httpx
 
-from benchmarks.running import gateway_to_measure, p90
+from benchmarks.running import arguments, gateway_to_measure, p90
 from services.auth.demo import CUSTOMER
 
 
@@ -69,10 +68,7 @@ async def measure(gateway: str, rounds: int) -> dict[str, list[float]]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--gateway", help="measure a running system instead of starting one")
-    args = parser.parse_args()
+    args = arguments(__doc__, rounds=30)
     async with gateway_to_measure(args.gateway) as gateway:
         samples = await measure(gateway, args.rounds)
     for case, values in samples.items():

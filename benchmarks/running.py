@@ -4,6 +4,7 @@ user's sign-in."""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import tempfile
 import time
@@ -16,6 +17,16 @@ import httpx
 
 from devstack.infra import free_port
 from devstack.stack import DEMO_PASSWORD, Stack, StackConfig
+
+
+def arguments(description: str | None, **counts: int) -> argparse.Namespace:
+    """The command line of a benchmark measuring a system: `--gateway` of a running one, and an
+    integer option per `counts` (name=default)."""
+    parser = argparse.ArgumentParser(description=description)
+    for name, default in counts.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--gateway", help="measure a running system instead of starting one")
+    return parser.parse_args()
 
 
 @asynccontextmanager
