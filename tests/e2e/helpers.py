@@ -112,13 +112,21 @@ async def request_link(gateway: httpx.AsyncClient, stack: Stack, email: str) -> 
     return (await eventually(probe, what=f"a password link for {email}"))[seen]
 
 
+async def reset_password(
+    gateway: httpx.AsyncClient, token: str, password: str, repeated: str | None = None
+) -> httpx.Response:
+    """Set a new password with a link's token, typed twice (`repeated`: the second time, if it
+    differs)."""
+    return await gateway.post(
+        "/api/auth/password/reset",
+        json={"token": token, "password": password, "password_repeated": repeated or password},
+    )
+
+
 async def set_password(gateway: httpx.AsyncClient, stack: Stack, email: str, password: str) -> None:
     """The seed's flow: ask for a link, open the e-mail, type the new password twice."""
     token = link_token(await request_link(gateway, stack, email))
-    response = await gateway.post(
-        "/api/auth/password/reset",
-        json={"token": token, "password": password, "password_repeated": password},
-    )
+    response = await reset_password(gateway, token, password)
     assert response.status_code == 200, response.text
 
 
