@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,13 +42,45 @@ async def decided_ticket(
     gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str, *, timeout: float = 30
 ) -> dict[str, Any]:
     """Wait until the ticket shows billing's decision; return the ticket."""
+    return await ticket_when(
+        gateway,
+        headers,
+        ticket_id,
+        lambda ticket: bool(ticket["decision"]),
+        what=f"a decision on ticket {ticket_id}",
+        timeout=timeout,
+    )
+
+
+async def ticket_when(
+    gateway: httpx.AsyncClient,
+    headers: dict[str, str],
+    ticket_id: str,
+    condition: Callable[[dict[str, Any]], bool],
+    *,
+    what: str,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """Wait until the ticket, as its reader sees it, meets `condition`; return it."""
 
     async def probe() -> dict[str, Any] | None:
-        response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-        ticket: dict[str, Any] = json_of(response)
-        return ticket if ticket["decision"] else None
+        ticket = await ticket_detail(gateway, headers, ticket_id)
+        return ticket if condition(ticket) else None
 
-    return await eventually(probe, timeout=timeout, what=f"a decision on ticket {ticket_id}")
+    return await eventually(probe, timeout=timeout, what=what)
+
+
+async def imported(
+    gateway: httpx.AsyncClient, admin: dict[str, str], document: dict[str, Any]
+) -> dict[str, Any]:
+    """Import the old portal's tickets once the tickets service accepts the document (it learns
+    of new users and of uploads from events); return the counts it answers with."""
+
+    async def accepted() -> dict[str, Any] | None:
+        response = await gateway.post("/api/tickets/import", json=document, headers=admin)
+        return json_of(response) if response.status_code == 200 else None
+
+    return await eventually(accepted, what="the import accepted")
 
 
 def mails_about(stack: Stack, ticket_id: str) -> list[CapturedEmail]:

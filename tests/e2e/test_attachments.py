@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     create_user,
     decided_ticket,
     deliver,
+    imported,
     json_of,
     new_customer,
     outbox_envelope,
@@ -504,11 +505,7 @@ async def test_the_old_portals_files_come_with_the_imported_tickets(
 
     assert (await upload(vendor_admin, "Navodila.pdf", pdf)).status_code == 201
 
-    async def imported() -> Any:
-        response = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
-        return response.json() if response.status_code == 200 else None
-
-    result = await eventually(imported, what="the import accepted")
+    result = await imported(gateway, vendor_admin, document)
     assert result == {"live_created": 1, "archived": 1, "unchanged": 0, "attachments": 2}
     again = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
     assert again.json() == {"live_created": 0, "archived": 0, "unchanged": 2, "attachments": 0}

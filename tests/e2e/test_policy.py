@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     outbox_envelope,
     report_standing,
     submit_ticket,
+    ticket_when,
 )
 from tests.support import eventually, read_topic
 
@@ -105,11 +106,13 @@ async def test_provisional_then_final_decision_with_reasons_in_both_languages(
     assert "25 minut" in final["reasons"][0]["explanation_sl"]
     assert "25 minutes" in final["reasons"][0]["explanation"]
 
-    async def recorded_on_ticket() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
-        return seen if (seen["decision"] or {}).get("stage") == "final" else None
-
-    seen = await eventually(recorded_on_ticket, what="the final decision on the ticket")
+    seen = await ticket_when(
+        gateway,
+        customer,
+        tid,
+        lambda t: (t["decision"] or {}).get("stage") == "final",
+        what="the final decision on the ticket",
+    )
     assert seen["decision"]["decision"] == "paid"
 
 
@@ -235,11 +238,13 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
         ["R-ARREARS"],
     )
 
-    async def refused() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{ticket['id']}", headers=customer)).json()
-        return seen if seen["status"] == "refused" else None
-
-    await eventually(refused, what="the ticket refused")
+    await ticket_when(
+        gateway,
+        customer,
+        ticket["id"],
+        lambda t: t["status"] == "refused",
+        what="the ticket refused",
+    )
     history = (
         await gateway.get(
             f"/api/billing/organizations/{person['org_id']}/inputs", headers=vendor_admin
@@ -283,11 +288,13 @@ async def test_a_consultant_overrides_a_decision_with_a_justification(
     assert decisions[1]["justification"] == "Uvajanje je bilo opravljeno, zapis manjka."
     assert decisions[1]["overridden_by"] is not None
 
-    async def on_ticket() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
-        return seen if (seen["decision"] or {}).get("decision") == "free" else None
-
-    await eventually(on_ticket, what="the override on the ticket")
+    await ticket_when(
+        gateway,
+        customer,
+        tid,
+        lambda t: (t["decision"] or {}).get("decision") == "free",
+        what="the override on the ticket",
+    )
 
 
 async def test_policy_inputs_are_for_vendor_staff_and_checked(

@@ -15,7 +15,14 @@ from services.auth.demo import CUSTOMER
 from services.billing.policy import PolicyParameters
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import format_moment
-from tests.e2e.helpers import decided_ticket, json_of, new_customer, report_standing, submit_ticket
+from tests.e2e.helpers import (
+    decided_ticket,
+    json_of,
+    new_customer,
+    report_standing,
+    submit_ticket,
+    ticket_when,
+)
 from tests.support import eventually, fetch
 
 pytestmark = [pytest.mark.stack, pytest.mark.calendar]
@@ -235,11 +242,13 @@ async def test_a_late_arrears_message_about_the_past_refuses_only_what_came_in_w
     assert after_decision["decision"] != "refused"  # today the ERP says: paid up
     assert (call_decision["decision"], _codes(call_decision)) == ("refused", ["R-ARREARS"])
 
-    async def refused() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{call.json()['id']}", headers=customer)).json()
-        return seen if seen["status"] == "refused" else None
-
-    await eventually(refused, what="the call made while in arrears refused")
+    await ticket_when(
+        gateway,
+        customer,
+        call.json()["id"],
+        lambda t: t["status"] == "refused",
+        what="the call made while in arrears refused",
+    )
 
 
 @pytest.mark.at("tuesday 10:00")
