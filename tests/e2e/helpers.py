@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -231,6 +231,10 @@ async def wait_committed_past(
     await eventually(
         probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
     )
+
+
+NewCustomer = Callable[..., Awaitable[tuple[dict[str, Any], dict[str, str]]]]
+"""The `newcomer` fixture (tests/e2e/conftest.py): `person, headers = await newcomer()`."""
 
 
 async def new_customer(

@@ -18,6 +18,7 @@ from devstack.stack import Stack
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
+    NewCustomer,
     bearer,
     create_organization,
     create_user,
@@ -25,7 +26,6 @@ from tests.e2e.helpers import (
     deliver,
     imported,
     json_of,
-    new_customer,
     outbox_envelope,
     set_password,
     sign_in,
@@ -90,11 +90,11 @@ async def _bound(dsn: str, attachment_id: str) -> Any:
 
 async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     gateway: httpx.AsyncClient,
-    stack: Stack,
     customer: dict[str, str],
     consultant: dict[str, str],
     vendor_admin: dict[str, str],
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     ticket = await submit_ticket(gateway, customer, subject="Napaka pri obračunu")
     # At once: the content service may not have read TicketCreated yet, and waits for it.
@@ -141,7 +141,7 @@ async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     assert len(records.json()["items"]) == 3  # the customer's, the consultant's whole and range
 
     # Another organization: neither the file nor the ticket exists for it.
-    _, stranger = await new_customer(gateway, stack, vendor_admin)
+    _, stranger = await newcomer()
     assert (await gateway.get(url, headers=stranger)).status_code == 404
     assert (await gateway.head(url, headers=stranger)).status_code == 404
     refused = await upload(gateway, stranger, _attachments(ticket["id"]), "moje.png", PNG)

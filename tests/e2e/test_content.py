@@ -21,12 +21,12 @@ from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import local
 from tests.e2e.helpers import (
+    NewCustomer,
     announce,
     create_user,
     deliver,
     json_of,
     mails_to,
-    new_customer,
 )
 from tests.e2e.uploads import broken_off_upload, in_chunks, upload, zip_past
 from tests.support import SignedIn, eventually, fetch
@@ -90,11 +90,10 @@ async def test_a_licensed_organization_sees_the_release_and_downloads_its_files(
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    (licensed, customer), (_, stranger) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (licensed, customer), (_, stranger) = await asyncio.gather(newcomer(), newcomer())
     release = await _published_release(gateway, vendor_admin, program)
     await _license(stack, licensed["org_id"], program, licensed=True, on=_today(clock))
 
@@ -199,9 +198,10 @@ async def test_a_draft_is_hidden_until_published_and_published_content_does_not_
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await _license(stack, person["org_id"], program, licensed=True, on=_today(clock))
     release = await _draft_release(gateway, vendor_admin, program)
     publish = f"/api/content/releases/{release['id']}/publish"
@@ -387,11 +387,10 @@ async def test_a_recording_plays_by_range_for_an_organization_that_ordered_its_t
     stack: Stack,
     vendor_admin: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
     training = f"PLACE-{uuid.uuid4().hex[:8]}"
-    (person, customer), (_, stranger) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (person, customer), (_, stranger) = await asyncio.gather(newcomer(), newcomer())
     response = await gateway.post(
         "/api/content/recordings",
         json={
@@ -516,11 +515,10 @@ async def test_each_user_of_a_licensed_organization_is_emailed_once_unless_they_
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    (opted_out, opted_out_headers), (_, unlicensed) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (opted_out, opted_out_headers), (_, unlicensed) = await asyncio.gather(newcomer(), newcomer())
     org = opted_out["org_id"]
     english = await create_user(gateway, vendor_admin, org_id=org, language="en")
     slovene = await create_user(gateway, vendor_admin, org_id=org, language="sl")

@@ -19,9 +19,9 @@ from devstack.stack import Stack
 from services.billing.policy import RULES
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
+    NewCustomer,
     decided_ticket,
     deliver,
-    new_customer,
     outbox_envelope,
     report_standing,
     submit_ticket,
@@ -77,12 +77,12 @@ async def _resolve(
 @pytest.mark.calendar
 @pytest.mark.at("tuesday 10:00")
 async def test_provisional_then_final_decision_with_reasons_in_both_languages(
-    stack: Stack,
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     consultant: dict[str, str],
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await _set_up_organization(gateway, vendor_admin, person)
     ticket = await submit_ticket(
         gateway, customer, subject="Uvoz ur v plače", program="Plače", topic="program_usage"
@@ -125,8 +125,9 @@ async def test_redelivered_ticket_events_make_no_second_decision_or_statement_li
     consultant: dict[str, str],
     admin_dsn_for: Any,
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await _set_up_organization(gateway, vendor_admin, person)
     ticket = await submit_ticket(gateway, customer, subject="Dvakrat dostavljeno", program="Plače")
     tid = ticket["id"]
@@ -161,8 +162,9 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
     consultant: dict[str, str],
     customer: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, them = await new_customer(gateway, stack, vendor_admin)
+    person, them = await newcomer()
     await _set_up_organization(gateway, vendor_admin, person)
     paid = await submit_ticket(
         gateway,
@@ -226,9 +228,13 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
 
 
 async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the_waiting_list(
-    stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str], clock: ControlledClock
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await report_standing(stack, person["org_id"], arrears=True, as_of=clock.now(), now=clock.now())
 
     ticket = await submit_ticket(gateway, customer, subject="Pomoč pri zaključku")
@@ -255,12 +261,9 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
 
 
 async def test_a_consultant_overrides_a_decision_with_a_justification(
-    stack: Stack,
-    gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
-    consultant: dict[str, str],
+    gateway: httpx.AsyncClient, consultant: dict[str, str], newcomer: NewCustomer
 ) -> None:
-    _, customer = await new_customer(gateway, stack, vendor_admin)
+    _, customer = await newcomer()
     ticket = await submit_ticket(gateway, customer, subject="Brez uvajanja")
     tid = ticket["id"]
     [provisional] = await _decisions(gateway, customer, tid, 1)

@@ -16,9 +16,9 @@ from services.billing.policy import PolicyParameters
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import format_moment
 from tests.e2e.helpers import (
+    NewCustomer,
     decided_ticket,
     json_of,
-    new_customer,
     report_standing,
     submit_ticket,
     ticket_when,
@@ -191,8 +191,9 @@ async def test_a_late_no_arrears_message_about_the_past_does_not_lift_newer_arre
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     org, now = person["org_id"], clock.now()
     await report_standing(stack, org, arrears=True, as_of=now - timedelta(minutes=10), now=now)
     first = await _decided(gateway, customer, subject="Pred poznim sporočilom")
@@ -218,11 +219,11 @@ async def test_a_late_no_arrears_message_about_the_past_does_not_lift_newer_arre
 async def test_a_late_arrears_message_about_the_past_refuses_only_what_came_in_while_true(
     stack: Stack,
     gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
     consultant: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     org, now = person["org_id"], clock.now()
     await report_standing(stack, org, arrears=False, as_of=now - timedelta(minutes=10), now=now)
     before = await _decided(gateway, customer, subject="Pred poznim dolgom")
@@ -253,13 +254,13 @@ async def test_a_late_arrears_message_about_the_past_refuses_only_what_came_in_w
 
 @pytest.mark.at("tuesday 10:00")
 async def test_onboarding_counts_from_when_it_happened(
-    stack: Stack,
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     consultant: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     now = clock.now()
     recorded = await gateway.post(
         f"/api/billing/organizations/{person['org_id']}/onboarding",
