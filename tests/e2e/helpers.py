@@ -233,7 +233,10 @@ async def wait_committed_past(
     )
 
 
-NewCustomer = Callable[..., Awaitable[tuple[dict[str, Any], dict[str, str]]]]
+SignedInUser = tuple[dict[str, Any], dict[str, str]]
+"""A user as the API shows them, and their authorization headers."""
+
+NewCustomer = Callable[..., Awaitable[SignedInUser]]
 """The `newcomer` fixture (tests/e2e/conftest.py): `person, headers = await newcomer()`."""
 
 

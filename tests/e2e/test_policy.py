@@ -20,6 +20,7 @@ from services.billing.policy import RULES
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
     NewCustomer,
+    SignedInUser,
     decided_ticket,
     deliver,
     outbox_envelope,
@@ -32,22 +33,25 @@ from tests.support import eventually, read_topic
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # statements are per local calendar month
 
 
-async def _set_up_organization(
-    gateway: httpx.AsyncClient, admin: dict[str, str], person: dict[str, Any]
-) -> None:
-    """Onboarding for the person's program (the tests that use it run in working hours)."""
-    org = person["org_id"]
+@pytest.fixture
+async def onboarded(
+    gateway: httpx.AsyncClient, vendor_admin: dict[str, str], newcomer: NewCustomer
+) -> SignedInUser:
+    """A customer of a new organization onboarded for Plače, signed in: (the user, headers).
+    The tests that use it run in working hours."""
+    person, headers = await newcomer()
     onboarding = await gateway.post(
-        f"/api/billing/organizations/{org}/onboarding",
+        f"/api/billing/organizations/{person['org_id']}/onboarding",
         json={
             "user_id": person["user_id"],
             "program": "Plače",
             "completed_on": "2025-01-15",
             "organization_setup_done": True,
         },
-        headers=admin,
+        headers=vendor_admin,
     )
     assert onboarding.status_code == 201, onboarding.text
+    return person, headers
 
 
 async def _decisions(
@@ -77,13 +81,9 @@ async def _resolve(
 @pytest.mark.calendar
 @pytest.mark.at("tuesday 10:00")
 async def test_provisional_then_final_decision_with_reasons_in_both_languages(
-    gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
-    consultant: dict[str, str],
-    newcomer: NewCustomer,
+    gateway: httpx.AsyncClient, consultant: dict[str, str], onboarded: SignedInUser
 ) -> None:
-    person, customer = await newcomer()
-    await _set_up_organization(gateway, vendor_admin, person)
+    _, customer = onboarded
     ticket = await submit_ticket(
         gateway, customer, subject="Uvoz ur v plače", program="Plače", topic="program_usage"
     )
@@ -121,14 +121,12 @@ async def test_provisional_then_final_decision_with_reasons_in_both_languages(
 async def test_redelivered_ticket_events_make_no_second_decision_or_statement_line(
     stack: Stack,
     gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
     consultant: dict[str, str],
     admin_dsn_for: Any,
     clock: ControlledClock,
-    newcomer: NewCustomer,
+    onboarded: SignedInUser,
 ) -> None:
-    person, customer = await newcomer()
-    await _set_up_organization(gateway, vendor_admin, person)
+    person, customer = onboarded
     ticket = await submit_ticket(gateway, customer, subject="Dvakrat dostavljeno", program="Plače")
     tid = ticket["id"]
     await decided_ticket(gateway, customer, tid)
@@ -162,10 +160,9 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
     consultant: dict[str, str],
     customer: dict[str, str],
     clock: ControlledClock,
-    newcomer: NewCustomer,
+    onboarded: SignedInUser,
 ) -> None:
-    person, them = await newcomer()
-    await _set_up_organization(gateway, vendor_admin, person)
+    person, them = onboarded
     paid = await submit_ticket(
         gateway,
         them,
