@@ -1,7 +1,7 @@
 """Benchmark: time to start the whole system, and POST -> decision visible on the ticket.
 
-    .venv/bin/python benchmarks/chain_latency.py [--tickets 20]
-    .venv/bin/python benchmarks/chain_latency.py --gateway http://127.0.0.1:8000   # a running `dev`
+    .venv/bin/python -m benchmarks.chain_latency [--tickets 20]
+    .venv/bin/python -m benchmarks.chain_latency --gateway http://127.0.0.1:8000   # a running `dev`
 
 Without --gateway it starts the same stack as `ticketing dev` (embedded infrastructure) in a
 temporary directory, reports how long it took until every service was ready, then submits tickets
@@ -11,28 +11,19 @@ median, p90 and max. It prints figures; it asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shutil
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from devstack.infra import free_port
-from devstack.stack import DEMO_PASSWORD, Stack, StackConfig
+from benchmarks.running import arguments, demo_headers, gateway_to_measure, p90
 from services.auth.demo import CUSTOMER
 
 
 async def measure(gateway: str, count: int) -> list[float]:
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
-        login = await client.post(
-            "/api/auth/login", json={"email": CUSTOMER.email, "password": DEMO_PASSWORD}
-        )
-        login.raise_for_status()
-        headers = {"authorization": f"Bearer {login.json()['access_token']}"}
+        headers = await demo_headers(client, gateway, CUSTOMER.email)
         samples = []
         for i in range(count):
             started = time.perf_counter()
@@ -53,31 +44,13 @@ async def measure(gateway: str, count: int) -> list[float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tickets", type=int, default=20)
-    parser.add_argument("--gateway", help="measure a running system instead of starting one")
-    args = parser.parse_args()
-    stack = None
-    state = None
-    gateway = args.gateway
-    if gateway is None:
-        state = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
-        stack = Stack(StackConfig(state_dir=state, gateway_port=free_port()))
-        started = time.perf_counter()
-        await stack.start()
-        print(f"start-up until every service ready: {time.perf_counter() - started:.1f} s")
-        gateway = stack.gateway_url
-    try:
+    args = arguments(__doc__, tickets=20)
+    async with gateway_to_measure(args.gateway, report_start_up=True) as gateway:
         samples = await measure(gateway, args.tickets)
-    finally:
-        if stack is not None:
-            await stack.stop()
-        if state is not None:
-            shutil.rmtree(state, ignore_errors=True)
     ms = sorted(s * 1000 for s in samples)
     print(
         f"POST -> decision visible on the ticket, {len(ms)} tickets one after another: "
-        f"median {statistics.median(ms):.0f} ms, p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, "
+        f"median {statistics.median(ms):.0f} ms, p90 {p90(ms):.0f} ms, "
         f"min {ms[0]:.0f} ms, max {ms[-1]:.0f} ms"
     )
 

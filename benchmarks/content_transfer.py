@@ -18,16 +18,13 @@ import argparse
 import asyncio
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 
-from devstack.infra import free_port
-from devstack.stack import DEMO_PASSWORD, Stack, StackConfig
+from benchmarks.running import demo_headers, started_stack
 from services.auth.demo import VENDOR_ADMIN
 
 MiB = 1 << 20
@@ -133,18 +130,10 @@ async def _round(
 
 
 async def main(mib: int, rounds: int) -> None:
-    state = Path(tempfile.mkdtemp(prefix="ticketing-bench-content-"))
-    stack = Stack(StackConfig(state_dir=state, gateway_port=free_port(), log_format="json"))
-    try:
-        await stack.start()
+    async with started_stack("ticketing-bench-content-", log_format="json") as stack:
         pid = stack.processes["content"].pid
         async with httpx.AsyncClient(timeout=600) as client:
-            login = await client.post(
-                f"{stack.gateway_url}/api/auth/login",
-                json={"email": VENDOR_ADMIN.email, "password": DEMO_PASSWORD},
-            )
-            login.raise_for_status()
-            admin = {"authorization": f"Bearer {login.json()['access_token']}"}
+            admin = await demo_headers(client, stack.gateway_url, VENDOR_ADMIN.email)
             print(
                 f"{mib} MiB per transfer, {rounds} rounds; content process {pid}, "
                 f"idle RSS {_status_kib(pid, 'VmRSS') / 1024:.0f} MiB"
@@ -177,9 +166,6 @@ async def main(mib: int, rounds: int) -> None:
                 f"content peak RSS {peak:6.1f} MiB"
             )
         print(f"content process VmHWM over its life: {_status_kib(pid, 'VmHWM') / 1024:.1f} MiB")
-    finally:
-        await stack.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

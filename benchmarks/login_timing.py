@@ -1,8 +1,8 @@
 """Benchmark: do login and forgot-password take the same time for known and unknown e-mails?
 (docs/reliability.md 14: no user enumeration by timing.)
 
-    .venv/bin/python benchmarks/login_timing.py [--rounds 30]
-    .venv/bin/python benchmarks/login_timing.py --gateway http://127.0.0.1:8000   # a running `dev`
+    .venv/bin/python -m benchmarks.login_timing [--rounds 30]
+    .venv/bin/python -m benchmarks.login_timing --gateway http://127.0.0.1:8000   # a running `dev`
 
 Alternates known and unknown e-mails (wrong password), each round from its own loopback
 address (127.0.x.y; the gateway believes no X-Forwarded-For from a client, so the address must be
@@ -14,19 +14,14 @@ capped answer, which is what a prober sees. It prints figures; it asserts nothin
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shutil
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 
-from devstack.infra import free_port
-from devstack.stack import Stack, StackConfig
+from benchmarks.running import arguments, gateway_to_measure, p90
 from services.auth.demo import CUSTOMER
 
 
@@ -73,29 +68,13 @@ async def measure(gateway: str, rounds: int) -> dict[str, list[float]]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--gateway", help="measure a running system instead of starting one")
-    args = parser.parse_args()
-    stack = state = None
-    gateway = args.gateway
-    if gateway is None:
-        state = Path(tempfile.mkdtemp(prefix="ticketing-bench-"))
-        stack = Stack(StackConfig(state_dir=state, gateway_port=free_port()))
-        await stack.start()
-        gateway = stack.gateway_url
-    try:
+    args = arguments(__doc__, rounds=30)
+    async with gateway_to_measure(args.gateway) as gateway:
         samples = await measure(gateway, args.rounds)
-    finally:
-        if stack is not None:
-            await stack.stop()
-        if state is not None:
-            shutil.rmtree(state, ignore_errors=True)
     for case, values in samples.items():
         ms = sorted(values)
         print(
-            f"{case:<15} n={len(ms)}  median {statistics.median(ms):6.1f} ms"
-            f"  p90 {ms[int(0.9 * (len(ms) - 1))]:6.1f} ms"
+            f"{case:<15} n={len(ms)}  median {statistics.median(ms):6.1f} ms  p90 {p90(ms):6.1f} ms"
         )
 
 

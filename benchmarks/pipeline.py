@@ -119,7 +119,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
@@ -168,6 +167,7 @@ from contracts.topics import (
     TRAINING_EVENTS,
 )
 from devstack.infra import free_port, provision_databases
+from devstack.otlp import OtlpEndpoint
 from devstack.processes import ChildProcess
 from devstack.stack import DEMO_PASSWORD, Stack, StackConfig, uvicorn_argv
 from services.auth.demo import CONSULTANT, CUSTOMER, DEMO_ORG
@@ -290,8 +290,20 @@ class Bench:
 
 
 def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
-    subject, body, program, topic = ticket_text(rng)
-    ticket_id = uuid.uuid4()
+    return _ticket_created(uuid.uuid4(), number, ticket_text(rng), utcnow(), correlation="bench")
+
+
+def _ticket_created(
+    ticket_id: uuid.UUID,
+    number: int,
+    text: tuple[str, str, str | None, str],
+    submitted_at: datetime,
+    *,
+    correlation: str,
+) -> EventEnvelope:
+    """Ana's portal ticket (`text`: subject, body, program, topic) announced as the tickets
+    service announces it, with a correlation id of its own starting with `correlation`."""
+    subject, body, program, topic = text
     payload = TicketCreated(
         ticket_id=ticket_id,
         number=number,
@@ -301,7 +313,7 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
         subject=subject,
         body=body,
         program=program,
-        submitted_at=utcnow(),
+        submitted_at=submitted_at,
         topic=topic,
     )
     return new_envelope(
@@ -310,7 +322,7 @@ def _created_envelope(rng: random.Random, number: int) -> EventEnvelope:
         aggregate_id=str(ticket_id),
         aggregate_version=1,
         org_id=DEMO_ORG.id,
-        correlation_id=f"bench-{uuid.uuid4()}",
+        correlation_id=f"{correlation}-{uuid.uuid4()}",
         occurred_at=utcnow(),
     )
 
@@ -568,26 +580,8 @@ async def insert_backlog(bench: Bench, count: int) -> list[uuid.UUID]:
         )
         outbox = []
         for t, s, b, p, tp, at in rows:
-            payload = TicketCreated(
-                ticket_id=t,
-                number=numbers[t],
-                org_id=DEMO_ORG.id,
-                requester=ANA,
-                channel="portal",
-                subject=s,
-                body=b,
-                program=p,
-                submitted_at=at,
-                topic=tp,
-            )
-            envelope = new_envelope(
-                payload,
-                source="tickets",
-                aggregate_id=str(t),
-                aggregate_version=1,
-                org_id=DEMO_ORG.id,
-                correlation_id=f"bench-backlog-{uuid.uuid4()}",
-                occurred_at=utcnow(),
+            envelope = _ticket_created(
+                t, numbers[t], (s, b, p, tp), at, correlation="bench-backlog"
             )
             outbox.append(
                 (
@@ -1657,7 +1651,7 @@ async def run(args: argparse.Namespace) -> None:
         await stack.stop()
         if sink is not None:
             say(f"trace sink: {sink.requests} export requests, {sink.bytes:,} bytes")
-            sink.server.shutdown()
+            sink.endpoint.stop()
         if args.keep_state:
             say(f"state and logs kept in {state}")
         else:
@@ -1669,27 +1663,14 @@ class _TraceSink:
     """An OTLP/HTTP endpoint that takes every export and keeps only its size."""
 
     def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        sink = self
         self.requests = self.bytes = 0
+        self.endpoint = OtlpEndpoint(self._take)
+        self.url = self.endpoint.url
+        self.endpoint.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                size = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(size)
-                sink.requests += 1
-                sink.bytes += size
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def _take(self, body: bytes) -> None:
+        self.requests += 1
+        self.bytes += len(body)
 
     def env(self, ratio: float | None, per_second: float | None) -> dict[str, str]:
         env = {"OTEL_EXPORTER_OTLP_ENDPOINT": self.url}

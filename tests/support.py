@@ -15,7 +15,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from contracts.envelope import EventEnvelope
+from contracts.common import EventModel
+from contracts.envelope import EventEnvelope, new_envelope
 from devstack.stack import DEMO_PASSWORD
 from services.catalog import CATALOG
 from services.runtime.clock import ControlledClock
@@ -71,6 +72,31 @@ def consumer_record(
     return ConsumerRecord(
         topic, partition, offset, 0, 0, key, value, None, len(key), len(value), []
     )
+
+
+def published_record(
+    event: EventModel,
+    topic: str,
+    offset: int,
+    partition: int = 0,
+    *,
+    source: str,
+    aggregate_id: uuid.UUID,
+    at: datetime,
+    version: int = 1,
+) -> ConsumerRecord:
+    """The record a consumer would read for `event` as `source` published it at `at`: in an
+    envelope of its organization and aggregate, with a correlation id naming the offset."""
+    envelope = new_envelope(
+        event,
+        source=source,
+        aggregate_id=aggregate_id,
+        aggregate_version=version,
+        org_id=getattr(event, "org_id", None),
+        correlation_id=f"{source}-test-{offset}",
+        occurred_at=at,
+    )
+    return consumer_record(envelope, topic, offset, partition)
 
 
 async def produce(

@@ -37,7 +37,6 @@ from services.auth.settings import AuthSettings
 from services.auth.throttle import LinkCap, ThrottlePolicy
 from services.auth.tokens import AccessTokens, SessionPolicy, new_opaque_token, token_hash
 from services.runtime.clock import Clock
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
@@ -375,7 +374,6 @@ class Accounts:
             aggregate_id=user.id,
             aggregate_version=user.version,
             org_id=user.org_id,
-            correlation_id=current_correlation_id(),
             occurred_at=now,
         )
         return True
@@ -421,7 +419,6 @@ class Accounts:
                 aggregate_id=user.id,
                 aggregate_version=version,
                 org_id=user.org_id,
-                correlation_id=current_correlation_id(),
                 occurred_at=now,
             )
         log.info(

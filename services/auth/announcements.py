@@ -18,7 +18,6 @@ from contracts.accounts import (
 )
 from contracts.common import EventModel
 from services.auth.domain import Organization, User
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.outbox import emit
 
@@ -40,7 +39,6 @@ async def publish(
         aggregate_id=aggregate_id,
         aggregate_version=version,
         org_id=org_id,
-        correlation_id=current_correlation_id(),
         occurred_at=now,
     )
 

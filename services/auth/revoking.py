@@ -23,7 +23,6 @@ from services.auth import session_repository
 from services.auth.domain import User
 from services.runtime import revocation
 from services.runtime.clock import Clock
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.outbox import emit
 
@@ -97,6 +96,5 @@ async def _announce(conn: Connection, user: User, event: EventModel, *, now: dat
         aggregate_id=user.id,
         aggregate_version=user.version,
         org_id=user.org_id,
-        correlation_id=current_correlation_id(),
         occurred_at=now,
     )

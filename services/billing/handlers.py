@@ -26,7 +26,6 @@ from services.billing.policy import (
     provisional_decision,
 )
 from services.runtime.consumer import Delivery, HandlerContext
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
@@ -263,7 +262,6 @@ async def override(
             aggregate_id=ticket.ticket_id,
             aggregate_version=stored.version,
             org_id=ticket.org_id,
-            correlation_id=current_correlation_id(),
             occurred_at=now,
         )
     log.info("decision overridden", ticket_id=str(ticket_id), decision=decision)

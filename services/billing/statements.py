@@ -15,7 +15,6 @@ from contracts.billing import StatementIssued, StatementLine
 from services.billing import decision_repository
 from services.billing.handlers import SOURCE, NotAllowedError
 from services.billing.policy import PolicyParameters
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
@@ -92,7 +91,6 @@ async def issue_statement(
             aggregate_id=org_id,
             aggregate_version=month.year * 100 + month.month,
             org_id=org_id,
-            correlation_id=current_correlation_id(),
             occurred_at=now,
         )
     log.info(

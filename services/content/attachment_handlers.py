@@ -21,7 +21,6 @@ from services.content.uploads import OnStored
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.consumer import HandlerContext
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 
 log = structlog.get_logger(__name__)
@@ -53,7 +52,6 @@ def announcer(owner: TicketOwner, by: uuid.UUID) -> OnStored:
             aggregate_id=stored.id,
             aggregate_version=1,
             org_id=owner.org_id,
-            correlation_id=current_correlation_id(),
             occurred_at=stored.stored_at,
         )
 

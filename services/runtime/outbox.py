@@ -26,6 +26,7 @@ from opentelemetry.trace import SpanKind
 from contracts.common import EventModel
 from contracts.envelope import EventEnvelope, new_envelope
 from contracts.registry import TOPIC_OF_EVENT
+from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.metrics import OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
 from services.runtime.tracing import TRACEPARENT, span, traceparent_for
@@ -82,18 +83,19 @@ async def emit(
     aggregate_id: str | uuid.UUID,
     aggregate_version: int,
     org_id: uuid.UUID | None,
-    correlation_id: str,
     occurred_at: datetime,
+    correlation_id: str | None = None,
     causation_id: uuid.UUID | None = None,
 ) -> EventEnvelope:
-    """Wrap a payload in an envelope and store it in the outbox; return the envelope."""
+    """Wrap a payload in an envelope and store it in the outbox; return the envelope. The
+    correlation id is, unless given, the one of the request or message being handled."""
     envelope = envelope_for(
         payload,
         source=source,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
         org_id=org_id,
-        correlation_id=correlation_id,
+        correlation_id=current_correlation_id() if correlation_id is None else correlation_id,
         causation_id=causation_id,
         occurred_at=occurred_at,
     )

@@ -15,7 +15,6 @@ import structlog
 
 from contracts.common import Channel, EventModel, Person, Topic
 from services.runtime.clock import Clock
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
@@ -66,7 +65,6 @@ async def _publish(conn: Connection, ticket: Ticket, event: EventModel, *, now: 
         aggregate_id=ticket.id,
         aggregate_version=ticket.version,
         org_id=ticket.org_id,
-        correlation_id=current_correlation_id(),
         occurred_at=now,
     )
 

@@ -14,7 +14,6 @@ import asyncpg
 import structlog
 
 from contracts.tickets import ImportedAttachment, TicketAttachmentsImported
-from services.runtime.context import current_correlation_id
 from services.runtime.db import Connection
 from services.runtime.identity import Principal
 from services.runtime.outbox import emit
@@ -234,6 +233,5 @@ async def _announce(
         aggregate_id=ticket_id,
         aggregate_version=1,
         org_id=org_id,
-        correlation_id=current_correlation_id(),
         occurred_at=now,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,12 @@ from devstack.stack import Stack
 from tests.support import committed_offset, eventually, fetch, produce
 
 
+def json_of(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON body of a response that must have answered `status` (else its text is shown)."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
 async def submit_ticket(
     gateway: httpx.AsyncClient,
     headers: dict[str, str],
@@ -28,23 +35,52 @@ async def submit_ticket(
     body = {"subject": "Izpis plačilne liste", "body": "Kako natisnem plačilno listo?", **fields}
     extra = {"x-request-id": correlation_id} if correlation_id else {}
     response = await gateway.post("/api/tickets", json=body, headers={**headers, **extra})
-    assert response.status_code == 201, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
+    return json_of(response, 201)
 
 
 async def decided_ticket(
     gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str, *, timeout: float = 30
 ) -> dict[str, Any]:
     """Wait until the ticket shows billing's decision; return the ticket."""
+    return await ticket_when(
+        gateway,
+        headers,
+        ticket_id,
+        lambda ticket: bool(ticket["decision"]),
+        what=f"a decision on ticket {ticket_id}",
+        timeout=timeout,
+    )
+
+
+async def ticket_when(
+    gateway: httpx.AsyncClient,
+    headers: dict[str, str],
+    ticket_id: str,
+    condition: Callable[[dict[str, Any]], bool],
+    *,
+    what: str,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """Wait until the ticket, as its reader sees it, meets `condition`; return it."""
 
     async def probe() -> dict[str, Any] | None:
-        response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        ticket: dict[str, Any] = response.json()
-        return ticket if ticket["decision"] else None
+        ticket = await ticket_detail(gateway, headers, ticket_id)
+        return ticket if condition(ticket) else None
 
-    return await eventually(probe, timeout=timeout, what=f"a decision on ticket {ticket_id}")
+    return await eventually(probe, timeout=timeout, what=what)
+
+
+async def imported(
+    gateway: httpx.AsyncClient, admin: dict[str, str], document: dict[str, Any]
+) -> dict[str, Any]:
+    """Import the old portal's tickets once the tickets service accepts the document (it learns
+    of new users and of uploads from events); return the counts it answers with."""
+
+    async def accepted() -> dict[str, Any] | None:
+        response = await gateway.post("/api/tickets/import", json=document, headers=admin)
+        return json_of(response) if response.status_code == 200 else None
+
+    return await eventually(accepted, what="the import accepted")
 
 
 def mails_about(stack: Stack, ticket_id: str) -> list[CapturedEmail]:
@@ -109,13 +145,21 @@ async def request_link(gateway: httpx.AsyncClient, stack: Stack, email: str) -> 
     return (await eventually(probe, what=f"a password link for {email}"))[seen]
 
 
+async def reset_password(
+    gateway: httpx.AsyncClient, token: str, password: str, repeated: str | None = None
+) -> httpx.Response:
+    """Set a new password with a link's token, typed twice (`repeated`: the second time, if it
+    differs)."""
+    return await gateway.post(
+        "/api/auth/password/reset",
+        json={"token": token, "password": password, "password_repeated": repeated or password},
+    )
+
+
 async def set_password(gateway: httpx.AsyncClient, stack: Stack, email: str, password: str) -> None:
     """The seed's flow: ask for a link, open the e-mail, type the new password twice."""
     token = link_token(await request_link(gateway, stack, email))
-    response = await gateway.post(
-        "/api/auth/password/reset",
-        json={"token": token, "password": password, "password_repeated": password},
-    )
+    response = await reset_password(gateway, token, password)
     assert response.status_code == 200, response.text
 
 
@@ -138,9 +182,7 @@ async def create_user(
     if org_id:
         body["org_id"] = org_id
     response = await gateway.post("/api/auth/users", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    user: dict[str, Any] = response.json()
-    return user
+    return json_of(response, 201)
 
 
 async def create_organization(gateway: httpx.AsyncClient, admin: dict[str, str]) -> str:
@@ -156,9 +198,7 @@ async def sign_in(
     response = await gateway.post(
         "/api/auth/login", json={"email": email, "password": password, **extra}
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return json_of(response)
 
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
@@ -191,6 +231,13 @@ async def wait_committed_past(
     await eventually(
         probe, timeout=30, what=f"{group} to commit past {topic}[{partition}]@{offset}"
     )
+
+
+SignedInUser = tuple[dict[str, Any], dict[str, str]]
+"""A user as the API shows them, and their authorization headers."""
+
+NewCustomer = Callable[..., Awaitable[SignedInUser]]
+"""The `newcomer` fixture (tests/e2e/conftest.py): `person, headers = await newcomer()`."""
 
 
 async def new_customer(
@@ -256,6 +303,4 @@ async def ticket_detail(
 ) -> dict[str, Any]:
     """The ticket as its reader sees it (`GET /api/tickets/{id}`)."""
     response = await gateway.get(f"/api/tickets/{ticket_id}", headers=headers)
-    assert response.status_code == 200, response.text
-    detail: dict[str, Any] = response.json()
-    return detail
+    return json_of(response)

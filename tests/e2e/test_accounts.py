@@ -29,6 +29,7 @@ from tests.e2e.helpers import (
     mails_to,
     next_mail_to,
     request_link,
+    reset_password,
     set_password,
     sign_in,
     submit_ticket,
@@ -36,15 +37,6 @@ from tests.e2e.helpers import (
 from tests.support import client_from, eventually, fetch, loopback_address, read_topic
 
 NEW_PASSWORD = "dolgo in preprosto geslo"
-
-
-async def _reset(
-    gateway: httpx.AsyncClient, token: str, password: str, repeated: str | None = None
-):  # type: ignore[no-untyped-def]
-    return await gateway.post(
-        "/api/auth/password/reset",
-        json={"token": token, "password": password, "password_repeated": repeated or password},
-    )
 
 
 APP = {"refresh_token_in_body": True}
@@ -78,10 +70,11 @@ async def test_the_seeds_first_login_and_reset_flow(
     assert f"{stack.gateway_url}/ponastavitev-gesla?token=" in mail.text()
     token = link_token(mail)
     seen = len(mails_to(stack, email))
-    done = await _reset(gateway, token, NEW_PASSWORD)
+    done = await reset_password(gateway, token, NEW_PASSWORD)
     assert done.status_code == 200
     assert "access_token" not in done.json()
-    assert (await _reset(gateway, token, "se eno novo geslo")).status_code == 400  # single use
+    # A link is for one use.
+    assert (await reset_password(gateway, token, "se eno novo geslo")).status_code == 400
     assert (await _refresh(gateway, first["refresh_token"])).status_code == 401
     old = await gateway.post(
         "/api/auth/login", json={"email": email, "password": "prvo geslo za portal"}
@@ -119,8 +112,8 @@ async def test_expired_and_unknown_reset_links_are_refused_and_change_nothing(
     user = await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id))
     token = link_token(await request_link(gateway, stack, user["email"]))
     clock.advance(timedelta(hours=1, seconds=1))  # a reset link lives one hour
-    assert (await _reset(gateway, token, NEW_PASSWORD)).status_code == 400
-    assert (await _reset(gateway, "x" * 43, NEW_PASSWORD)).status_code == 400
+    assert (await reset_password(gateway, token, NEW_PASSWORD)).status_code == 400
+    assert (await reset_password(gateway, "x" * 43, NEW_PASSWORD)).status_code == 400
     rows = await fetch(
         admin_dsn_for("auth"),
         "SELECT password_hash FROM users WHERE id = $1",
@@ -135,12 +128,13 @@ async def test_password_rules_length_only_and_typed_twice(
     email = (await create_user(gateway, vendor_admin, org_id=str(DEMO_ORG.id)))["email"]
     token = link_token(await request_link(gateway, stack, email))
 
-    too_short = await _reset(gateway, token, "1234567")
-    differ = await _reset(gateway, token, "dovolj dolgo geslo", "dovolj dolgo gesl0")
+    too_short = await reset_password(gateway, token, "1234567")
+    differ = await reset_password(gateway, token, "dovolj dolgo geslo", "dovolj dolgo gesl0")
     assert too_short.status_code == differ.status_code == 422
     assert "at least 8" in too_short.json()["detail"]
     long_password = "a" * 64 + "ž" * 36  # 100 characters, no composition rules
-    assert (await _reset(gateway, token, long_password)).status_code == 200  # link still valid
+    # The link is still valid.
+    assert (await reset_password(gateway, token, long_password)).status_code == 200
     await sign_in(gateway, email, long_password)
     await set_password(gateway, stack, email, "12345678")  # eight is enough
     await sign_in(gateway, email, "12345678")
@@ -702,7 +696,8 @@ async def test_legacy_import_is_all_or_nothing_and_safe_to_run_twice(
     sl_invitation = await next_mail_to(stack, emails[0], seen=0)
     assert sl_invitation.subject == "Dobrodošli v prenovljenem uporabniškem portalu"
     # The invitation leads into the same reset flow.
-    assert (await _reset(gateway, link_token(invitation), "geslo iz vabila")).status_code == 200
+    accepted = await reset_password(gateway, link_token(invitation), "geslo iz vabila")
+    assert accepted.status_code == 200
     await sign_in(gateway, emails[2], "geslo iz vabila")
     assert len(mails_to(stack, emails[0])) == 1  # the second run invited nobody again
     refused = await gateway.post(

@@ -4,7 +4,6 @@ for; internal notes' files never reach customers; every refusal changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import uuid
@@ -19,18 +18,21 @@ from devstack.stack import Stack
 from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
+    NewCustomer,
     bearer,
     create_organization,
     create_user,
     decided_ticket,
     deliver,
-    new_customer,
+    imported,
+    json_of,
     outbox_envelope,
     set_password,
     sign_in,
     submit_ticket,
     ticket_detail,
 )
+from tests.e2e.uploads import broken_off_upload, in_chunks, upload, zip_past
 from tests.support import SignedIn, eventually, fetch, read_topic
 
 pytestmark = pytest.mark.stack
@@ -41,29 +43,15 @@ LOG = "2026-12-03 10:15:02 NAPAKA Obračun ni zaključen: davčna številka 'SI 
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 64
 
 
-async def _upload(
-    gateway: httpx.AsyncClient,
-    headers: dict[str, str],
-    ticket_id: str,
-    name: str,
-    content: Any,
-    **params: str,
-) -> httpx.Response:
-    return await gateway.post(
-        f"/api/content/tickets/{ticket_id}/attachments",
-        params={"name": name, **params},
-        content=content,
-        headers=headers,
-    )
+def _attachments(ticket_id: str) -> str:
+    return f"/api/content/tickets/{ticket_id}/attachments"
 
 
 async def _attached(
     gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str, name: str, content: bytes
 ) -> dict[str, Any]:
-    response = await _upload(gateway, headers, ticket_id, name, content)
-    assert response.status_code == 201, response.text
-    uploaded: dict[str, Any] = response.json()
-    return uploaded
+    response = await upload(gateway, headers, _attachments(ticket_id), name, content)
+    return json_of(response, 201)
 
 
 async def _message(
@@ -102,11 +90,11 @@ async def _bound(dsn: str, attachment_id: str) -> Any:
 
 async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     gateway: httpx.AsyncClient,
-    stack: Stack,
     customer: dict[str, str],
     consultant: dict[str, str],
     vendor_admin: dict[str, str],
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     ticket = await submit_ticket(gateway, customer, subject="Napaka pri obračunu")
     # At once: the content service may not have read TicketCreated yet, and waits for it.
@@ -153,10 +141,10 @@ async def test_a_customers_screenshot_reaches_the_consultant_with_the_message(
     assert len(records.json()["items"]) == 3  # the customer's, the consultant's whole and range
 
     # Another organization: neither the file nor the ticket exists for it.
-    _, stranger = await new_customer(gateway, stack, vendor_admin)
+    _, stranger = await newcomer()
     assert (await gateway.get(url, headers=stranger)).status_code == 404
     assert (await gateway.head(url, headers=stranger)).status_code == 404
-    refused = await _upload(gateway, stranger, ticket["id"], "moje.png", PNG)
+    refused = await upload(gateway, stranger, _attachments(ticket["id"]), "moje.png", PNG)
     assert refused.status_code == 404
     assert (await gateway.get(url)).status_code == 401
 
@@ -234,8 +222,8 @@ async def test_a_message_carries_only_its_authors_own_uploads_to_its_ticket(
 
     after = await ticket_detail(gateway, customer, ticket["id"])
     assert (after["messages"], after["version"]) == (before["messages"], before["version"])
-    for upload in (elsewhere, theirs, mine):
-        assert (await _state(admin_dsn_for("content"), upload["id"]))["state"] == "pending"
+    for file in (elsewhere, theirs, mine):
+        assert (await _state(admin_dsn_for("content"), file["id"]))["state"] == "pending"
     rows = await fetch(
         admin_dsn_for("tickets"),
         """SELECT count(*) AS n FROM attachments
@@ -303,15 +291,11 @@ async def test_an_upload_refused_or_cut_off_leaves_nothing_behind(
     admin_dsn_for: Any,
 ) -> None:
     ticket = await submit_ticket(gateway, customer, subject="Zavrnjene priloge")
-    too_big = b"PK\x03\x04" + b"\x00" * (2 << 20)
-
-    async def streamed() -> Any:
-        for start in range(0, len(too_big), 1 << 19):
-            yield too_big[start : start + (1 << 19)]
-
+    too_big = zip_past(2 << 20)
+    streamed = in_chunks(too_big, 1 << 19)
     cases = {
         "larger than the limit, said up front": (413, "podatki.zip", too_big, {}),
-        "larger than the limit, found while streaming": (413, "podatki.zip", streamed(), {}),
+        "larger than the limit, found while streaming": (413, "podatki.zip", streamed, {}),
         "a PNG named .pdf": (415, "Navodila.pdf", PNG, {}),
         "a program": (415, "popravek.exe", b"MZ\x90\x00" + b"\x00" * 100, {}),
         "a web page": (415, "stran.html", b"<html><script>alert(1)</script></html>", {}),
@@ -323,7 +307,9 @@ async def test_an_upload_refused_or_cut_off_leaves_nothing_behind(
         "a checksum that does not match": (422, "posnetek.png", PNG, {"sha256": "0" * 64}),
     }
     for case, (status, name, content, params) in cases.items():
-        response = await _upload(gateway, customer, ticket["id"], name, content, **params)
+        response = await upload(
+            gateway, customer, _attachments(ticket["id"]), name, content, **params
+        )
         assert response.status_code == status, (case, response.text)
         assert "detail" in response.json()
     declared = await gateway.post(
@@ -335,18 +321,9 @@ async def test_an_upload_refused_or_cut_off_leaves_nothing_behind(
     assert declared.status_code == 415
 
     # Cut off midway: the client goes away after 1 MiB of the 2 promised.
-    host, port = stack.gateway_url.removeprefix("http://").split(":")
-    _, writer = await asyncio.open_connection(host, int(port))
-    writer.write(
-        (
-            f"POST /api/content/tickets/{ticket['id']}/attachments?name=podatki.zip HTTP/1.1\r\n"
-            f"Host: {host}\r\nAuthorization: {customer['authorization']}\r\n"
-            f"Content-Type: application/zip\r\nContent-Length: {2 << 20}\r\n\r\n"
-        ).encode()
-        + b"PK\x03\x04"
-        + b"\x00" * ((1 << 20) - 4)
-    )
-    await writer.drain()
+    target = f"{_attachments(ticket['id'])}?name=podatki.zip"
+    sent = zip_past((1 << 20) - 4)
+    writer = await broken_off_upload(stack, customer, target, promised=2 << 20, sent=sent)
     dsn = admin_dsn_for("content")
 
     async def files() -> list[Any]:
@@ -528,11 +505,7 @@ async def test_the_old_portals_files_come_with_the_imported_tickets(
 
     assert (await upload(vendor_admin, "Navodila.pdf", pdf)).status_code == 201
 
-    async def imported() -> Any:
-        response = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
-        return response.json() if response.status_code == 200 else None
-
-    result = await eventually(imported, what="the import accepted")
+    result = await imported(gateway, vendor_admin, document)
     assert result == {"live_created": 1, "archived": 1, "unchanged": 0, "attachments": 2}
     again = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
     assert again.json() == {"live_created": 0, "archived": 0, "unchanged": 2, "attachments": 0}

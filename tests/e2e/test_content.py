@@ -21,12 +21,14 @@ from services.auth.demo import CONSULTANT, CUSTOMER, VENDOR_ADMIN
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import local
 from tests.e2e.helpers import (
+    NewCustomer,
     announce,
     create_user,
     deliver,
+    json_of,
     mails_to,
-    new_customer,
 )
+from tests.e2e.uploads import broken_off_upload, in_chunks, upload, zip_past
 from tests.support import SignedIn, eventually, fetch
 
 pytestmark = pytest.mark.stack
@@ -63,20 +65,7 @@ async def _draft_release(
         },
         headers=admin,
     )
-    assert response.status_code == 201, response.text
-    release: dict[str, Any] = response.json()
-    return release
-
-
-async def _upload(
-    gateway: httpx.AsyncClient,
-    admin: dict[str, str],
-    path: str,
-    name: str,
-    content: bytes,
-    **params: str,
-) -> httpx.Response:
-    return await gateway.post(path, params={"name": name, **params}, content=content, headers=admin)
+    return json_of(response, 201)
 
 
 async def _published_release(
@@ -85,12 +74,10 @@ async def _published_release(
     release = await _draft_release(gateway, admin, program)
     files = f"/api/content/releases/{release['id']}/files"
     for name, content in (("setup.zip", ZIP), ("Navodila.pdf", PDF)):
-        response = await _upload(gateway, admin, files, name, content)
+        response = await upload(gateway, admin, files, name, content)
         assert response.status_code == 201, response.text
     response = await gateway.post(f"/api/content/releases/{release['id']}/publish", headers=admin)
-    assert response.status_code == 200, response.text
-    published: dict[str, Any] = response.json()
-    return published
+    return json_of(response)
 
 
 def _program() -> str:
@@ -103,11 +90,10 @@ async def test_a_licensed_organization_sees_the_release_and_downloads_its_files(
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    (licensed, customer), (_, stranger) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (licensed, customer), (_, stranger) = await asyncio.gather(newcomer(), newcomer())
     release = await _published_release(gateway, vendor_admin, program)
     await _license(stack, licensed["org_id"], program, licensed=True, on=_today(clock))
 
@@ -212,16 +198,17 @@ async def test_a_draft_is_hidden_until_published_and_published_content_does_not_
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await _license(stack, person["org_id"], program, licensed=True, on=_today(clock))
     release = await _draft_release(gateway, vendor_admin, program)
     publish = f"/api/content/releases/{release['id']}/publish"
     files = f"/api/content/releases/{release['id']}/files"
 
     assert (await gateway.post(publish, headers=vendor_admin)).status_code == 409  # no files yet
-    assert (await _upload(gateway, vendor_admin, files, "setup.zip", ZIP)).status_code == 201
+    assert (await upload(gateway, vendor_admin, files, "setup.zip", ZIP)).status_code == 201
     assert (
         await gateway.get(f"/api/content/releases/{release['id']}", headers=customer)
     ).status_code == 404
@@ -235,7 +222,7 @@ async def test_a_draft_is_hidden_until_published_and_published_content_does_not_
     ).status_code == 200
 
     assert (await gateway.post(publish, headers=vendor_admin)).status_code == 409
-    assert (await _upload(gateway, vendor_admin, files, "more.pdf", PDF)).status_code == 409
+    assert (await upload(gateway, vendor_admin, files, "more.pdf", PDF)).status_code == 409
     file_id = (
         await gateway.get(f"/api/content/releases/{release['id']}", headers=customer)
     ).json()["files"][0]["id"]
@@ -339,12 +326,7 @@ async def test_a_refused_upload_changes_nothing(
 ) -> None:
     release = await _draft_release(gateway, vendor_admin, _program())
     files = f"/api/content/releases/{release['id']}/files"
-    too_big = b"PK\x03\x04" + b"\x00" * (8 << 20)
-
-    async def streamed() -> Any:
-        for start in range(0, len(too_big), 1 << 20):
-            yield too_big[start : start + (1 << 20)]
-
+    too_big = zip_past(8 << 20)
     cases = {
         "larger than the limit, said up front": (413, "setup.zip", too_big, {}),
         "a PNG named .pdf": (415, "Navodila.pdf", PNG, {}),
@@ -355,7 +337,7 @@ async def test_a_refused_upload_changes_nothing(
         "an empty file": (415, "setup.zip", b"", {}),
     }
     for case, (status, name, content, params) in cases.items():
-        response = await _upload(gateway, vendor_admin, files, name, content, **params)
+        response = await upload(gateway, vendor_admin, files, name, content, **params)
         assert response.status_code == status, (case, response.text)
         assert "detail" in response.json()
     declared = await gateway.post(
@@ -366,9 +348,7 @@ async def test_a_refused_upload_changes_nothing(
     )
     assert declared.status_code == 415
     # Larger than the limit without a Content-Length: stopped at the limit while streaming.
-    chunked = await gateway.post(
-        files, params={"name": "setup.zip"}, content=streamed(), headers=vendor_admin
-    )
+    chunked = await upload(gateway, vendor_admin, files, "setup.zip", in_chunks(too_big, 1 << 20))
     assert chunked.status_code == 413, chunked.text
 
     assert await _nothing_stored(stack, admin_dsn_for("content"), release["id"])
@@ -381,15 +361,9 @@ async def test_an_upload_cut_off_midway_leaves_nothing_behind(
     gateway: httpx.AsyncClient, stack: Stack, vendor_admin: dict[str, str], admin_dsn_for: Any
 ) -> None:
     release = await _draft_release(gateway, vendor_admin, _program())
-    host, port = stack.gateway_url.removeprefix("http://").split(":")
-    _, writer = await asyncio.open_connection(host, int(port))
-    head = (
-        f"POST /api/content/releases/{release['id']}/files?name=setup.zip HTTP/1.1\r\n"
-        f"Host: {host}\r\nAuthorization: {vendor_admin['authorization']}\r\n"
-        f"Content-Type: application/zip\r\nContent-Length: {6 << 20}\r\n\r\n"
-    )
-    writer.write(head.encode() + ZIP)  # 1 MiB of the 6 promised
-    await writer.drain()
+    target = f"/api/content/releases/{release['id']}/files?name=setup.zip"
+    # 1 MiB of the 6 promised
+    writer = await broken_off_upload(stack, vendor_admin, target, promised=6 << 20, sent=ZIP)
 
     dsn = admin_dsn_for("content")
 
@@ -413,11 +387,10 @@ async def test_a_recording_plays_by_range_for_an_organization_that_ordered_its_t
     stack: Stack,
     vendor_admin: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
     training = f"PLACE-{uuid.uuid4().hex[:8]}"
-    (person, customer), (_, stranger) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (person, customer), (_, stranger) = await asyncio.gather(newcomer(), newcomer())
     response = await gateway.post(
         "/api/content/recordings",
         json={
@@ -542,11 +515,10 @@ async def test_each_user_of_a_licensed_organization_is_emailed_once_unless_they_
     vendor_admin: dict[str, str],
     clock: ControlledClock,
     admin_dsn_for: Any,
+    newcomer: NewCustomer,
 ) -> None:
     program = _program()
-    (opted_out, opted_out_headers), (_, unlicensed) = await asyncio.gather(
-        new_customer(gateway, stack, vendor_admin), new_customer(gateway, stack, vendor_admin)
-    )
+    (opted_out, opted_out_headers), (_, unlicensed) = await asyncio.gather(newcomer(), newcomer())
     org = opted_out["org_id"]
     english = await create_user(gateway, vendor_admin, org_id=org, language="en")
     slovene = await create_user(gateway, vendor_admin, org_id=org, language="sl")

@@ -19,34 +19,39 @@ from devstack.stack import Stack
 from services.billing.policy import RULES
 from services.runtime.clock import ControlledClock
 from tests.e2e.helpers import (
+    NewCustomer,
+    SignedInUser,
     decided_ticket,
     deliver,
-    new_customer,
     outbox_envelope,
     report_standing,
     submit_ticket,
+    ticket_when,
 )
 from tests.support import eventually, read_topic
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")  # statements are per local calendar month
 
 
-async def _set_up_organization(
-    gateway: httpx.AsyncClient, admin: dict[str, str], person: dict[str, Any]
-) -> None:
-    """Onboarding for the person's program (the tests that use it run in working hours)."""
-    org = person["org_id"]
+@pytest.fixture
+async def onboarded(
+    gateway: httpx.AsyncClient, vendor_admin: dict[str, str], newcomer: NewCustomer
+) -> SignedInUser:
+    """A customer of a new organization onboarded for Plače, signed in: (the user, headers).
+    The tests that use it run in working hours."""
+    person, headers = await newcomer()
     onboarding = await gateway.post(
-        f"/api/billing/organizations/{org}/onboarding",
+        f"/api/billing/organizations/{person['org_id']}/onboarding",
         json={
             "user_id": person["user_id"],
             "program": "Plače",
             "completed_on": "2025-01-15",
             "organization_setup_done": True,
         },
-        headers=admin,
+        headers=vendor_admin,
     )
     assert onboarding.status_code == 201, onboarding.text
+    return person, headers
 
 
 async def _decisions(
@@ -76,13 +81,9 @@ async def _resolve(
 @pytest.mark.calendar
 @pytest.mark.at("tuesday 10:00")
 async def test_provisional_then_final_decision_with_reasons_in_both_languages(
-    stack: Stack,
-    gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
-    consultant: dict[str, str],
+    gateway: httpx.AsyncClient, consultant: dict[str, str], onboarded: SignedInUser
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
-    await _set_up_organization(gateway, vendor_admin, person)
+    _, customer = onboarded
     ticket = await submit_ticket(
         gateway, customer, subject="Uvoz ur v plače", program="Plače", topic="program_usage"
     )
@@ -105,11 +106,13 @@ async def test_provisional_then_final_decision_with_reasons_in_both_languages(
     assert "25 minut" in final["reasons"][0]["explanation_sl"]
     assert "25 minutes" in final["reasons"][0]["explanation"]
 
-    async def recorded_on_ticket() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
-        return seen if (seen["decision"] or {}).get("stage") == "final" else None
-
-    seen = await eventually(recorded_on_ticket, what="the final decision on the ticket")
+    seen = await ticket_when(
+        gateway,
+        customer,
+        tid,
+        lambda t: (t["decision"] or {}).get("stage") == "final",
+        what="the final decision on the ticket",
+    )
     assert seen["decision"]["decision"] == "paid"
 
 
@@ -118,13 +121,12 @@ async def test_provisional_then_final_decision_with_reasons_in_both_languages(
 async def test_redelivered_ticket_events_make_no_second_decision_or_statement_line(
     stack: Stack,
     gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
     consultant: dict[str, str],
     admin_dsn_for: Any,
     clock: ControlledClock,
+    onboarded: SignedInUser,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
-    await _set_up_organization(gateway, vendor_admin, person)
+    person, customer = onboarded
     ticket = await submit_ticket(gateway, customer, subject="Dvakrat dostavljeno", program="Plače")
     tid = ticket["id"]
     await decided_ticket(gateway, customer, tid)
@@ -158,9 +160,9 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
     consultant: dict[str, str],
     customer: dict[str, str],
     clock: ControlledClock,
+    onboarded: SignedInUser,
 ) -> None:
-    person, them = await new_customer(gateway, stack, vendor_admin)
-    await _set_up_organization(gateway, vendor_admin, person)
+    person, them = onboarded
     paid = await submit_ticket(
         gateway,
         them,
@@ -223,9 +225,13 @@ async def test_statement_as_json_and_csv_and_issued_to_the_erp_once(
 
 
 async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the_waiting_list(
-    stack: Stack, gateway: httpx.AsyncClient, vendor_admin: dict[str, str], clock: ControlledClock
+    stack: Stack,
+    gateway: httpx.AsyncClient,
+    vendor_admin: dict[str, str],
+    clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     await report_standing(stack, person["org_id"], arrears=True, as_of=clock.now(), now=clock.now())
 
     ticket = await submit_ticket(gateway, customer, subject="Pomoč pri zaključku")
@@ -235,11 +241,13 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
         ["R-ARREARS"],
     )
 
-    async def refused() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{ticket['id']}", headers=customer)).json()
-        return seen if seen["status"] == "refused" else None
-
-    await eventually(refused, what="the ticket refused")
+    await ticket_when(
+        gateway,
+        customer,
+        ticket["id"],
+        lambda t: t["status"] == "refused",
+        what="the ticket refused",
+    )
     history = (
         await gateway.get(
             f"/api/billing/organizations/{person['org_id']}/inputs", headers=vendor_admin
@@ -250,12 +258,9 @@ async def test_arrears_reported_by_the_erp_refuse_help_and_the_ticket_leaves_the
 
 
 async def test_a_consultant_overrides_a_decision_with_a_justification(
-    stack: Stack,
-    gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
-    consultant: dict[str, str],
+    gateway: httpx.AsyncClient, consultant: dict[str, str], newcomer: NewCustomer
 ) -> None:
-    _, customer = await new_customer(gateway, stack, vendor_admin)
+    _, customer = await newcomer()
     ticket = await submit_ticket(gateway, customer, subject="Brez uvajanja")
     tid = ticket["id"]
     [provisional] = await _decisions(gateway, customer, tid, 1)
@@ -283,11 +288,13 @@ async def test_a_consultant_overrides_a_decision_with_a_justification(
     assert decisions[1]["justification"] == "Uvajanje je bilo opravljeno, zapis manjka."
     assert decisions[1]["overridden_by"] is not None
 
-    async def on_ticket() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{tid}", headers=customer)).json()
-        return seen if (seen["decision"] or {}).get("decision") == "free" else None
-
-    await eventually(on_ticket, what="the override on the ticket")
+    await ticket_when(
+        gateway,
+        customer,
+        tid,
+        lambda t: (t["decision"] or {}).get("decision") == "free",
+        what="the override on the ticket",
+    )
 
 
 async def test_policy_inputs_are_for_vendor_staff_and_checked(

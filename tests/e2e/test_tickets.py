@@ -24,6 +24,7 @@ from tests.e2e.helpers import (
     create_organization,
     create_user,
     decided_ticket,
+    imported,
     new_customer,
     set_password,
     sign_in,
@@ -547,12 +548,7 @@ async def test_the_old_portals_tickets_import_once_and_a_second_run_changes_noth
         await gateway.post("/api/tickets/import", json=document, headers=customer)
     ).status_code == 403
 
-    async def first_run() -> Any:
-        # The tickets service learns of the new user from accounts.events; wait until it has.
-        response = await gateway.post("/api/tickets/import", json=document, headers=vendor_admin)
-        return response.json() if response.status_code == 200 else None
-
-    first = await eventually(first_run, what="the import accepted")
+    first = await imported(gateway, vendor_admin, document)
     assert first == {
         "live_created": 2,
         "archived": 1,

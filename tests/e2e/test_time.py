@@ -15,7 +15,14 @@ from services.auth.demo import CUSTOMER
 from services.billing.policy import PolicyParameters
 from services.runtime.clock import ControlledClock
 from services.runtime.local_time import format_moment
-from tests.e2e.helpers import decided_ticket, new_customer, report_standing, submit_ticket
+from tests.e2e.helpers import (
+    NewCustomer,
+    decided_ticket,
+    json_of,
+    report_standing,
+    submit_ticket,
+    ticket_when,
+)
 from tests.support import eventually, fetch
 
 pytestmark = [pytest.mark.stack, pytest.mark.calendar]
@@ -27,9 +34,7 @@ async def _decisions(
     gateway: httpx.AsyncClient, headers: dict[str, str], ticket_id: str
 ) -> list[dict[str, Any]]:
     response = await gateway.get(f"/api/billing/tickets/{ticket_id}/decisions", headers=headers)
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
-    return found
+    return json_of(response)
 
 
 async def _record_call(
@@ -186,8 +191,9 @@ async def test_a_late_no_arrears_message_about_the_past_does_not_lift_newer_arre
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     org, now = person["org_id"], clock.now()
     await report_standing(stack, org, arrears=True, as_of=now - timedelta(minutes=10), now=now)
     first = await _decided(gateway, customer, subject="Pred poznim sporočilom")
@@ -213,11 +219,11 @@ async def test_a_late_no_arrears_message_about_the_past_does_not_lift_newer_arre
 async def test_a_late_arrears_message_about_the_past_refuses_only_what_came_in_while_true(
     stack: Stack,
     gateway: httpx.AsyncClient,
-    vendor_admin: dict[str, str],
     consultant: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     org, now = person["org_id"], clock.now()
     await report_standing(stack, org, arrears=False, as_of=now - timedelta(minutes=10), now=now)
     before = await _decided(gateway, customer, subject="Pred poznim dolgom")
@@ -237,22 +243,24 @@ async def test_a_late_arrears_message_about_the_past_refuses_only_what_came_in_w
     assert after_decision["decision"] != "refused"  # today the ERP says: paid up
     assert (call_decision["decision"], _codes(call_decision)) == ("refused", ["R-ARREARS"])
 
-    async def refused() -> Any:
-        seen = (await gateway.get(f"/api/tickets/{call.json()['id']}", headers=customer)).json()
-        return seen if seen["status"] == "refused" else None
-
-    await eventually(refused, what="the call made while in arrears refused")
+    await ticket_when(
+        gateway,
+        customer,
+        call.json()["id"],
+        lambda t: t["status"] == "refused",
+        what="the call made while in arrears refused",
+    )
 
 
 @pytest.mark.at("tuesday 10:00")
 async def test_onboarding_counts_from_when_it_happened(
-    stack: Stack,
     gateway: httpx.AsyncClient,
     vendor_admin: dict[str, str],
     consultant: dict[str, str],
     clock: ControlledClock,
+    newcomer: NewCustomer,
 ) -> None:
-    person, customer = await new_customer(gateway, stack, vendor_admin)
+    person, customer = await newcomer()
     now = clock.now()
     recorded = await gateway.post(
         f"/api/billing/organizations/{person['org_id']}/onboarding",

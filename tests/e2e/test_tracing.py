@@ -12,12 +12,12 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from devstack.otlp import OtlpEndpoint
 from devstack.stack import Stack
 from tests.e2e.helpers import decided_ticket, one_mail_about, submit_ticket
 from tests.support import eventually
@@ -41,41 +41,27 @@ class Receiver:
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
-        lock = threading.Lock()
-        spans = self.spans
+        self._lock = threading.Lock()
+        self.endpoint = OtlpEndpoint(self._take)
+        self.url = self.endpoint.url
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                with lock:
-                    for resource in request.resource_spans:
-                        attributes = {
-                            a.key: a.value.string_value for a in resource.resource.attributes
-                        }
-                        for scope in resource.scope_spans:
-                            spans.extend(
-                                ReceivedSpan(
-                                    attributes.get("service.name", ""),
-                                    s.name,
-                                    s.trace_id.hex(),
-                                    s.span_id.hex(),
-                                    s.parent_span_id.hex(),
-                                )
-                                for s in scope.spans
-                            )
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def _take(self, body: bytes) -> None:
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        with self._lock:
+            for resource in request.resource_spans:
+                attributes = {a.key: a.value.string_value for a in resource.resource.attributes}
+                for scope in resource.scope_spans:
+                    self.spans.extend(
+                        ReceivedSpan(
+                            attributes.get("service.name", ""),
+                            s.name,
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                        )
+                        for s in scope.spans
+                    )
 
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         return [s for s in list(self.spans) if s.trace_id == trace_id]
@@ -84,9 +70,9 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
-    receiver.thread.start()
+    receiver.endpoint.start()
     yield receiver
-    receiver.server.shutdown()
+    receiver.endpoint.stop()
 
 
 async def test_one_tickets_spans_from_three_services_join_in_one_trace(

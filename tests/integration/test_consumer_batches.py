@@ -19,7 +19,6 @@ from aiokafka import ConsumerRecord
 
 from contracts.accounts import OrganizationCreated, UserDeactivated
 from contracts.common import EventModel
-from contracts.envelope import new_envelope
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import (
     ConsumerRunner,
@@ -31,7 +30,7 @@ from services.runtime.consumer import (
 )
 from services.runtime.db import Connection
 from services.runtime.parking import NotYetKnownError
-from tests.support import consumer_record, migrated
+from tests.support import migrated, published_record
 
 MOMENT = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
@@ -44,16 +43,9 @@ def _record(org_id: uuid.UUID, name: str, offset: int, partition: int = 0) -> Co
 
 def _record_of(event: EventModel, offset: int, partition: int = 0) -> ConsumerRecord:
     org_id = event.org_id  # type: ignore[attr-defined]
-    envelope = new_envelope(
-        event,
-        source="test",
-        aggregate_id=str(org_id),
-        aggregate_version=1,
-        org_id=org_id,
-        correlation_id=f"batch-test-{offset}",
-        occurred_at=MOMENT,
+    return published_record(
+        event, "accounts.events", offset, partition, source="test", aggregate_id=org_id, at=MOMENT
     )
-    return consumer_record(envelope, "accounts.events", offset, partition)
 
 
 @pytest.fixture

@@ -66,6 +66,14 @@ async def _similar(pool: asyncpg.Pool, ticket: repository.BillingTicket) -> obje
         )
 
 
+async def _cited(pool: asyncpg.Pool, ticket: repository.BillingTicket) -> tuple[uuid.UUID, bool]:
+    """The earlier ticket the search cites for `ticket`: its id, and whether its requester is
+    the same person."""
+    found = await _similar(pool, ticket)
+    assert isinstance(found, EarlierTicket)
+    return found.ticket_id, found.same_requester
+
+
 async def test_the_same_question_asked_again_cites_the_earlier_ticket(
     billing_pool: asyncpg.Pool,
 ) -> None:
@@ -139,10 +147,7 @@ async def test_a_colleagues_earlier_ticket_counts_after_the_requesters_own(
     colleague = await _ticket(billing_pool, *text, requester=MAJA)
     again = await _ticket(billing_pool, *text, days_later=5, resolved=False)
 
-    found = await _similar(billing_pool, again)
-
-    assert isinstance(found, EarlierTicket)
-    assert (found.ticket_id, found.same_requester) == (colleague.ticket_id, False)
+    assert await _cited(billing_pool, again) == (colleague.ticket_id, False)
 
 
 async def test_a_run_of_tickets_longer_than_a_statement_gets_each_its_own_answer(
@@ -222,10 +227,7 @@ async def test_the_same_question_is_found_behind_a_long_history_of_other_questio
         resolved=False,
     )
 
-    found = await _similar(billing_pool, again)
-
-    assert isinstance(found, EarlierTicket)
-    assert (found.ticket_id, found.same_requester) == (first.ticket_id, True)
+    assert await _cited(billing_pool, again) == (first.ticket_id, True)
 
 
 async def test_tickets_remembered_before_bands_were_kept_are_found_once_filled_in(
@@ -248,6 +250,5 @@ async def test_tickets_remembered_before_bands_were_kept_are_found_once_filled_i
         while await repeat_repository.fill_missing_bands(conn, limit=50):
             pass
 
-    found = await _similar(billing_pool, again)
-    assert isinstance(found, EarlierTicket)
-    assert found.ticket_id == old.ticket_id
+    cited, _ = await _cited(billing_pool, again)
+    assert cited == old.ticket_id

@@ -15,7 +15,6 @@ from aiokafka import ConsumerRecord
 
 from contracts.accounts import SessionEnded, UserTokensRevoked
 from contracts.common import EventModel
-from contracts.envelope import new_envelope
 from contracts.topics import ACCOUNTS_EVENTS
 from services.runtime.consumer import ConsumerRunner, EventConsumer, HandlerContext
 from services.runtime.revocation import (
@@ -24,7 +23,7 @@ from services.runtime.revocation import (
     follow_revocations,
     forget_expired,
 )
-from tests.support import ManualClock, consumer_record, migrated
+from tests.support import ManualClock, migrated, published_record
 
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -37,16 +36,9 @@ class _NoDeadLetters:
 
 
 def _record(event: EventModel, offset: int, *, user_id: uuid.UUID) -> ConsumerRecord:
-    envelope = new_envelope(
-        event,
-        source="auth",
-        aggregate_id=str(user_id),
-        aggregate_version=2,
-        org_id=ORG,
-        correlation_id=f"revocation-test-{offset}",
-        occurred_at=NOW,
+    return published_record(
+        event, ACCOUNTS_EVENTS, offset, source="auth", aggregate_id=user_id, version=2, at=NOW
     )
-    return consumer_record(envelope, ACCOUNTS_EVENTS, offset)
 
 
 def _revoked(user_id: uuid.UUID, at: datetime) -> UserTokensRevoked:
