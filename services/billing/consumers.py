@@ -1,11 +1,11 @@
-"""The billing service's subscriptions: envelope -> handler, nothing more."""
+"""The billing service's subscriptions: envelope -> handler, nothing more (each handler's
+annotation names its event: `EventConsumer.handle`)."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from contracts.policy_inputs import OnboardingRecorded, OrganizationStandingChanged
-from contracts.tickets import TicketCreated, TicketResolved
+from contracts.tickets import TicketCreated
 from contracts.topics import ERP_EVENTS, TICKETS_EVENTS, TRAINING_EVENTS
 from services.billing import handlers, inputs
 from services.billing.policy import PolicyParameters
@@ -18,7 +18,9 @@ def build_consumer(params: PolicyParameters) -> EventConsumer:
     revoked access tokens (services/runtime/revocation.py)."""
     consumer = EventConsumer(name="billing", topics=[TICKETS_EVENTS, ERP_EVENTS, TRAINING_EVENTS])
     consumer.handles_batch(TicketCreated)(partial(handlers.classify_new_tickets, params=params))
-    consumer.handles(TicketResolved)(partial(handlers.classify_resolved_ticket, params=params))
-    consumer.handles(OrganizationStandingChanged)(inputs.on_standing_changed)
-    consumer.handles(OnboardingRecorded)(partial(inputs.on_onboarding_recorded, params=params))
+    consumer.handle(
+        partial(handlers.classify_resolved_ticket, params=params),
+        inputs.on_standing_changed,
+        partial(inputs.on_onboarding_recorded, params=params),
+    )
     return follow_revocations(consumer)

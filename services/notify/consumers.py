@@ -1,16 +1,10 @@
-"""The notification service's subscriptions: envelope -> handler, nothing more."""
+"""The notification service's subscriptions: envelope -> handler, nothing more (each
+handler's annotation names its event: `EventConsumer.handle`)."""
 
 from __future__ import annotations
 
 from functools import partial
 
-from contracts.accounts import (
-    UserCreated,
-    UserDeactivated,
-    UserLanguageChanged,
-    UserReactivated,
-)
-from contracts.content import ReleaseAvailable
 from contracts.topics import ACCOUNTS_EVENTS, CONTENT_EVENTS, TICKETS_EVENTS
 from services.notify import handlers
 from services.runtime.consumer import EventConsumer
@@ -24,11 +18,11 @@ def build_consumer(*, portal_url: str) -> EventConsumer:
         name="notify", topics=[TICKETS_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
     consumer.handles_batch(*handlers.EMAILS)(partial(handlers.queue_emails, portal_url=portal_url))
-    consumer.handles(ReleaseAvailable)(
-        partial(handlers.on_release_available, portal_url=portal_url)
+    consumer.handle(
+        partial(handlers.on_release_available, portal_url=portal_url),
+        handlers.on_user_created,
+        handlers.on_user_language_changed,
+        handlers.on_user_deactivated,
+        handlers.on_user_reactivated,
     )
-    consumer.handles(UserCreated)(handlers.on_user_created)
-    consumer.handles(UserLanguageChanged)(handlers.on_user_language_changed)
-    consumer.handles(UserDeactivated)(handlers.on_user_deactivated)
-    consumer.handles(UserReactivated)(handlers.on_user_reactivated)
     return follow_revocations(consumer)

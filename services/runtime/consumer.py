@@ -31,8 +31,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import inspect
 import logging
 import time
+import typing
 import uuid
 import zlib
 from collections import Counter
@@ -154,6 +157,13 @@ class EventConsumer:
 
         return register
 
+    def handle(self, *handlers: Handler) -> None:
+        """Register each handler for the event class its event parameter is annotated with
+        (`async def on_user_created(ctx: HandlerContext, event: UserCreated)`), so a handler
+        names its event once; a `functools.partial` of one is read through."""
+        for func in handlers:
+            self.handlers[_event_model_of(func).EVENT_TYPE] = func
+
     def handles_batch(self, *models: type[EventModel]) -> Callable[[BatchHandler], BatchHandler]:
         """Register the decorated function as the batch handler of these event types (one
         function for several types makes runs of mixed types one call)."""
@@ -164,6 +174,16 @@ class EventConsumer:
             return func
 
         return register
+
+
+def _event_model_of(handler: Handler) -> type[EventModel]:
+    """The event class a handler's second parameter is annotated with."""
+    func = handler.func if isinstance(handler, functools.partial) else handler
+    parameters = list(inspect.signature(func).parameters)
+    model = typing.get_type_hints(func).get(parameters[1]) if len(parameters) > 1 else None
+    if not (isinstance(model, type) and issubclass(model, EventModel)):
+        raise TypeError(f"{func.__qualname__}: annotate its event parameter with an event class")
+    return model
 
 
 class DatabaseUnavailableError(RuntimeError):

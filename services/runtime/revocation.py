@@ -186,8 +186,7 @@ def follow_revocations(consumer: EventConsumer) -> EventConsumer:
     its topics, and the handlers of `UserTokensRevoked` and `SessionEnded`."""
     if ACCOUNTS_EVENTS not in consumer.topics:
         consumer.topics = [*consumer.topics, ACCOUNTS_EVENTS]
-    consumer.handles(UserTokensRevoked)(on_user_tokens_revoked)
-    consumer.handles(SessionEnded)(on_session_ended)
+    consumer.handle(on_user_tokens_revoked, on_session_ended)
     return consumer
 
 

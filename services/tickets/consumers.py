@@ -1,17 +1,9 @@
-"""The tickets service's subscriptions: envelope -> handler, nothing more."""
+"""The tickets service's subscriptions: envelope -> handler, nothing more (each handler's
+annotation names its event: `EventConsumer.handle`)."""
 
 from __future__ import annotations
 
-from contracts.accounts import (
-    OrganizationCreated,
-    UserCreated,
-    UserDeactivated,
-    UserLanguageChanged,
-    UserReactivated,
-    UserRolesChanged,
-)
 from contracts.billing import TicketClassified
-from contracts.content import AttachmentExpired, AttachmentUploaded
 from contracts.topics import ACCOUNTS_EVENTS, BILLING_EVENTS, CONTENT_EVENTS
 from services.runtime.consumer import EventConsumer
 from services.runtime.revocation import follow_revocations
@@ -25,12 +17,14 @@ def build_consumer() -> EventConsumer:
         name="tickets", topics=[BILLING_EVENTS, ACCOUNTS_EVENTS, CONTENT_EVENTS]
     )
     consumer.handles_batch(TicketClassified)(decision_handlers.record_classifications)
-    consumer.handles(OrganizationCreated)(directory_handlers.on_organization_created)
-    consumer.handles(UserCreated)(directory_handlers.on_user_created)
-    consumer.handles(UserDeactivated)(directory_handlers.on_user_deactivated)
-    consumer.handles(UserReactivated)(directory_handlers.on_user_reactivated)
-    consumer.handles(UserLanguageChanged)(directory_handlers.on_user_language_changed)
-    consumer.handles(UserRolesChanged)(directory_handlers.on_user_roles_changed)
-    consumer.handles(AttachmentUploaded)(attachment_handlers.on_attachment_uploaded)
-    consumer.handles(AttachmentExpired)(attachment_handlers.on_attachment_expired)
+    consumer.handle(
+        directory_handlers.on_organization_created,
+        directory_handlers.on_user_created,
+        directory_handlers.on_user_deactivated,
+        directory_handlers.on_user_reactivated,
+        directory_handlers.on_user_language_changed,
+        directory_handlers.on_user_roles_changed,
+        attachment_handlers.on_attachment_uploaded,
+        attachment_handlers.on_attachment_expired,
+    )
     return follow_revocations(consumer)
