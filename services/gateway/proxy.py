@@ -18,7 +18,7 @@ from services.gateway.forwarding import (
     forwarding_headers,
 )
 from services.gateway.paths import BadPathError, target_of
-from services.runtime.tracing import TRACEPARENT, current_traceparent
+from services.runtime.tracing import TRACEPARENT, forwarded_traceparent
 
 log = structlog.get_logger(__name__)
 
@@ -166,9 +166,11 @@ def _forwarded_headers(
     own connection, plus the correlation id and what the gateway determined about the client
     (`X-Forwarded-For` with one address, `-Proto`, `-Host`; forwarding.py)."""
     headers: list[tuple[str, str]] = []
-    # With traces on, the service continues the gateway's span (which continued the caller's);
-    # off, a caller's `traceparent` passes through as it came.
-    traceparent = current_traceparent()
+    # With traces on, the service continues the gateway's span (which continued the caller's),
+    # or learns the trace is not kept; off, a caller's `traceparent` passes through as it came.
+    traceparent = forwarded_traceparent(
+        caller_sent_one=any(key == b"traceparent" for key, _ in scope["headers"])
+    )
     replaced = {"x-correlation-id", "x-request-id"} | ({TRACEPARENT} if traceparent else set())
     for key, value in scope["headers"]:
         name = key.decode("latin-1").lower()

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -147,8 +149,7 @@ class ServerSpanMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = next((v for k, v in scope.get("headers", ()) if k == b"traceparent"), None)
-        if incoming is None and _state.new_traces is not None and _state.new_traces.spent():
-            # A new trace the budget would drop: not even a span that records nothing.
+        if _dropped_before_a_span(incoming):
             await self.app(scope, receive, send)
             return
         method = scope.get("method", "")
@@ -178,6 +179,29 @@ class ServerSpanMiddleware:
 
 
 _UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+_NOT_KEPT = re.compile(rb"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f][02468ace]")
+
+
+def _dropped_before_a_span(incoming: bytes | None) -> bool:
+    """Whether the request's trace is dropped whatever a span would say, so it needs none, not
+    even one that records nothing: the caller's `traceparent` says its trace is not kept (a
+    child follows its parent), or it starts a new trace and the budget is spent."""
+    if incoming is not None:
+        return _NOT_KEPT.fullmatch(incoming) is not None
+    return _state.new_traces is not None and _state.new_traces.spent()
+
+
+def forwarded_traceparent(*, caller_sent_one: bool) -> str | None:
+    """The `traceparent` a proxy hands on (the gateway): its own span's when the trace is kept;
+    when it is not and the caller sent none, a fresh one that says "not kept", so the service
+    behind follows the decision instead of keeping, on its own budget, a trace that would start
+    halfway; otherwise None (the caller's passes through as it came, as with traces off)."""
+    if not _state.enabled:
+        return None
+    kept = current_traceparent()
+    if kept is not None or caller_sent_one:
+        return kept
+    return f"00-{random.getrandbits(128):032x}-{random.getrandbits(64):016x}-00"
 
 
 def current_traceparent() -> str | None:

@@ -140,31 +140,30 @@ def test_asking_whether_the_budget_is_spent_spends_nothing(clock: Clock) -> None
     assert _kept(tracer, 5) == 1
 
 
-def test_a_request_the_budget_would_drop_runs_outside_any_span(
-    monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> None:
-    root = sampling.RootSampler(1.0, 1.0, monotonic=clock)
-    provider = TracerProvider(sampler=ParentBased(root=root))
-    monkeypatch.setattr(tracing._state, "enabled", True)
-    tracer = provider.get_tracer("test")
-    started: list[str] = []
+class Traced:
+    """ServerSpanMiddleware around an app that notes the span it ran in, and the spans asked
+    for, with tracing on and the given sampler of new traces."""
 
-    class CountingTracer:
-        def start_span(self, name: str, **kwargs: Any) -> trace.Span:
-            started.append(name)
-            return tracer.start_span(name, **kwargs)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, root: sampling.RootSampler) -> None:
+        tracer = TracerProvider(sampler=ParentBased(root=root)).get_tracer("test")
+        self.started: list[str] = []
+        self.seen: list[trace.Span] = []
+        started = self.started
 
-    monkeypatch.setattr(tracing._state, "tracer", CountingTracer())
-    monkeypatch.setattr(tracing._state, "new_traces", root)
-    seen: list[trace.Span] = []
+        class CountingTracer:
+            def start_span(self, name: str, **kwargs: Any) -> trace.Span:
+                started.append(name)
+                return tracer.start_span(name, **kwargs)
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        seen.append(trace.get_current_span())
-        await send({"type": "http.response.start", "status": 201, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
+        monkeypatch.setattr(tracing._state, "enabled", True)
+        monkeypatch.setattr(tracing._state, "tracer", CountingTracer())
+        monkeypatch.setattr(tracing._state, "new_traces", root)
 
-    async def request() -> None:
-        scope = {"type": "http", "method": "POST", "path": "/api/tickets", "headers": []}
+    def request(self, *headers: tuple[bytes, bytes]) -> trace.Span:
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            self.seen.append(trace.get_current_span())
+            await send({"type": "http.response.start", "status": 201, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
 
         async def receive() -> Message:
             return {"type": "http.request", "body": b""}
@@ -172,12 +171,53 @@ def test_a_request_the_budget_would_drop_runs_outside_any_span(
         async def send(_: Message) -> None:
             return None
 
-        await tracing.ServerSpanMiddleware(app, route_of=lambda _: "/api/tickets")(
-            scope, receive, send
-        )
+        scope = {"type": "http", "method": "POST", "path": "/api/tickets", "headers": [*headers]}
+        middleware = tracing.ServerSpanMiddleware(app, route_of=lambda _: "/api/tickets")
+        asyncio.run(middleware(scope, receive, send))
+        return self.seen[-1]
 
-    asyncio.run(request())  # the budget's one token: kept
-    asyncio.run(request())  # spent: no span at all
-    assert seen[0].get_span_context().trace_flags.sampled  # (ended by now)
-    assert seen[1] is trace.INVALID_SPAN
-    assert started == ["POST"]  # the dropped request cost no span, not even a non-recording one
+
+CALLER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331"
+
+
+def test_a_request_the_budget_would_drop_runs_outside_any_span(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    traced = Traced(monkeypatch, sampling.RootSampler(1.0, 1.0, monotonic=clock))
+
+    kept = traced.request()  # the budget's one token
+    dropped = traced.request()
+
+    assert kept.get_span_context().trace_flags.sampled  # (ended by now)
+    assert dropped is trace.INVALID_SPAN
+    assert traced.started == ["POST"]  # the dropped request cost no span, not a non-recording one
+
+
+def test_a_caller_that_dropped_its_trace_costs_the_service_no_span(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    root = sampling.RootSampler(1.0, 100.0, monotonic=clock)
+    traced = Traced(monkeypatch, root)
+
+    assert traced.request((b"traceparent", f"{CALLER}-00".encode())) is trace.INVALID_SPAN
+    assert traced.started == []
+    kept = traced.request((b"traceparent", f"{CALLER}-01".encode()))
+    assert f"{kept.get_span_context().trace_id:032x}" == CALLER[3:35]  # the caller's trace
+    assert traced.started == ["POST"]
+    assert not root.spent() and root._tokens == 100.0  # children spend no budget
+
+
+def test_the_gateway_tells_the_service_behind_it_what_it_decided(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert tracing.forwarded_traceparent(caller_sent_one=False) is None  # traces off
+    monkeypatch.setattr(tracing._state, "enabled", True)
+
+    fresh = tracing.forwarded_traceparent(caller_sent_one=False)
+    assert fresh is not None and tracing._NOT_KEPT.fullmatch(fresh.encode())
+    assert tracing.forwarded_traceparent(caller_sent_one=True) is None  # theirs passes through
+    with TracerProvider().get_tracer("test").start_as_current_span("POST") as span:
+        forwarded = tracing.forwarded_traceparent(caller_sent_one=True)
+        assert forwarded == tracing.current_traceparent()
+        assert forwarded is not None and int(forwarded[-2:], 16) & 1  # sampled
+        assert span.is_recording()
